@@ -1,0 +1,72 @@
+# stackrig: two commands on a fresh Debian machine (as root, or with sudo for apt):
+#   make run    install what the main job needs, then run it on the bundled example
+#   make test   install the same plus test tools, then run every gate CI runs
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# Debian packages, one file per family: deps/apt/run-*.txt for make run, test-*.txt for make test,
+# bench-*.txt for make bench.
+APT_RUN := $(sort $(wildcard deps/apt/run-*.txt))
+APT_TEST := $(sort $(wildcard deps/apt/test-*.txt))
+APT_BENCH := $(sort $(wildcard deps/apt/bench-*.txt))
+# Extra venv installs that need their own step (e.g. a controller with pinned deps), one script per family.
+VENV_HOOKS := $(sort $(wildcard deps/venv/*.sh))
+
+.PHONY: run test bench lint docs apt-run apt-test apt-bench venv venv-test clean help
+
+help:
+	@echo "make run    install and run the main job on the bundled example"
+	@echo "make test   install test tools and run every gate (lint, types, tests, coverage, docs)"
+	@echo "make bench  speed figures side by side with the tools users would otherwise use"
+	@echo "make lint   ruff check, ruff format --check, mypy --strict"
+	@echo "make docs   regenerate docs/cli.md from the CLI"
+
+apt-run:
+	scripts/apt-install.sh $(APT_RUN)
+
+apt-test: apt-run
+	scripts/apt-install.sh $(APT_TEST)
+
+apt-bench: apt-test
+	scripts/apt-install.sh $(APT_BENCH)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { scripts/apt-install.sh deps/apt/run-core.txt && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV_HOOKS) | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	for hook in $(VENV_HOOKS); do VENV=$(VENV) bash "$$hook"; done
+	scripts/coverage-pth.sh $(BIN)/python
+	touch $@ $(VENV)/.installed-run
+
+venv: apt-run $(VENV)/.installed-run
+venv-test: apt-test $(VENV)/.installed-test
+
+run: venv
+	$(BIN)/stackrig doctor
+
+lint: venv-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src
+
+docs: venv
+	$(BIN)/python -m stackrig.cli.docs > docs/cli.md.tmp && mv docs/cli.md.tmp docs/cli.md
+
+test: lint
+	VENV=$(VENV) scripts/test.sh
+
+bench: apt-bench venv-test
+	for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python "$$script"; done
+
+clean:
+	rm -rf $(VENV) .coverage .coverage.* htmlcov .pytest_cache .mypy_cache .ruff_cache

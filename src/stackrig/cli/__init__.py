@@ -1,0 +1,1 @@
+"""The stackrig command line: a thin Typer layer over the library."""

@@ -1,0 +1,244 @@
+"""The root command and the single place that turns errors into messages and exit codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+
+from stackrig import __version__, output
+from stackrig.cli._common import State, state
+from stackrig.cli.doctor import doctor
+from stackrig.errors import ExitCode, StackrigError
+from stackrig.paths import Paths
+
+__all__ = ["app", "main"]
+
+log = logging.getLogger("stackrig")
+
+HELP = """stackrig: one toolkit for people who run cloud and container infrastructure by hand.
+
+Each family of commands turns a hand-made script into a tested tool.
+Every reporting command takes --json; progress and logs go to stderr.
+"""
+
+app = typer.Typer(
+    name="stackrig",
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Command families: (name, module). Each module defines a Typer ``app``.
+FAMILIES: tuple[tuple[str, str], ...] = ()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"stackrig {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Data folder (history, runs, caches, logs). "
+            "Default: $STACKRIG_HOME, else $XDG_DATA_HOME/stackrig, else ~/.local/share/stackrig.",
+            file_okay=False,
+        ),
+    ] = None,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose", "-v", count=True, show_default=False, help="More log output on stderr (-vv: debug)."
+        ),
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    st = state(ctx)
+    st.paths = Paths.resolve(data_dir, os.environ)
+    st.verbosity = -1 if quiet else verbose
+    output.configure_logging(st.verbosity)
+
+
+app.command(epilog="Example: stackrig doctor --json")(doctor)
+
+for _name, _module in FAMILIES:
+    app.add_typer(importlib.import_module(_module).app, name=_name)
+
+
+# ---------------------------------------------------------------- error handling
+
+
+def _json_requested(args: Sequence[str]) -> bool:
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
+
+
+def _command_path(group: click.Command, args: Sequence[str]) -> str:
+    """The subcommand words of ``args`` (``fleet inventory``), for error envelopes."""
+    words: list[str] = []
+    current: click.Command = group
+    for arg in args:
+        if arg == "--":
+            break
+        if not isinstance(current, click.Group):
+            break
+        sub = current.commands.get(arg)
+        if sub is None:
+            continue
+        words.append(arg)
+        current = sub
+    return " ".join(words)
+
+
+def _write_crash_log(paths: Paths) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    text = traceback.format_exc()
+    for folder in (paths.logs, Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / f"internal-error-{stamp}-{os.getpid()}.log"
+            # A traceback can hold values from the user's inputs: keep it private.
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(f"stackrig {__version__}\nargv: {sys.argv!r}\n\n{text}")
+            return target
+        except OSError:
+            continue
+    return Path("<no writable log folder>")
+
+
+def _fail(
+    *,
+    json_mode: bool,
+    command: str,
+    type_name: str,
+    message: str,
+    code: int,
+    hint: str | None = None,
+) -> int:
+    if json_mode:
+        doc = output.error_envelope(command, type_name=type_name, message=message, exit_code=code, hint=hint)
+        sys.stdout.write(output.dumps(doc) + "\n")
+        sys.stdout.flush()
+    line = f"error: {message}"
+    if hint:
+        line += f"\n  hint: {hint}"
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+    return code
+
+
+def run(args: Sequence[str] | None = None) -> int:
+    """Run the CLI on ``args``; return the exit code (never raises for user errors)."""
+    argv = list(sys.argv[1:] if args is None else args)
+    command = typer.main.get_command(app)
+    json_mode = _json_requested(argv)
+    name = _command_path(command, argv)
+    st = State()
+    try:
+        result: Any = command.main(args=argv, prog_name="stackrig", standalone_mode=False, obj=st)
+    except StackrigError as exc:
+        if st.verbosity > 0:
+            traceback.print_exc(file=sys.stderr)
+        return _fail(
+            json_mode=json_mode,
+            command=name,
+            type_name=exc.type_name,
+            message=exc.message,
+            code=int(exc.exit_code),
+            hint=exc.hint,
+        )
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            return _fail(
+                json_mode=json_mode,
+                command=name,
+                type_name="InterruptError",
+                message="interrupted",
+                code=int(ExitCode.INTERRUPTED),
+            )
+        return _fail(
+            json_mode=json_mode,
+            command=name,
+            type_name="ConflictError",
+            message="not confirmed; nothing was changed",
+            code=int(ExitCode.CONFLICT),
+            hint="pass --yes to go ahead without asking",
+        )
+    except click.ClickException as exc:
+        ctx_help = ""
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            ctx_help = f"see '{exc.ctx.command_path} --help'"
+        return _fail(
+            json_mode=json_mode,
+            command=name,
+            type_name="UsageError",
+            message=exc.format_message(),
+            code=int(ExitCode.USAGE),
+            hint=ctx_help or None,
+        )
+    except KeyboardInterrupt:
+        return _fail(
+            json_mode=json_mode,
+            command=name,
+            type_name="InterruptError",
+            message="interrupted",
+            code=int(ExitCode.INTERRUPTED),
+        )
+    except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into exit 70
+        log_file = _write_crash_log(st.paths)
+        if st.verbosity > 0:
+            traceback.print_exc(file=sys.stderr)
+        return _fail(
+            json_mode=json_mode,
+            command=name,
+            type_name="InternalError",
+            message=f"internal error ({type(exc).__name__}); the traceback is in {log_file}",
+            code=int(ExitCode.INTERNAL),
+            hint="please report it with that file",
+        )
+    if result == ExitCode.INTERRUPTED:
+        # Typer turns a KeyboardInterrupt raised inside a command into Exit(130).
+        return _fail(
+            json_mode=json_mode,
+            command=name,
+            type_name="InterruptError",
+            message="interrupted",
+            code=int(ExitCode.INTERRUPTED),
+        )
+    if isinstance(result, int):
+        return result
+    return int(ExitCode.OK)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

@@ -1,0 +1,36 @@
+"""Option types shared by every command family (declared once, reused)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["DbOpt", "JsonOpt", "RootOpt"]
+
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print one JSON document (the versioned stackrig envelope) on stdout and nothing else.",
+    ),
+]
+
+DbOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="SQLite file to use instead of stackrig.db in the data folder.",
+        dir_okay=False,
+    ),
+]
+
+RootOpt = Annotated[
+    Path,
+    typer.Option(
+        "--root",
+        help="Read proc/ and sys/ (and etc/) under this folder instead of / (tests, copied hosts).",
+        file_okay=False,
+    ),
+]

@@ -1,0 +1,156 @@
+"""The one exception tree of stackrig and the exit-code table it maps to.
+
+Every error a user can cause or meet is a :class:`StackrigError`. Each base
+class below carries the exit code of ``../DESIGN.md``; family errors subclass
+the base that says what the user can do about them::
+
+    StackrigError                    (70 INTERNAL unless a subclass says otherwise)
+    ├── FailedError                  1   the work ran and found a failure
+    ├── UsageError                   2   bad input: flag, file, job, policy, output path
+    │   └── OutputPathError          2   an output path that cannot be written
+    ├── MissingError                 3   an outside program, service or privilege is absent
+    │   ├── MissingToolError         3   a program from the tool registry is not installed
+    │   └── NotRootError             3   the command needs root
+    ├── ConflictError                4   needs consent (--yes, --force, ...) or would overwrite an input
+    ├── InternalError                70  a bug in stackrig
+    ├── WaitTimeoutError             124 a wait gave up
+    └── InterruptError            130 Ctrl-C; partial results were kept
+
+The CLI entry (:func:`stackrig.cli.app.main`) is the only place that turns
+these into messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = [
+    "ConflictError",
+    "ExitCode",
+    "FailedError",
+    "InternalError",
+    "InterruptError",
+    "MissingError",
+    "MissingToolError",
+    "NotRootError",
+    "OutputPathError",
+    "StackrigError",
+    "UsageError",
+    "WaitTimeoutError",
+]
+
+
+class ExitCode(enum.IntEnum):
+    """The exit codes of every stackrig command (one table, used everywhere)."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    MISSING = 3
+    CONFLICT = 4
+    INTERNAL = 70
+    TIMEOUT = 124
+    INTERRUPTED = 130
+
+    @property
+    def meaning(self) -> str:
+        return _MEANINGS[self]
+
+
+_MEANINGS = {
+    ExitCode.OK: "done",
+    ExitCode.FAILED: (
+        "the work ran and found a failure: a check failed, a job failed, "
+        "a host unreachable, a regression beyond the threshold"
+    ),
+    ExitCode.USAGE: (
+        "bad input: bad flag, unreadable or malformed file, invalid job file or policy, "
+        "an output path that cannot be written"
+    ),
+    ExitCode.MISSING: ("a required outside program, service or privilege (root) is absent or unreachable"),
+    ExitCode.CONFLICT: ("needs consent: would overwrite an input, delete or scale down, apply changes"),
+    ExitCode.INTERNAL: "a bug: the traceback is in the log file named on stderr",
+    ExitCode.TIMEOUT: "a wait gave up",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); partial results kept",
+}
+
+
+class StackrigError(Exception):
+    """Base of every stackrig error. ``hint`` says what to do about it."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} ({self.hint})"
+        return self.message
+
+    @property
+    def type_name(self) -> str:
+        return type(self).__name__
+
+
+class FailedError(StackrigError):
+    """The work ran and found a failure."""
+
+    exit_code = ExitCode.FAILED
+
+
+class UsageError(StackrigError):
+    """Bad input from the user."""
+
+    exit_code = ExitCode.USAGE
+
+
+class OutputPathError(UsageError):
+    """An output path (file or folder) that cannot be written."""
+
+
+class MissingError(StackrigError):
+    """A required outside program, service or privilege is absent or unreachable."""
+
+    exit_code = ExitCode.MISSING
+
+
+class MissingToolError(MissingError):
+    """A program from the tool registry is not installed."""
+
+    def __init__(self, tool: str, *, install_hint: str, needed_for: str | None = None) -> None:
+        what = f"{tool} is not installed"
+        if needed_for:
+            what += f" (needed for {needed_for})"
+        super().__init__(what, hint=install_hint)
+        self.tool = tool
+
+
+class NotRootError(MissingError):
+    """The command needs root privileges."""
+
+
+class ConflictError(StackrigError):
+    """The command needs consent before it may go on."""
+
+    exit_code = ExitCode.CONFLICT
+
+
+class InternalError(StackrigError):
+    """A bug in stackrig."""
+
+    exit_code = ExitCode.INTERNAL
+
+
+class WaitTimeoutError(StackrigError):
+    """A wait gave up before its targets were ready."""
+
+    exit_code = ExitCode.TIMEOUT
+
+
+class InterruptError(StackrigError):
+    """The user pressed Ctrl-C; what was done so far is kept."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -1,0 +1,176 @@
+"""Results are data; this module renders them: rich text for people, one JSON envelope for programs.
+
+The envelope (version :data:`SCHEMA_VERSION`)::
+
+    {"stackrig": "1", "command": "fleet inventory", "ok": true, "partial": false,
+     "data": {...}, "warnings": [...]}
+
+and for an error::
+
+    {"stackrig": "1", "command": "fleet inventory", "ok": false,
+     "error": {"type": "UsageError", "message": "...", "hint": "...", "exit_code": 2}}
+
+With ``--json`` stdout holds the envelope and nothing else; progress, logs and
+warnings in text mode go to stderr.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import IO, Any
+
+from rich.console import Console
+from rich.logging import RichHandler
+
+from stackrig.errors import ExitCode, StackrigError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Report",
+    "configure_logging",
+    "dumps",
+    "emit",
+    "envelope",
+    "error_envelope",
+    "stderr_console",
+    "stdout_console",
+    "to_jsonable",
+]
+
+SCHEMA_VERSION = "1"
+
+Renderer = Callable[[Console], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What a command hands to the renderer.
+
+    ``data`` becomes the envelope's ``data`` (dataclasses, paths, enums and
+    datetimes are converted); ``render`` draws the human view on stdout.
+    """
+
+    data: Any
+    render: Renderer | None = None
+    warnings: tuple[str, ...] = ()
+    partial: bool = False
+    exit_code: ExitCode = ExitCode.OK
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Turn result objects into plain JSON types."""
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    if isinstance(obj, enum.Enum):
+        return to_jsonable(obj.value)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        items = [to_jsonable(v) for v in obj]
+        return sorted(items, key=repr) if isinstance(obj, set | frozenset) else items
+    if isinstance(obj, PurePath):
+        return str(obj)
+    if isinstance(obj, dt.datetime | dt.date):
+        return obj.isoformat()
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "replace")
+    to_dict = getattr(obj, "to_dict", None)
+    if callable(to_dict):
+        return to_jsonable(to_dict())
+    raise TypeError(f"cannot put {type(obj).__name__} into JSON")
+
+
+def dumps(document: Any) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+def envelope(command: str, report: Report) -> dict[str, Any]:
+    return {
+        "stackrig": SCHEMA_VERSION,
+        "command": command,
+        "ok": report.exit_code == ExitCode.OK,
+        "partial": report.partial,
+        "exit_code": int(report.exit_code),
+        "data": to_jsonable(report.data),
+        "warnings": list(report.warnings),
+    }
+
+
+def error_envelope(
+    command: str, *, type_name: str, message: str, exit_code: int, hint: str | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"type": type_name, "message": message, "exit_code": exit_code}
+    if hint:
+        error["hint"] = hint
+    return {"stackrig": SCHEMA_VERSION, "command": command, "ok": False, "error": error}
+
+
+def envelope_for_error(command: str, exc: StackrigError) -> dict[str, Any]:
+    return error_envelope(
+        command,
+        type_name=exc.type_name,
+        message=exc.message,
+        exit_code=int(exc.exit_code),
+        hint=exc.hint,
+    )
+
+
+def _no_color() -> bool:
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def stdout_console(file: IO[str] | None = None) -> Console:
+    return Console(
+        file=file or sys.stdout,
+        highlight=False,
+        soft_wrap=True,
+        no_color=_no_color(),
+    )
+
+
+def stderr_console() -> Console:
+    return Console(file=sys.stderr, highlight=False, soft_wrap=True, no_color=_no_color())
+
+
+def emit(report: Report, *, command: str, json_mode: bool, file: IO[str] | None = None) -> ExitCode:
+    """Print a report (envelope or human view); return its exit code."""
+    out = file or sys.stdout
+    if json_mode:
+        out.write(dumps(envelope(command, report)) + "\n")
+        out.flush()
+        return report.exit_code
+    err = stderr_console()
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}", markup=True, highlight=False)
+    if report.render is not None:
+        report.render(stdout_console(out))
+    out.flush()
+    return report.exit_code
+
+
+def configure_logging(verbosity: int) -> None:
+    """-q → errors only, default → warnings, -v → info, -vv → debug; always stderr."""
+    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
+        max(-1, min(verbosity, 2)), logging.DEBUG
+    )
+    logger = logging.getLogger("stackrig")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    handler = RichHandler(
+        console=stderr_console(), show_time=False, show_path=False, markup=False, rich_tracebacks=False
+    )
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import stackrig
+from stackrig.cli import docs
+from stackrig.cli.app import app, run
+from stackrig.output import SCHEMA_VERSION
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_version(cli) -> None:  # type: ignore[no-untyped-def]
+    done = cli("--version")
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"stackrig {stackrig.__version__}"
+
+
+def test_help_lists_commands(cli) -> None:  # type: ignore[no-untyped-def]
+    done = cli("--help")
+    assert done.returncode == 0
+    assert "doctor" in done.stdout
+    import typer
+
+    group = typer.main.get_command(app)
+    for name in group.commands:  # type: ignore[attr-defined]
+        assert name in done.stdout
+
+
+def test_no_args_shows_help(cli) -> None:  # type: ignore[no-untyped-def]
+    done = cli()
+    assert "Usage: stackrig" in done.stdout + done.stderr
+
+
+def test_doctor_text(cli) -> None:  # type: ignore[no-untyped-def]
+    done = cli("doctor", env={"PATH": "/nonexistent"})
+    assert done.returncode == 0
+    assert "fio" in done.stdout
+    assert "apt-get install fio" in done.stdout
+
+
+def test_doctor_json_envelope(cli) -> None:  # type: ignore[no-untyped-def]
+    done = cli("doctor", "--json")
+    assert done.returncode == 0
+    doc = json.loads(done.stdout)
+    assert set(doc) == {"stackrig", "command", "ok", "partial", "exit_code", "data", "warnings"}
+    assert doc["stackrig"] == SCHEMA_VERSION
+    assert doc["command"] == "doctor"
+    assert doc["ok"] is True
+    names = {t["name"] for t in doc["data"]["tools"]}
+    assert {"fio", "ansible-playbook", "ovs-vsctl", "psql", "iperf3"} <= names
+    for tool in doc["data"]["tools"]:
+        assert tool["used_by"]
+        assert tool["install"]
+
+
+def test_doctor_reports_missing_tools_with_exit_zero(cli) -> None:  # type: ignore[no-untyped-def]
+    done = cli("doctor", "--json", env={"PATH": "/nonexistent"})
+    assert done.returncode == 0
+    doc = json.loads(done.stdout)
+    assert "fio" in doc["data"]["missing"]
+
+
+def test_no_color_and_non_tty_have_no_escape_codes(cli) -> None:  # type: ignore[no-untyped-def]
+    done = cli("doctor", env={"NO_COLOR": "1"})
+    assert "\x1b[" not in done.stdout + done.stderr
+
+
+def test_run_returns_code_in_process(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert run(["--version"]) == 0
+    assert "stackrig" in capsys.readouterr().out
+
+
+def test_docs_cli_md_is_current() -> None:
+    current = (ROOT / "docs" / "cli.md").read_text()
+    assert current == docs.generate(), "docs/cli.md is stale: run make docs"
+
+
+def test_every_command_documented_with_help_and_example() -> None:
+    import typer
+
+    text = (ROOT / "docs" / "cli.md").read_text()
+    root = typer.main.get_command(app)
+    for path, command in docs.walk(root):
+        title = " ".join(("stackrig", *path))
+        assert f"`{title}`" in text, f"{title} missing from docs/cli.md"
+        for param in command.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("-"):
+                    assert f"`{opt}`" in text, f"{title} {opt} missing from docs/cli.md"
+        if path and not hasattr(command, "commands"):
+            assert (command.help or "").strip(), f"{title} has no help text"
+            assert command.epilog, f"{title} has no example epilog"
+            assert "stackrig" in command.epilog, f"{title}: the epilog shows no example"
+
+
+def test_public_api_is_curated() -> None:
+    assert stackrig.__all__ == sorted(stackrig.__all__)
+    public = {n for n in vars(stackrig) if not n.startswith("_")} - {"annotations"}
+    modules = {n for n in public if type(getattr(stackrig, n)).__name__ == "module"}
+    assert public - modules == set(stackrig.__all__) - {"__version__"}
+    for name in stackrig.__all__:
+        assert getattr(stackrig, name) is not None
+    assert re.fullmatch(r"\d+\.\d+\.\d+", stackrig.__version__)

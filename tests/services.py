@@ -1,0 +1,197 @@
+"""Start and stop real services for tests, and run commands without root.
+
+Every family's fixtures use this: a free loopback port, the service's own data
+folder, a readiness check polled (never a fixed sleep), stop by the PID we
+started (its whole process group), and the service's log kept in its folder so
+a failure can be read afterwards (pytest keeps the last three tmp roots).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "Service",
+    "ServiceError",
+    "free_port",
+    "port_open",
+    "run_unprivileged",
+    "running",
+    "start_service",
+    "unprivileged_argv",
+    "wait_until",
+]
+
+UNPRIVILEGED = ("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups")
+
+
+class ServiceError(RuntimeError):
+    """A service did not start; the message holds the tail of its log."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(
+    predicate: Callable[[], bool], *, timeout: float, interval: float = 0.05, what: str = "condition"
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not met within {timeout:g} s")
+
+
+@dataclass
+class Service:
+    name: str
+    argv: tuple[str, ...]
+    workdir: Path
+    host: str = "127.0.0.1"
+    port: int | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop what we started: SIGTERM to its process group, SIGKILL after ``timeout``."""
+        proc = self.process
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=timeout)
+
+
+def start_service(
+    name: str,
+    argv: Sequence[str],
+    *,
+    workdir: Path,
+    ready: Callable[[], bool] | None = None,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    env: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Service:
+    """Start ``argv`` in its own session with output in ``workdir/<name>.log``.
+
+    Ready when ``ready()`` is true, or (without it) when ``host:port`` accepts
+    connections. Raises ServiceError with the log tail if it exits or is not
+    ready in time (and stops it).
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    service = Service(name=name, argv=tuple(argv), workdir=workdir, host=host, port=port)
+    log = service.log_path.open("ab")
+    full_env = dict(os.environ if env is None else env)
+    try:
+        service.process = subprocess.Popen(
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,
+            env=full_env,
+            start_new_session=True,
+        )
+    finally:
+        log.close()
+    check = ready
+    if check is None:
+        if port is None:
+            raise ValueError("start_service needs ready= or port=")
+        check = lambda: port_open(host, port)  # noqa: E731
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not service.alive():
+            raise ServiceError(f"{name} exited with {service.process.returncode}:\n{service.log_tail()}")
+        if check():
+            return service
+        time.sleep(0.05)
+    service.stop()
+    raise ServiceError(f"{name} not ready within {timeout:g} s:\n{service.log_tail()}")
+
+
+@contextlib.contextmanager
+def running(name: str, argv: Sequence[str], **kwargs: object) -> Iterator[Service]:
+    """``start_service`` as a context manager that always stops what it started."""
+    service = start_service(name, argv, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def unprivileged_argv(argv: Sequence[str]) -> list[str]:
+    """Prefix ``argv`` so it runs as nobody when we are root (CI runs as root)."""
+    if os.geteuid() == 0:
+        return [*UNPRIVILEGED, *argv]
+    return list(argv)
+
+
+def run_unprivileged(
+    argv: Sequence[str], *, env: Mapping[str, str] | None = None, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    """Run a command without root privileges and capture its output as text.
+
+    Coverage is switched off for it: nobody cannot write the coverage data files.
+    """
+    full_env = dict(os.environ if env is None else env)
+    full_env.pop("COVERAGE_PROCESS_START", None)
+    full_env["HOME"] = full_env.get("HOME_FOR_NOBODY", "/tmp")
+    return subprocess.run(  # type: ignore[call-overload, no-any-return]
+        unprivileged_argv(argv),
+        capture_output=True,
+        text=True,
+        env=full_env,
+        check=False,
+        **kwargs,
+    )
+
+
+def python_argv(*args: str) -> list[str]:
+    return [sys.executable, *args]
