@@ -26,6 +26,7 @@ __all__ = [
     "port_open",
     "run_unprivileged",
     "running",
+    "start_moto_server",
     "start_service",
     "unprivileged_argv",
     "wait_until",
@@ -195,3 +196,16 @@ def run_unprivileged(
 
 def python_argv(*args: str) -> list[str]:
     return [sys.executable, *args]
+
+
+def start_moto_server(workdir: Path) -> tuple[Service, str]:
+    """A real moto server (AWS API stand-in) on a free loopback port; returns (service, endpoint URL).
+
+    Point boto3 at the URL with ``endpoint_url`` and fake credentials (AWS_ACCESS_KEY_ID=testing ...).
+    """
+    port = free_port()
+    moto = Path(sys.executable).parent / "moto_server"
+    service = start_service(
+        "moto", [str(moto), "-H", "127.0.0.1", "-p", str(port)], workdir=workdir, port=port, timeout=60
+    )
+    return service, f"http://127.0.0.1:{port}"
