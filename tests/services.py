@@ -23,6 +23,7 @@ __all__ = [
     "Service",
     "ServiceError",
     "free_port",
+    "grant_traverse",
     "port_open",
     "run_unprivileged",
     "running",
@@ -167,6 +168,22 @@ def running(name: str, argv: Sequence[str], **kwargs: object) -> Iterator[Servic
         service.stop()
 
 
+def grant_traverse(path: Path) -> None:
+    """Let other users pass through ``path``'s folders (search bit only, never read).
+
+    CI may clone the project under a 0700 temp folder; nobody could then not reach the venv
+    or the sources. Adding o+x reveals no file names and no contents.
+    """
+    for folder in [path, *path.parents]:
+        try:
+            mode = folder.stat().st_mode
+        except OSError:
+            continue
+        if folder.is_dir() and not mode & 0o001:
+            with contextlib.suppress(OSError):
+                folder.chmod(mode | 0o001)
+
+
 def unprivileged_argv(argv: Sequence[str]) -> list[str]:
     """Prefix ``argv`` so it runs as nobody when we are root (CI runs as root)."""
     if os.geteuid() == 0:
@@ -181,6 +198,9 @@ def run_unprivileged(
 
     Coverage is switched off for it: nobody cannot write the coverage data files.
     """
+    if os.geteuid() == 0:
+        grant_traverse(Path(sys.prefix))
+        grant_traverse(Path(__file__).resolve().parent.parent / "src")
     full_env = dict(os.environ if env is None else env)
     full_env.pop("COVERAGE_PROCESS_START", None)
     full_env["HOME"] = full_env.get("HOME_FOR_NOBODY", "/tmp")
