@@ -21,16 +21,19 @@ def _assert_first_poll_after_accept(server: StartedServer) -> None:
     assert polls, "wait_for recorded no poll"
     assert not polls[0].ready, f"{server.name} was ready on the very first poll: nothing was waited for"
     ready = [p.poll for p in polls if p.ready]
-    assert len(ready) == 1 and polls[-1].ready
+    assert len(ready) == 1
+    assert polls[-1].ready
     # Every poll that followed a moment when the server already accepted the login was ready.
     accepted = sorted(k for k, ok in server.accepted_after.items() if ok)
     if accepted:
         assert ready[0] == accepted[0] + 1, (ready, accepted, polls[-5:])
     assert all(not p.ready for p in polls[:-1])
-    assert server.result is not None and server.result.targets[0].polls == ready[0]
+    assert server.result is not None
+    assert server.result.targets[0].polls == ready[0]
     for p in polls:
         for pw in PASSWORDS:
-            assert pw not in p.target and pw not in (p.error or "")
+            assert pw not in p.target
+            assert pw not in (p.error or "")
 
 
 @pytest.mark.e2e
@@ -123,7 +126,8 @@ def test_tcp_http_and_file_targets(tmp_path: Path) -> None:
         assert probe(parse_target(f"http://u:Secr3tHttp@127.0.0.1:{port}/nope"), 2) == "HTTP status 404"
         with pytest.raises(WaitTimeoutError) as err:
             wait_for(WaitSettings((f"http://u:Secr3tHttp@127.0.0.1:{port}/nope",), timeout=0.3, interval=0.1))
-        assert "HTTP status 404" in err.value.message and "Secr3tHttp" not in err.value.message
+        assert "HTTP status 404" in err.value.message
+        assert "Secr3tHttp" not in err.value.message
     marker = tmp_path / "ready.flag"
     assert probe(parse_target(f"file://{marker}"), 1) == "does not exist yet"
     marker.write_text("")
@@ -141,7 +145,8 @@ def test_polls_are_counted_and_ready_on_the_poll_after_the_file_appears(tmp_path
 
     result = wait_for(WaitSettings((f"file://{marker}",), timeout=10, interval=0.01), on_poll=on_poll)
     assert seen == [1, 2, 3, 4]
-    assert result.polls == 4 and result.targets[0].polls == 4
+    assert result.polls == 4
+    assert result.targets[0].polls == 4
 
 
 @pytest.mark.parametrize(
@@ -166,7 +171,8 @@ def test_defaults_and_masking() -> None:
     t = parse_target("postgresql://bob:p%40ss@db/app")
     assert (t.scheme, t.port, t.user, t.password, t.database) == ("postgres", 5432, "bob", "p@ss", "app")
     assert t.shown == "postgresql://bob:***@db/app"
-    assert "p%40ss" not in repr(t) and "p@ss" not in repr(t)
+    assert "p%40ss" not in repr(t)
+    assert "p@ss" not in repr(t)
     assert parse_target("mysql://db").port == 3306
     assert parse_target("https://example.invalid").port == 443
 
@@ -192,7 +198,8 @@ def test_cli_timeout_exit_124_names_each_target(cli: Any, tmp_path: Path) -> Non
     )  # fmt: skip
     assert done.returncode == 124
     err = done.json()["error"]
-    assert err["type"] == "WaitTimeoutError" and err["exit_code"] == 124
+    assert err["type"] == "WaitTimeoutError"
+    assert err["exit_code"] == 124
     assert f"tcp://127.0.0.1:{port} (connection refused)" in err["message"]
     assert f"file://{tmp_path}/never (does not exist yet)" in err["message"]
     assert f"file://{tmp_path} (" not in err["message"]

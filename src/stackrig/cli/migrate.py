@@ -66,7 +66,8 @@ def _render_discover(report: DiscoverReport) -> output.Renderer:
             table.add_column(col)
         for s in report.services:
             runtime = " ".join(x for x in (s.runtime, s.version) if x)
-            table.add_row(s.name, s.role, s.image or "-", runtime, str(s.port or "-"), "\n".join(s.evidence))
+            image = s.image or (f"build FROM {s.base_image}" if s.base_image else "build")
+            table.add_row(s.name, s.role, image, runtime, str(s.port or "-"), "\n".join(s.evidence))
         console.print(table)
         console.print(
             f"Listening: {len(report.listeners)}, cron jobs: {len(report.cron)}, "

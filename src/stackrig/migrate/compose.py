@@ -214,6 +214,8 @@ def compose_from_report(report: Mapping[str, Any], settings: ComposeSettings) ->
         if app.get("image"):
             service["image"] = str(app["image"])
         service["build"] = "."
+        if app.get("base_image"):
+            notes.append(f"app: build from a Dockerfile that starts FROM {app['base_image']}")
         port = app.get("port")
         publish = app.get("publish") or port
         if port:

@@ -122,6 +122,7 @@ class ProposedService:
     name: str
     role: str
     image: str | None
+    base_image: str | None
     runtime: str | None
     version: str | None
     port: int | None
@@ -404,13 +405,14 @@ def _propose(  # noqa: PLR0912, PLR0915 - one branch per translated key reads be
             if ruby:
                 runtime_version = _short_version(ruby.version, 3)
                 evidence.append(f"dpkg: {ruby.name} {ruby.version}")
-        image = f"{app.language}:{_short_version(runtime_version)}" if runtime_version else None
+        base = f"{app.language}:{_short_version(runtime_version)}" if runtime_version else None
         env = {"RAILS_ENV": "production"} if app.framework == "rails" else {}
         services.append(
             ProposedService(
                 name="app",
                 role="app",
-                image=image,
+                image=None,
+                base_image=base,
                 runtime=f"{app.language} {runtime_version}" if runtime_version else app.language,
                 version=f"{app.framework} {app.framework_version}" if app.framework else None,
                 port=port,
@@ -460,6 +462,7 @@ def _propose(  # noqa: PLR0912, PLR0915 - one branch per translated key reads be
                 name="db",
                 role="db",
                 image=f"{image_name}:{version}" if version else image_name,
+                base_image=None,
                 runtime=image_name,
                 version=version,
                 port=port,
@@ -482,6 +485,7 @@ def _propose(  # noqa: PLR0912, PLR0915 - one branch per translated key reads be
                     name,
                     "cache",
                     f"{name}:{version}" if version else name,
+                    None,
                     name,
                     version,
                     port,
