@@ -31,7 +31,9 @@ def _validator() -> Any:
     import jsonschema
 
     schema = compose_schema()
-    cls = jsonschema.validators.validator_for(schema)
+    # The file declares draft-07 as "https://json-schema.org/draft-07/schema", a spelling jsonschema's
+    # lookup table does not know; name the draft explicitly.
+    cls = jsonschema.Draft7Validator
     cls.check_schema(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
