@@ -183,7 +183,8 @@ def test_upgrade_v2_and_v1_extras(tmp_path: Path) -> None:
     old.write_text(
         "version: '2'\nservices:\n"
         "  web:\n    build: .\n    links: ['pg:database', cache]\n    depends_on: [cache]\n"
-        "    environment:\n      - DB=${DATABASE_PORT_5432_TCP_ADDR}:${DATABASE_PORT_5432_TCP_PORT}\n      - EMPTY\n"
+        "    environment:\n"
+        "      - DB=${DATABASE_PORT_5432_TCP_ADDR}:${DATABASE_PORT_5432_TCP_PORT}\n      - EMPTY\n"
         "    log_driver: syslog\n    log_opt: {tag: web}\n    external_links: [other_db]\n"
         "  pg:\n    image: postgres:9.6\n    expose: ['5432']\n"
         "  cache:\n    image: redis\n"
