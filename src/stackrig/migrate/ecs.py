@@ -406,6 +406,11 @@ def check_task_definition(td: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _int(value: Any) -> bool:
+    """True for an int that is not a bool (botocore reports wrong types; our checks skip them)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _own_checks(td: Mapping[str, Any], shape: Any) -> list[str]:  # noqa: PLR0912 - one branch per translated key reads better than a dispatch table
     problems: list[str] = []
 
@@ -428,19 +433,19 @@ def _own_checks(td: Mapping[str, Any], shape: Any) -> list[str]:  # noqa: PLR091
         where = f"container {c.get('name')}"
         if not _NAME.match(str(c.get("name", ""))):
             problems.append(f"{where}: name must be letters, digits, - and _ (1-255)")
-        if "cpu" in c and not 0 <= c["cpu"] <= 10240:
+        if _int(c.get("cpu")) and not 0 <= c["cpu"] <= 10240:
             problems.append(f"{where}: cpu {c['cpu']} outside 0-10240 units")
         if "memory" not in td and "memory" not in c and "memoryReservation" not in c:
             problems.append(
                 f"{where}: needs memory or memoryReservation (mem_limit in compose) or a task --memory"
             )
         for key in ("memory", "memoryReservation"):
-            if key in c and c[key] < 6:
+            if _int(c.get(key)) and c[key] < 6:
                 problems.append(f"{where}: {key} {c[key]} MiB is below Docker's minimum of 6 MiB")  # noqa: PERF401 - the loop reads better with its condition
         for pm in c.get("portMappings", []):
             enum(pm.get("protocol", "tcp"), cdef["portMappings"].member.members["protocol"], f"{where} port")
             for key in ("containerPort", "hostPort"):
-                if key in pm and not 0 <= pm[key] <= 65535:
+                if _int(pm.get(key)) and not 0 <= pm[key] <= 65535:
                     problems.append(f"{where}: {key} {pm[key]} outside 0-65535")  # noqa: PERF401 - the loop reads better with its condition
         for dep in c.get("dependsOn", []):
             enum(dep.get("condition"), cdef["dependsOn"].member.members["condition"], f"{where} dependsOn")
@@ -454,7 +459,7 @@ def _own_checks(td: Mapping[str, Any], shape: Any) -> list[str]:  # noqa: PLR091
             if not check.get("command") or check["command"][0] not in ("CMD", "CMD-SHELL"):
                 problems.append(f"{where}: healthCheck command must start with CMD or CMD-SHELL")
             for key, (low, high) in _HEALTH_RANGES.items():
-                if key in check and not low <= check[key] <= high:
+                if _int(check.get(key)) and not low <= check[key] <= high:
                     problems.append(f"{where}: healthCheck {key} {check[key]} outside {low}-{high}")
         log = c.get("logConfiguration")
         if log:
