@@ -178,6 +178,12 @@ def test_bad_old_files(tmp_path: Path, cli: Any, text: str, message: str) -> Non
     assert out.read_text() == "keep me"
 
 
+def test_upgrade_applies_limit_flags(tmp_path: Path) -> None:
+    result = make_compose(ComposeSettings(upgrade=SEED_V1, cpu_shares=512, mem_limit="256M"))
+    for service in result.document["services"].values():
+        assert (service["cpu_shares"], service["mem_limit"]) == (512, 256 * 2**20)
+
+
 def test_upgrade_v2_and_v1_extras(tmp_path: Path) -> None:
     old = tmp_path / "old.yml"
     old.write_text(

@@ -286,7 +286,7 @@ def _exposed_port(service: Mapping[str, Any]) -> int | None:
     return _default_port(str(service.get("image") or ""))
 
 
-def upgrade_compose(path: Path) -> ComposeResult:  # noqa: PLR0912, PLR0915 - one branch per translated key reads better than a dispatch table
+def upgrade_compose(path: Path, settings: ComposeSettings | None = None) -> ComposeResult:  # noqa: PLR0912, PLR0915 - one branch per translated key reads better than a dispatch table
     """Turn a version-1 (or 2/3) compose file into a current Compose Specification file."""
     old = load_compose(path)
     notes: list[str] = []
@@ -309,6 +309,8 @@ def upgrade_compose(path: Path) -> ComposeResult:  # noqa: PLR0912, PLR0915 - on
     healthy: set[str] = set()
     for name, body in services_in.items():
         services[str(name)] = _upgrade_service(str(name), dict(body), notes)
+        if settings is not None:
+            _limits(services[str(name)], settings)
     for name, body in list(services.items()):
         links = body.pop("links", None) or []
         if not links:
@@ -455,7 +457,7 @@ def make_compose(settings: ComposeSettings) -> ComposeResult:
         ensure_not_input(settings.output, inputs)
     result: ComposeResult | None = None
     if settings.upgrade is not None:
-        result = upgrade_compose(settings.upgrade)
+        result = upgrade_compose(settings.upgrade, settings)
     elif settings.report is not None:
         result = compose_from_report(_load_report(settings.report), settings)
     assert result is not None  # noqa: S101 - one of the two branches ran (checked above)
