@@ -215,3 +215,27 @@ def test_cli_exec_passes_options_through(cli: Any, tmp_path: Path) -> None:
     done = cli("migrate", "wait", f"file://{tmp_path}", "--", "sh", "-c", "echo $0 --json", "x")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "x --json\n"
+
+
+def test_driver_errors_map_to_reasons() -> None:
+    import pymysql
+
+    from stackrig.migrate.wait import _mysql_reason, _postgres_reason
+
+    op = pymysql.err.OperationalError
+    assert _mysql_reason(op(1045, "Access denied for user")) == "access denied"
+    assert _mysql_reason(op(1049, "Unknown database 'x'")) == "unknown database"
+    assert _mysql_reason(op(2003, "Can't connect: [Errno 111] Connection refused")) == "connection refused"
+    assert _mysql_reason(op(2003, "Can't connect: timed out")) == "timed out"
+    assert _mysql_reason(op(2013, "Lost connection")) == "cannot connect"
+    assert _mysql_reason(op(1040, "Too many connections")).startswith("not accepting logins (1040")
+    assert _postgres_reason(Exception('database "x" does not exist')) == "unknown database"
+    assert _postgres_reason(Exception("FATAL: the database system is starting up")) == "server is starting up"
+    assert _postgres_reason(Exception("fe_sendauth: no password supplied")).startswith("access denied")
+    assert _postgres_reason(Exception("connection timeout expired")) == "timed out"
+    assert _postgres_reason(Exception("something odd")) == "cannot connect (something odd)"
+
+
+def test_unknown_database_on_real_servers(mariadb: StartedServer, postgres: StartedServer) -> None:
+    assert probe(parse_target(mariadb.url + "no_such_db"), 5) == "unknown database"
+    assert probe(parse_target(postgres.url + "_no_such_db"), 5) == "unknown database"
