@@ -49,8 +49,9 @@ def _render_discover(report: DiscoverReport) -> output.Renderer:
             console.print(f"  {pkg.name} {pkg.version} ({pkg.notable})", markup=False)
         if report.app:
             a = report.app
+            proposed = next((s.runtime for s in report.services if s.role == "app"), None)
             console.print(
-                f"App: {a.path}: {a.language} {a.runtime_version or '?'}, "
+                f"App: {a.path}: {proposed or a.language}, "
                 f"{a.framework or 'no framework'} {a.framework_version or ''}".rstrip(),
                 markup=False,
             )
@@ -225,7 +226,8 @@ def wait_cmd(
 ) -> None:
     """Wait until every TARGET is ready (a real login for databases), then run the command after --.
 
-    Passwords in targets are never shown.
+    With -- CMD, stackrig replaces itself with CMD once ready (exit code and output are CMD's).
+    Passwords in targets are never shown. On timeout: exit 124 naming each target not ready.
     """
     command = tuple(ctx.meta.get("stackrig.migrate.exec", ()))
     result = wait_for(WaitSettings(tuple(targets), timeout, interval, command))

@@ -135,7 +135,10 @@ def _env(value: Any, name: str, warnings: list[str]) -> list[dict[str, str]]:
         if items[key] is None:
             warnings.append(f"{name}: environment {key} takes its value from the host at run time; left out")
             continue
-        out.append({"name": key, "value": str(items[key])})
+        value = str(items[key])
+        if "${" in value or re.search(r"\$[A-Za-z_]", value):
+            warnings.append(f"{name}: environment {key} holds a variable reference; ECS passes it literally")
+        out.append({"name": key, "value": value})
     return out
 
 
