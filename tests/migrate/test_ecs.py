@@ -211,6 +211,14 @@ def test_cli_errors(tmp_path: Path, cli: Any) -> None:
     assert done.returncode == 2
     assert "needs memory or memoryReservation" in done.stderr
     assert not (tmp_path / "td.json").exists()
+    compose.write_text(
+        "services:\n  a:\n    image: x\n    mem_limit: 64m\n"
+        "    depends_on: {b: {condition: service_healthy}}\n"
+        "  b:\n    image: y\n    mem_limit: 64m\n"
+    )
+    done = cli("migrate", "ecs", str(compose))
+    assert done.returncode == 2
+    assert "waits for b to be HEALTHY, which has no healthCheck" in done.stderr
     compose.write_text("services:\n  a:\n    image: x\n    healthcheck: {test: [CMD, x], interval: soon}\n")
     with pytest.raises(UsageError, match="not a duration"):
         make_task_definition(EcsSettings(compose, memory=512))

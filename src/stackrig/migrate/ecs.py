@@ -414,7 +414,7 @@ def _int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _own_checks(td: Mapping[str, Any], shape: Any) -> list[str]:  # noqa: PLR0912 - one branch per translated key reads better than a dispatch table
+def _own_checks(td: Mapping[str, Any], shape: Any) -> list[str]:  # noqa: PLR0912, PLR0915 - one branch per translated key reads better than a dispatch table
     problems: list[str] = []
 
     def enum(value: Any, member: Any, where: str) -> None:
@@ -430,6 +430,7 @@ def _own_checks(td: Mapping[str, Any], shape: Any) -> list[str]:  # noqa: PLR091
         problems.append(f"family {td.get('family')!r}: letters, digits, - and _ only, 1-255 long")
     cdef = members["containerDefinitions"].member.members
     names = [c.get("name") for c in td.get("containerDefinitions", [])]
+    checked = {c.get("name"): bool(c.get("healthCheck")) for c in td.get("containerDefinitions", [])}
     if len(set(names)) != len(names):
         problems.append("containerDefinitions: container names are not unique")
     for c in td.get("containerDefinitions", []):
@@ -454,6 +455,10 @@ def _own_checks(td: Mapping[str, Any], shape: Any) -> list[str]:  # noqa: PLR091
             enum(dep.get("condition"), cdef["dependsOn"].member.members["condition"], f"{where} dependsOn")
             if dep.get("containerName") not in names:
                 problems.append(f"{where}: depends on {dep.get('containerName')}, which is not in the task")
+            elif dep.get("condition") == "HEALTHY" and not checked.get(dep.get("containerName")):
+                problems.append(
+                    f"{where}: waits for {dep.get('containerName')} to be HEALTHY, which has no healthCheck"
+                )
         for link in c.get("links", []):
             if link.split(":", 1)[0] not in names:
                 problems.append(f"{where}: links to {link}, which is not in the task")  # noqa: PERF401 - the loop reads better with its condition
