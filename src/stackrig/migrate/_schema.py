@@ -1,0 +1,80 @@
+"""The Compose Specification JSON schema (vendored, see data/README.md) and byte sizes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from importlib import resources
+from typing import Any
+
+from stackrig.errors import UsageError
+
+__all__ = ["ComposeSchemaError", "compose_schema", "parse_bytes", "schema_errors", "validate_compose"]
+
+SCHEMA_FILE = "compose-spec.schema.json"
+
+
+class ComposeSchemaError(UsageError):
+    """A compose document that the Compose Specification schema rejects."""
+
+
+@functools.cache
+def compose_schema() -> dict[str, Any]:
+    text = resources.files("stackrig.migrate").joinpath("data", SCHEMA_FILE).read_text(encoding="utf-8")
+    doc: dict[str, Any] = json.loads(text)
+    return doc
+
+
+@functools.cache
+def _validator() -> Any:
+    import jsonschema
+
+    schema = compose_schema()
+    # The file declares draft-07 as "https://json-schema.org/draft-07/schema", a spelling jsonschema's
+    # lookup table does not know; name the draft explicitly.
+    cls = jsonschema.Draft7Validator
+    cls.check_schema(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def schema_errors(document: Any) -> list[str]:
+    """Every schema violation as ``path: message`` (empty when valid)."""
+    found = []
+    for error in sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        found.append(f"{where}: {error.message}")
+    return found
+
+
+def validate_compose(document: Any, *, what: str) -> None:
+    """Raise ComposeSchemaError listing the violations of ``document``."""
+    errors = schema_errors(document)
+    if errors:
+        shown = "\n  ".join(errors[:10])
+        more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
+        raise ComposeSchemaError(
+            f"{what} is not valid under the Compose Specification schema:\n  {shown}{more}",
+            hint="fix the named keys; stackrig validates before writing anything",
+        )
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
+
+
+def parse_bytes(value: object, *, what: str = "size") -> int:
+    """Bytes from an int or a size such as ``512M``, ``1g``, ``112MiB`` (IEC: M = MiB)."""
+    if isinstance(value, bool):
+        raise UsageError(f"{what} {value!r} is not a size")
+    if isinstance(value, int):
+        if value < 0:
+            raise UsageError(f"{what} {value} is negative")
+        return value
+    if isinstance(value, float) and value >= 0:
+        return int(value)
+    match = _SIZE.match(str(value))
+    if not match:
+        raise UsageError(f"{what} {value!r} is not a size", hint="write bytes or a size like 512M or 1G")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    return int(number * _UNITS[unit])

@@ -1,0 +1,266 @@
+"""``migrate compose``: the seed's version-1 file upgraded; every output passes the Compose schema and
+loads with real Compose parsers (Debian's docker-compose 1.29 ``config``, PyPI compose-spec)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stackrig.errors import UsageError
+from stackrig.migrate import (
+    ComposeSettings,
+    make_compose,
+    parse_bytes,
+    schema_errors,
+    upgrade_compose,
+    validate_compose,
+)
+from stackrig.migrate._schema import ComposeSchemaError
+from tests.migrate.conftest import EXAMPLES, SEED_V1
+
+
+def docker_compose_config(folder: Path, name: str = "docker-compose.yml") -> dict[str, Any]:
+    """Parse with the real docker-compose (v1.29, Debian); it needs no Docker engine for ``config``."""
+    program = shutil.which("docker-compose")
+    if program is None:
+        pytest.fail("docker-compose is not installed: run scripts/apt-install.sh deps/apt/test-migrate.txt")
+    done = subprocess.run(
+        [program, "-f", name, "config"], cwd=folder, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    doc: dict[str, Any] = yaml.safe_load(done.stdout)
+    return doc
+
+
+def compose_spec_parse(text: str) -> Any:
+    """Parse with compose-spec (PyPI: bindings to the Rust compose_spec crate, which validates fully)."""
+    from compose_spec import PyCompose
+
+    return PyCompose.from_yaml(text)
+
+
+def test_seed_v1_upgrade() -> None:
+    result = upgrade_compose(SEED_V1)
+    doc = result.document
+    assert schema_errors(doc) == []
+    assert "version" not in doc
+    web, db = doc["services"]["app_web"], doc["services"]["app_mysql"]
+    assert "links" not in web
+    assert web["depends_on"] == {"app_mysql": {"condition": "service_healthy"}}
+    assert web["environment"]["APPDB_PORT_3306_TCP_ADDR"] == "app_mysql"
+    assert web["environment"]["APPDB_PORT_3306_TCP_PORT"] == "3306"
+    assert web["ports"] == ["80:3000"]
+    assert (web["cpu_shares"], web["mem_limit"]) == (100, 117964800)
+    assert (db["cpu_shares"], db["mem_limit"]) == (100, 117964800)
+    assert db["healthcheck"]["test"][:3] == ["CMD", "mysqladmin", "ping"]
+    assert db["networks"] == {"default": {"aliases": ["appdb"]}}
+    assert any("link app_mysql:appdb" in n for n in result.notes)
+
+
+def test_upgraded_seed_loads_with_real_compose_parsers(tmp_path: Path) -> None:
+    content = upgrade_compose(SEED_V1).content
+    (tmp_path / "docker-compose.yml").write_text(content)
+    parsed = docker_compose_config(tmp_path)
+    web = parsed["services"]["app_web"]
+    assert web["depends_on"]["app_mysql"]["condition"] == "service_healthy"
+    assert web["environment"]["APPDB_PORT_3306_TCP_ADDR"] == "app_mysql"
+    spec = compose_spec_parse(content)
+    assert sorted(spec.service_names()) == ["app_mysql", "app_web"]
+
+
+def test_example_files_are_current(tmp_path: Path) -> None:
+    """examples/migrate/compose.yaml is what `compose --upgrade` makes of the seed's file."""
+    assert (EXAMPLES / "compose.yaml").read_text() == upgrade_compose(SEED_V1).content
+
+
+def test_report_compose_validates_and_loads(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    report.write_text(
+        '{"services": [{"name": "app", "role": "app", "base_image": "ruby:1.8", "port": 3000, "publish": 80,'
+        ' "environment": {"RAILS_ENV": "production"}},'
+        ' {"name": "db", "role": "db", "image": "mysql:5.5", "port": 3306, "database": "AppName_production",'
+        ' "username": "root"}, {"name": "redis", "role": "cache", "image": "redis:7"}]}'
+    )
+    out = tmp_path / "compose.yaml"
+    result = make_compose(ComposeSettings(report=report, output=out, cpu_shares=100, mem_limit="112M"))
+    assert result.written == out
+    doc = yaml.safe_load(out.read_text())
+    assert schema_errors(doc) == []
+    app, db = doc["services"]["app"], doc["services"]["db"]
+    assert app["environment"]["DATABASE_HOST"] == "db"
+    assert not any("_TCP_ADDR" in k for k in app["environment"])
+    assert app["depends_on"]["db"] == {"condition": "service_healthy"}
+    assert app["depends_on"]["redis"] == {"condition": "service_started"}
+    assert app["env_file"] == ["secrets.env"]
+    assert db["volumes"] == ["db-data:/var/lib/mysql"]
+    assert db["mem_limit"] == 112 * 1024 * 1024
+    assert doc["volumes"] == {"db-data": {}}
+    (tmp_path / "secrets.env").write_text("MYSQL_ROOT_PASSWORD=x\nDATABASE_PASSWORD=x\n")
+    parsed = docker_compose_config(tmp_path, "compose.yaml")
+    assert parsed["services"]["app"]["environment"]["DATABASE_HOST"] == "db"
+    compose_spec_parse(out.read_text())
+
+
+@pytest.mark.parametrize(
+    ("image", "test0"),
+    [("postgres:16", "CMD-SHELL"), ("mariadb:11", "CMD")],
+)
+def test_report_compose_other_databases(tmp_path: Path, image: str, test0: str) -> None:
+    report = tmp_path / "r.json"
+    report.write_text(
+        json.dumps(
+            {
+                "stackrig": "1",
+                "data": {
+                    "services": [
+                        {"name": "db", "role": "db", "image": image, "database": "shop", "username": "shop"}
+                    ]
+                },
+            }
+        )
+    )
+    result = make_compose(ComposeSettings(report=report))
+    doc = result.document
+    assert doc["services"]["db"]["healthcheck"]["test"][0] == test0
+    assert schema_errors(doc) == []
+    compose_spec_parse(result.content)
+
+
+def test_cli_upgrade_to_stdout_and_json(cli: Any) -> None:
+    done = cli("migrate", "compose", "--upgrade", str(SEED_V1))
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["services"]["app_web"]["depends_on"]
+    assert "warning: app_web: link app_mysql:appdb" in done.stderr
+    done = cli("migrate", "compose", "--upgrade", str(SEED_V1), "--json")
+    assert done.returncode == 0
+    data = done.json()["data"]
+    assert yaml.safe_load(data["content"])["services"]["app_mysql"]["image"] == "mysql"
+
+
+def test_output_equal_to_input_is_conflict(tmp_path: Path, cli: Any) -> None:
+    old = tmp_path / "docker-compose.yml"
+    shutil.copy(SEED_V1, old)
+    before = old.read_bytes()
+    done = cli("migrate", "compose", "--upgrade", str(old), "-o", str(old))
+    assert done.returncode == 4
+    assert "refusing to overwrite" in done.stderr
+    assert old.read_bytes() == before
+    done = cli("migrate", "compose", "--upgrade", str(old), "-o", str(tmp_path / "." / "docker-compose.yml"))
+    assert done.returncode == 4
+    assert old.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("web: [unclosed", "not valid YAML"),
+        ("- a\n- b\n", "not a mapping of services"),
+        ("web:\n  image: x\n  links: [nosuch]\n", "links to 'nosuch', which is not in the file"),
+        ("web:\n  image: x\n  bogus_key: 1\n", "not valid under the Compose Specification"),
+        ("web: 3\n", "service 'web' is not a mapping"),
+        ("web:\n  image: x\n  environment: 3\n  links: [db]\ndb:\n  image: mysql\n", "environment must be"),
+    ],
+)
+def test_bad_old_files(tmp_path: Path, cli: Any, text: str, message: str) -> None:
+    old = tmp_path / "old.yml"
+    old.write_text(text)
+    out = tmp_path / "new.yml"
+    out.write_text("keep me")
+    done = cli("migrate", "compose", "--upgrade", str(old), "-o", str(out))
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert out.read_text() == "keep me"
+
+
+def test_upgrade_applies_limit_flags(tmp_path: Path) -> None:
+    result = make_compose(ComposeSettings(upgrade=SEED_V1, cpu_shares=512, mem_limit="256M"))
+    for service in result.document["services"].values():
+        assert (service["cpu_shares"], service["mem_limit"]) == (512, 256 * 2**20)
+
+
+def test_upgrade_v2_and_v1_extras(tmp_path: Path) -> None:
+    old = tmp_path / "old.yml"
+    old.write_text(
+        "version: '2'\nservices:\n"
+        "  web:\n    build: .\n    links: ['pg:database', cache]\n    depends_on: [cache]\n"
+        "    environment:\n"
+        "      - DB=${DATABASE_PORT_5432_TCP_ADDR}:${DATABASE_PORT_5432_TCP_PORT}\n      - EMPTY\n"
+        "    log_driver: syslog\n    log_opt: {tag: web}\n    external_links: [other_db]\n"
+        "  pg:\n    image: postgres:9.6\n    expose: ['5432']\n"
+        "  cache:\n    image: redis\n"
+        "volumes:\n  data: {}\n"
+    )
+    result = upgrade_compose(old)
+    doc = result.document
+    web = doc["services"]["web"]
+    assert web["environment"]["DB"] == "pg:5432"
+    assert web["environment"]["EMPTY"] is None
+    assert web["depends_on"] == {
+        "cache": {"condition": "service_started"},
+        "pg": {"condition": "service_healthy"},
+    }
+    assert web["environment"]["CACHE_PORT_6379_TCP_ADDR"] == "cache"
+    assert web["logging"] == {"driver": "syslog", "options": {"tag": "web"}}
+    assert doc["volumes"] == {"data": {}}
+    assert any("dropped 'version: 2'" in n for n in result.notes)
+    assert schema_errors(doc) == []
+    compose_spec_parse(result.content)
+
+    v1 = tmp_path / "v1.yml"
+    v1.write_text("web:\n  image: x\n  dockerfile: Dockerfile.prod\n  build: app\n  net: host\n")
+    doc = upgrade_compose(v1).document
+    assert doc["services"]["web"]["build"] == {"context": "app", "dockerfile": "Dockerfile.prod"}
+    assert doc["services"]["web"]["network_mode"] == "host"
+
+
+def test_settings_errors(tmp_path: Path, cli: Any) -> None:
+    with pytest.raises(UsageError, match="either a discover REPORT or --upgrade"):
+        make_compose(ComposeSettings())
+    report = tmp_path / "r.json"
+    report.write_text('{"services": []}')
+    with pytest.raises(UsageError, match="proposes no app or db"):
+        make_compose(ComposeSettings(report=report))
+    report.write_text("not json")
+    done = cli("migrate", "compose", str(report))
+    assert done.returncode == 2
+    assert "is not JSON" in done.stderr
+    report.write_text('{"x": 1}')
+    done = cli("migrate", "compose", str(report))
+    assert done.returncode == 2
+    assert "has no services list" in done.stderr
+    report.write_text('{"services": [{"role": "db", "image": "mysql"}]}')
+    done = cli("migrate", "compose", str(report), "--cpu-shares", "1")
+    assert done.returncode == 2
+    assert "--cpu-shares must be at least 2" in done.stderr
+    done = cli("migrate", "compose", str(report), "--mem-limit", "lots")
+    assert done.returncode == 2
+    assert "is not a size" in done.stderr
+    done = cli("migrate", "compose", str(tmp_path / "missing.json"))
+    assert done.returncode == 2
+    assert "does not exist" in done.stderr
+
+
+def test_schema_rejects_what_it_should() -> None:
+    assert schema_errors({"services": {"a": {"image": "x", "depends_on": {"b": {"condition": "bogus"}}}}})
+    with pytest.raises(ComposeSchemaError):
+        validate_compose({"services": {"a": {"mem_limit": [1]}}}, what="x")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(117964800, 117964800), ("512M", 512 * 2**20), ("1g", 2**30), ("112MiB", 112 * 2**20), ("100k", 102400)],
+)
+def test_parse_bytes(value: object, expected: int) -> None:
+    assert parse_bytes(value) == expected
+
+
+@pytest.mark.parametrize("value", [True, -1, "12 parsecs", ""])
+def test_parse_bytes_rejects(value: object) -> None:
+    with pytest.raises(UsageError):
+        parse_bytes(value)
