@@ -6,7 +6,7 @@ from pathlib import Path
 
 import stackrig
 from stackrig.cli import docs
-from stackrig.cli.app import app, run
+from stackrig.cli.app import _first_word, load_families, run
 from stackrig.output import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ def test_help_lists_commands(cli) -> None:  # type: ignore[no-untyped-def]
     assert "doctor" in done.stdout
     import typer
 
-    group = typer.main.get_command(app)
+    group = typer.main.get_command(load_families())
     for name in group.commands:  # type: ignore[attr-defined]
         assert name in done.stdout
 
@@ -82,7 +82,7 @@ def test_every_command_documented_with_help_and_example() -> None:
     import typer
 
     text = (ROOT / "docs" / "cli.md").read_text()
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(load_families())
     for path, command in docs.walk(root):
         title = " ".join(("stackrig", *path))
         assert f"`{title}`" in text, f"{title} missing from docs/cli.md"
@@ -104,3 +104,15 @@ def test_public_api_is_curated() -> None:
     for name in stackrig.__all__:
         assert getattr(stackrig, name) is not None
     assert re.fullmatch(r"\d+\.\d+\.\d+", stackrig.__version__)
+
+
+def test_first_word_picks_the_family_to_load() -> None:
+    assert _first_word(["--data-dir", "migrate", "-v", "migrate", "wait"]) == "migrate"
+    assert _first_word(["-v", "doctor"]) is None
+    assert _first_word(["--help"]) is None
+
+
+def test_family_command_runs_without_loading_the_others(cli) -> None:  # type: ignore[no-untyped-def]
+    done = cli("migrate", "--help")
+    assert done.returncode == 0
+    assert "Usage: stackrig migrate" in done.stdout

@@ -85,8 +85,33 @@ def root(
 
 app.command(epilog="Example: stackrig doctor --json")(doctor)
 
-for _name, _module in FAMILIES:
-    app.add_typer(importlib.import_module(_module).app, name=_name)
+_loaded: set[str] = set()
+
+
+def load_families(only: str | None = None) -> typer.Typer:
+    """Attach the family sub-apps to ``app`` and return it.
+
+    With ``only`` (the first word of the command line) just that family is
+    imported, so ``stackrig migrate wait`` does not pay for matplotlib or boto3;
+    otherwise (``--help``, docs) all of them are.
+    """
+    for name, module in FAMILIES:
+        if name in _loaded or (only is not None and name != only):
+            continue
+        app.add_typer(importlib.import_module(module).app, name=name)
+        _loaded.add(name)
+    return app
+
+
+def _first_word(args: Sequence[str]) -> str | None:
+    families = {name for name, _ in FAMILIES}
+    words = iter(args)
+    for arg in words:
+        if arg == "--data-dir":
+            next(words, None)  # its value is not a command word
+        elif not arg.startswith("-"):
+            return arg if arg in families else None
+    return None
 
 
 # ---------------------------------------------------------------- error handling
@@ -159,7 +184,7 @@ def _fail(
 def run(args: Sequence[str] | None = None) -> int:
     """Run the CLI on ``args``; return the exit code (never raises for user errors)."""
     argv = list(sys.argv[1:] if args is None else args)
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(load_families(_first_word(argv)))
     json_mode = _json_requested(argv)
     name = _command_path(command, argv)
     st = State()

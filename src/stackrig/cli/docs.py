@@ -77,9 +77,9 @@ def _section(path: tuple[str, ...], command: click.Command) -> list[str]:
 
 
 def generate() -> str:
-    from stackrig.cli.app import app
+    from stackrig.cli.app import load_families
 
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(load_families())
     lines = [
         "# stackrig command reference",
         "",
