@@ -30,7 +30,20 @@ opens it and resolves RUN (an id, a unique id prefix, a folder, or ``latest``).
 
 from __future__ import annotations
 
-from stackrig.bench.model import FioHost, JobSource, RunRecord, RunSettings, RunStatus
+from stackrig.bench.compare import Comparison, compare_runs, export_rows, format_rows, parse_metrics
+from stackrig.bench.history import History, ResultRow, RunNotFoundError, rows_from_results
+from stackrig.bench.inventory import hosts_from_inventory
+from stackrig.bench.jobfile import InvalidJobError, JobFetchError
+from stackrig.bench.manage import ImportResult, import_dir, is_loopback, plan_prune, serve
+from stackrig.bench.model import (
+    FioHost,
+    JobSource,
+    RunRecord,
+    RunSettings,
+    RunStatus,
+    parse_host,
+    parse_label,
+)
 from stackrig.bench.results import (
     DirectionStats,
     DiskUtil,
@@ -41,19 +54,42 @@ from stackrig.bench.results import (
     load_results,
     parse_results,
 )
+from stackrig.bench.runner import FioRunFailedError, FioServerUnreachableError, run_jobs
 
 __all__ = [
+    "Comparison",
     "DirectionStats",
     "DiskUtil",
     "FioHost",
     "FioResults",
+    "FioRunFailedError",
+    "FioServerUnreachableError",
+    "History",
+    "ImportResult",
+    "InvalidJobError",
+    "JobFetchError",
     "JobResult",
     "JobSource",
     "LatencyStats",
+    "ResultRow",
     "ResultsError",
+    "RunNotFoundError",
     "RunRecord",
     "RunSettings",
     "RunStatus",
+    "compare_runs",
+    "export_rows",
+    "format_rows",
+    "hosts_from_inventory",
+    "import_dir",
+    "is_loopback",
     "load_results",
+    "parse_host",
+    "parse_label",
+    "parse_metrics",
     "parse_results",
+    "plan_prune",
+    "rows_from_results",
+    "run_jobs",
+    "serve",
 ]

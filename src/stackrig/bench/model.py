@@ -46,6 +46,9 @@ _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 class RunStatus(enum.StrEnum):
+    """``running`` is written when fio starts and replaced when it ends."""
+
+    RUNNING = "running"
     OK = "ok"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
