@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -48,6 +49,7 @@ log = logging.getLogger("stackrig.bench")
 
 _CONNECT_FAILED = re.compile(r"failed to connect to (\S+)")
 _STOP_GRACE = 30.0
+SCRATCH_DIR = "scratch"
 
 
 class FioRunFailedError(FailedError):
@@ -308,6 +310,11 @@ def run_jobs(settings: RunSettings) -> RunRecord:
     started = dt.datetime.now(dt.UTC)
     name = settings.name or Path(jobs[0].file).stem
     folder = make_run_folder(settings.runs_dir, name, started)
+    scratch = None
+    if settings.target is None and not settings.hosts:
+        # fio lays out its data files in directory=; keep them out of the results and remove them after.
+        scratch = _io.ensure_dir(folder / SCRATCH_DIR)
+        prefix = jobfile.header(target=scratch, logs=settings.logs, log_avg_msec=settings.log_avg_msec)
     for job in jobs:
         _io.atomic_write(folder / job.file, jobfile.job_text(job, prefix))
     argv = build_argv(settings, tuple(job.file for job in jobs))
@@ -337,6 +344,8 @@ def run_jobs(settings: RunSettings) -> RunRecord:
         reader.start()
         interrupted = _wait(proc, reader, settings, mono)
         reader.join(timeout=_STOP_GRACE)
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
     stderr = (folder / STDERR_FILE).read_text(encoding="utf-8", errors="replace")
     text = _final_output(reader.lines)
     _io.atomic_write(folder / RESULTS_FILE, text)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -107,10 +108,19 @@ def _lat(value: float | None) -> str:
     return f"{value:.0f} ns"
 
 
+def _wide(console: Console) -> Console:
+    """Pipes and files get whole rows, not tables squeezed to 80 columns."""
+    if not console.is_terminal:
+        console.width = max(console.width, 200)
+    return console
+
+
 def _rows_table(rows: Sequence[bench.ResultRow], title: str | None = None) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ("host", "job", "dir", "IOPS", "bandwidth", "lat mean", "p50", "p99", "p99.9"):
-        table.add_column(column, justify="right" if column not in {"host", "job", "dir"} else "left")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("host", "job", "dir"):
+        table.add_column(column, no_wrap=True)
+    for column in ("IOPS", "bandwidth", "lat mean", "p50", "p99", "p99.9"):
+        table.add_column(column, justify="right", no_wrap=True)
     for row in rows:
         table.add_row(
             row.host or "local",
@@ -139,6 +149,7 @@ def _record_lines(console: Console, record: bench.RunRecord) -> None:
 
 def _run_view(record: bench.RunRecord, rows: Sequence[bench.ResultRow]) -> output.Renderer:
     def draw(console: Console) -> None:
+        _wide(console)
         _record_lines(console, record)
         if rows:
             console.print(_rows_table(rows))
@@ -243,6 +254,7 @@ def list_runs(  # noqa: PLR0917 - Typer maps parameters to flags
         runs = history.list(name=name, labels=_labels(label), since=_since(since), host=host)
 
     def draw(console: Console) -> None:
+        _wide(console)
         table = Table(title=f"{len(runs)} runs", title_justify="left")
         for column in ("id", "started (UTC)", "name", "status", "hosts", "labels"):
             table.add_column(column)
@@ -268,6 +280,7 @@ def show(ctx: typer.Context, run: RunArg, db: DbOpt = None, json_: JsonOpt = Fal
 
 def _compare_view(comparison: bench.Comparison) -> output.Renderer:
     def draw(console: Console) -> None:
+        _wide(console)
         base = comparison.baseline
         console.print(
             f"baseline {base.id} ({base.name}); regression = worse by more than "
