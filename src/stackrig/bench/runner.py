@@ -305,7 +305,6 @@ def run_jobs(settings: RunSettings) -> RunRecord:
     jobfile.validate_jobs(jobs, prefix)
     if settings.hosts:
         check_reachable(settings.hosts)
-    version = fio_version()
     history = History.open(settings.db)  # fail on a bad database before fio runs
     started = dt.datetime.now(dt.UTC)
     name = settings.name or Path(jobs[0].file).stem
@@ -331,7 +330,6 @@ def run_jobs(settings: RunSettings) -> RunRecord:
         labels=dict(settings.labels),
         hosts=tuple(str(h) for h in settings.hosts),
         machine=machine_info(),
-        fio_version=version,
     )
     write_meta(record)
     log.info("running fio in %s", folder)
@@ -355,8 +353,14 @@ def run_jobs(settings: RunSettings) -> RunRecord:
     except ResultsError:
         results = None
     status, error = _status(proc.returncode, interrupted, results, stderr)
+    version = results.fio_version.removeprefix("fio-") if results and results.fio_version else fio_version()
     record = replace(
-        record, status=status, ended=dt.datetime.now(dt.UTC), exit_code=proc.returncode, error=error
+        record,
+        status=status,
+        ended=dt.datetime.now(dt.UTC),
+        exit_code=proc.returncode,
+        error=error,
+        fio_version=version,
     )
     write_meta(record)
     with history:

@@ -6,18 +6,21 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from stackrig import bench, output
+from stackrig import output
 from stackrig._io import atomic_write, ensure_not_input
 from stackrig.cli._common import finish, state
 from stackrig.cli.options import DbOpt, JsonOpt
 from stackrig.errors import ConflictError, ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from stackrig import bench
 
 app = typer.Typer(
     help="Run fio jobs locally or on fio servers, keep every run, compare and export results.",
@@ -51,6 +54,8 @@ def _runs_dir(ctx: typer.Context, runs_dir: Path | None) -> Path:
 
 
 def _labels(items: Sequence[str] | None) -> dict[str, str]:
+    from stackrig import bench
+
     return dict(bench.parse_label(item) for item in items or ())
 
 
@@ -65,6 +70,8 @@ def _since(text: str | None) -> dt.datetime | None:
 
 
 def _hosts(hosts: str | None, inventory: Path | None, limit: str | None) -> tuple[bench.FioHost, ...]:
+    from stackrig import bench
+
     if hosts and inventory:
         raise UsageError("give --hosts or --inventory, not both")
     if limit and not inventory:
@@ -199,6 +206,8 @@ def run(  # noqa: PLR0917 - Typer maps parameters to flags
     Each job is checked with fio --parse-only first. A failed run exits 1 and
     Ctrl-C exits 130; both keep the folder.
     """
+    from stackrig import bench
+
     settings = bench.RunSettings(
         jobs=tuple(jobs),
         runs_dir=_runs_dir(ctx, runs_dir),
@@ -229,6 +238,8 @@ def server(
     fio's server has no authentication: anyone who can reach the port can run
     jobs as this user. Bind it beyond loopback only on a trusted network.
     """
+    from stackrig import bench
+
     err = output.stderr_console()
     if not bench.is_loopback(host):
         err.print(
@@ -250,6 +261,8 @@ def list_runs(  # noqa: PLR0917 - Typer maps parameters to flags
     json_: JsonOpt = False,
 ) -> None:
     """List recorded runs, newest first."""
+    from stackrig import bench
+
     with bench.History.open(_db(ctx, db)) as history:
         runs = history.list(name=name, labels=_labels(label), since=_since(since), host=host)
 
@@ -270,6 +283,8 @@ def list_runs(  # noqa: PLR0917 - Typer maps parameters to flags
 @app.command(epilog="Example: stackrig bench show latest")
 def show(ctx: typer.Context, run: RunArg, db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Show one run: its description and results per host, job and direction."""
+    from stackrig import bench
+
     with bench.History.open(_db(ctx, db)) as history:
         record = history.resolve(run)
         rows = history.rows(record)
@@ -331,6 +346,8 @@ def compare(  # noqa: PLR0917 - Typer maps parameters to flags
 
     With --label, runs carrying those labels are added (oldest first) after the given RUNs.
     """
+    from stackrig import bench
+
     with bench.History.open(_db(ctx, db)) as history:
         chosen = _select(history, runs or [], _labels(label))
         comparison = bench.compare_runs(history, chosen, bench.parse_metrics(metric), fail_on_regression)
@@ -341,6 +358,7 @@ def compare(  # noqa: PLR0917 - Typer maps parameters to flags
 
 
 def _select(history: bench.History, refs: Sequence[str], labels: dict[str, str]) -> list[bench.RunRecord]:
+
     chosen = [history.resolve(ref) for ref in refs]
     if labels:
         known = {r.id for r in chosen}
@@ -363,6 +381,8 @@ def import_(  # noqa: PLR0917 - Typer maps parameters to flags
     json_: JsonOpt = False,
 ) -> None:
     """Copy fio output made elsewhere into new run folders (the source is never changed)."""
+    from stackrig import bench
+
     with bench.History.open(_db(ctx, db)) as history:
         result = bench.import_dir(
             folder, runs_dir=_runs_dir(ctx, runs_dir), history=history, name=name, labels=_labels(label)
@@ -392,6 +412,8 @@ def export(  # noqa: PLR0917 - Typer maps parameters to flags
     json_: JsonOpt = False,
 ) -> None:
     """Export results: one row per run, host, job and direction."""
+    from stackrig import bench
+
     with bench.History.open(_db(ctx, db)) as history:
         chosen = [history.resolve(r) for r in runs or []] or history.list(
             labels=_labels(label), newest_first=False
@@ -412,6 +434,8 @@ def delete(
     ctx: typer.Context, run: RunArg, yes: YesOpt = False, db: DbOpt = None, json_: JsonOpt = False
 ) -> None:
     """Delete a run: its history rows and its folder."""
+    from stackrig import bench
+
     with bench.History.open(_db(ctx, db)) as history:
         record = history.resolve(run)
         _confirm(f"delete run {record.id} ({record.name}) and {record.folder}?", yes)
@@ -432,6 +456,8 @@ def prune(  # noqa: PLR0917 - Typer maps parameters to flags
     json_: JsonOpt = False,
 ) -> None:
     """Delete old runs (history rows and folders)."""
+    from stackrig import bench
+
     with bench.History.open(_db(ctx, db)) as history:
         doomed = bench.plan_prune(history, keep=keep, older_than_days=older_than)
         if doomed:
