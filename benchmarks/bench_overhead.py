@@ -37,6 +37,15 @@ def _iops(doc: dict[str, Any]) -> float:
     return float(sum(job["read"]["iops"] for job in doc["jobs"]))
 
 
+def _mean_wall(argv: list[str]) -> float:
+    walls = []
+    for _ in range(RUNS):
+        start = time.monotonic()
+        subprocess.run(argv, capture_output=True, check=True)
+        walls.append(time.monotonic() - start)
+    return statistics.mean(walls)
+
+
 def main() -> int:
     fio = shutil.which("fio")
     stackrig = Path(sys.executable).parent / "stackrig"
@@ -77,6 +86,13 @@ def main() -> int:
         ratio = our_iops / bare_iops
         print(f"mean IOPS: fio {bare_iops:.0f}, stackrig {our_iops:.0f}; ratio {ratio:.3f} (goal >= 0.98)")
         print(f"added wall time per run: {added:+.2f} s (goal <= 0.5 s)")
+        startup = _mean_wall([str(stackrig), "--version"])
+        check = _mean_wall([fio, "--parse-only", str(job)])
+        interpreter = _mean_wall([sys.executable, "-c", "pass"])
+        print(
+            f"where it goes (mean of {RUNS}): python start-up of this venv {interpreter:.2f} s, "
+            f"stackrig CLI start-up (--version) {startup:.2f} s, fio --parse-only check {check:.2f} s"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

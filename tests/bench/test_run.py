@@ -143,6 +143,25 @@ def test_job_from_url(http_root: tuple[str, Path], home_args: list[str]) -> None
     assert meta["jobs"][0]["sha256"] == hashlib.sha256((root / "quick.fio").read_bytes()).hexdigest()
 
 
+def test_live_progress_on_a_terminal(tmp_path: Path, home_args: list[str]) -> None:
+    """Under a pseudo-terminal (script(1)) the live line shows percent, ETA, IOPS and bandwidth."""
+    if shutil.which("script") is None:
+        pytest.skip("script(1) from util-linux is needed for a pseudo-terminal")
+    job = tmp_path / "three.fio"
+    job.write_text((DATA / "quick.fio").read_text().replace("runtime=1", "runtime=3"))
+    typescript = tmp_path / "typescript"
+    command = " ".join([str(STACKRIG), *home_args, "bench", "run", str(job), "--status-interval", "0.5"])
+    done = subprocess.run(
+        ["script", "-qec", command, str(typescript)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout
+    screen = typescript.read_text(errors="replace")
+    assert "% " in screen
+    assert "eta" in screen
+    assert "IOPS" in screen
+    assert "MiB/s" in screen
+
+
 def _no_runs(data_dir: Path) -> None:
     runs = data_dir / "runs"
     assert not runs.exists() or not list(runs.iterdir())

@@ -298,7 +298,7 @@ def test_argv_and_status() -> None:
     from stackrig.bench.model import RunSettings
 
     local = RunSettings(jobs=("a",), runs_dir=Path(), db=Path(), status_interval=0.5)
-    assert build_argv(local, ("a.fio",)) == ["--output-format=json+", "--status-interval=0.5", "a.fio"]
+    assert build_argv(local, ("a.fio",)) == ["--output-format=json+", "--status-interval=500ms", "a.fio"]
     fleet = replace(local, hosts=(FioHost("h1", 1), FioHost("h2", 2)))
     assert build_argv(fleet, ("a.fio", "b.fio")) == [
         "--output-format=json+",

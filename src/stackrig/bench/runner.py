@@ -90,7 +90,8 @@ def build_argv(settings: RunSettings, files: tuple[str, ...]) -> list[str]:
             argv.extend(files)
         return argv
     if settings.status_interval > 0:
-        argv.append(f"--status-interval={settings.status_interval:g}")
+        # fio takes a time with a unit; a bare "0.5" makes it print nothing at all
+        argv.append(f"--status-interval={max(1, round(settings.status_interval * 1000))}ms")
     argv.extend(files)
     return argv
 
