@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from stackrig.bench.model import (
 )
 from stackrig.bench.runner import Progress, _final_output, _Reader, _seconds, _status, build_argv
 from stackrig.errors import ConflictError, UsageError
+from tests.bench.conftest import DATA
 
 
 def test_public_names_sorted_and_complete() -> None:
@@ -414,3 +416,16 @@ def test_combine_and_metrics() -> None:
     assert is_loopback("::1")
     assert not is_loopback("example.org")
     assert not is_loopback("10.1.1.1")
+
+
+@pytest.mark.skipif(shutil.which("fio") is None, reason="fio is not installed")
+def test_validation_names_the_bad_job_of_several() -> None:
+    from stackrig.bench.jobfile import InvalidJobError, validate_jobs
+
+    root = Path(__file__).resolve().parents[2]
+    good = prepare_jobs((str(root / "examples" / "randread.fio"), str(DATA / "quick.fio")))
+    validate_jobs(good, header(target=Path("/tmp"), logs=True, log_avg_msec=100))
+    mixed = prepare_jobs((str(DATA / "quick.fio"), str(DATA / "invalid.fio")))
+    with pytest.raises(InvalidJobError, match=r"invalid\.fio") as caught:
+        validate_jobs(mixed, "")
+    assert "quick.fio" not in caught.value.message
