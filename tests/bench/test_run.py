@@ -264,7 +264,15 @@ def test_failed_fio_keeps_folder(tmp_path: Path, home_args: list[str], data_dir:
     assert json.loads(listed)["data"]["runs"][0]["status"] == "failed"
 
 
-def test_sigint_keeps_folder_and_exits_130(home_args: list[str], data_dir: Path) -> None:
+def test_missing_target(tmp_path: Path, home_args: list[str], data_dir: Path) -> None:
+    done = stackrig(*home_args, "bench", "run", str(DATA / "quick.fio"), "--target", str(tmp_path / "nope"))
+    assert done.returncode == 2
+    assert "is not a folder" in done.stderr
+    _no_runs(data_dir)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_keeps_folder_and_exits_130(home_args: list[str], data_dir: Path, signum: int) -> None:
     proc = subprocess.Popen(
         [str(STACKRIG), *home_args, "bench", "run", str(DATA / "long.fio"), "--name", "cut"],
         stdout=subprocess.PIPE,
@@ -280,7 +288,7 @@ def test_sigint_keeps_folder_and_exits_130(home_args: list[str], data_dir: Path)
 
         wait_until(fio_running, timeout=60, what="fio started")
         time.sleep(1.5)  # let fio do some I/O
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         _out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
