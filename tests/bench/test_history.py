@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -259,3 +260,28 @@ def test_server_bad_port(args: list[str]) -> None:
     done = stackrig("bench", "server", *args)
     assert done.returncode == 2
     assert "bad port" in done.stderr
+
+
+def test_delete_asks_on_a_terminal(
+    shared_runs: dict[str, SharedRun], home_args: list[str], tmp_path: Path
+) -> None:
+    """On a terminal delete asks; 'n' keeps the run (CONFLICT), 'y' deletes it."""
+    if shutil.which("script") is None:
+        pytest.skip("script(1) from util-linux is needed for a pseudo-terminal")
+    from tests.conftest import STACKRIG
+
+    (run_id,) = _import_two(shared_runs, home_args)[:1]
+    command = " ".join([str(STACKRIG), *home_args, "bench", "delete", run_id])
+    for answer, code in (("n", 4), ("y", 0)):
+        done = subprocess.run(
+            ["script", "-qec", command, str(tmp_path / f"typescript-{answer}")],
+            input=f"{answer}\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == code, done.stdout
+        assert "delete run" in done.stdout
+    listed = json.loads(stackrig(*home_args, "bench", "list", "--json").stdout)["data"]["runs"]
+    assert run_id not in [r["id"] for r in listed]

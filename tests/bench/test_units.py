@@ -429,3 +429,23 @@ def test_validation_names_the_bad_job_of_several() -> None:
     with pytest.raises(InvalidJobError, match=r"invalid\.fio") as caught:
         validate_jobs(mixed, "")
     assert "quick.fio" not in caught.value.message
+
+
+def test_url_that_never_answers_times_out() -> None:
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)  # accepts the connection, never answers
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/job.fio"
+        with pytest.raises(JobFetchError, match=r"no answer within 0\.3 s|timed out"):
+            fetch_job(url, timeout=0.3)
+
+
+def test_database_errors_are_translated(tmp_path: Path) -> None:
+    history = History.open(tmp_path / "h.db")
+    history.close()
+    with pytest.raises(UsageError, match="cannot read the bench history"):
+        history.list()
+    with pytest.raises(UsageError, match="cannot write the bench history"):
+        history.add(_record(tmp_path), None)
