@@ -309,9 +309,7 @@ class History:
         if not text:
             raise RunNotFoundError("empty RUN reference")
         if text == "latest":
-            row = self._query(
-                "SELECT * FROM bench_runs ORDER BY started DESC, rowid DESC LIMIT 1"
-            ).fetchone()
+            row = self._query("SELECT * FROM bench_runs ORDER BY started DESC, rowid DESC LIMIT 1").fetchone()
             if row is None:
                 raise RunNotFoundError("no runs yet", hint="run `stackrig bench run JOB` first")
             return self._record(row)
