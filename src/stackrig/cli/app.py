@@ -44,7 +44,10 @@ app = typer.Typer(
 )
 
 # Command families: (name, module). Each module defines a Typer ``app``.
-FAMILIES: tuple[tuple[str, str], ...] = (("migrate", "stackrig.cli.migrate"),)
+FAMILIES: tuple[tuple[str, str], ...] = (
+    ("bench", "stackrig.cli.bench"),
+    ("migrate", "stackrig.cli.migrate"),
+)
 
 
 def _version(value: bool) -> None:
