@@ -326,15 +326,21 @@ def _checked_jobs(settings: RunSettings) -> tuple[jobfile.JobFile, ...]:
 def _execute(folder: Path, argv: list[str], settings: RunSettings) -> tuple[int, bool, list[str]]:
     """Run fio in ``folder``: (exit code, interrupted, stdout lines)."""
     mono = time.monotonic()
-    with (folder / STDERR_FILE).open("w", encoding="utf-8") as err:
+    # The handler is in place before fio starts: a SIGTERM in between must stop fio too,
+    # never leave it running orphaned.
+    with (folder / STDERR_FILE).open("w", encoding="utf-8") as err, _sigterm_as_interrupt():
         proc = _proc.start("fio", argv, cwd=folder, stderr=err.fileno(), needed_for="bench run")
         if proc.stdout is None:  # pragma: no cover - start() always pipes stdout
             raise FailedError("fio gave no output stream")
         reader = _Reader(proc.stdout)
-        reader.start()
-        with _sigterm_as_interrupt():
+        try:
+            reader.start()
             interrupted = _wait(proc, reader, settings, mono)
-        reader.join(timeout=_STOP_GRACE)
+        except KeyboardInterrupt:
+            _stop(proc)
+            interrupted = True
+        if reader.is_alive() or reader.ident is not None:
+            reader.join(timeout=_STOP_GRACE)
     return proc.returncode, interrupted, reader.lines
 
 
