@@ -1,0 +1,116 @@
+"""Safe YAML in and out, keeping the line of every mapping entry and list element.
+
+Loading goes through a subclass of :class:`yaml.SafeLoader` (no Python tags, no
+object construction); mappings come back as :class:`LineMap` (a ``dict`` that
+knows the line of each key and of itself) and lists as :class:`LineList`.
+Dumping writes the CNCF layout (``- category:`` / ``- subcategory:`` /
+``- item:`` markers) through :func:`yaml.safe_dump`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+__all__ = ["LineList", "LineMap", "YamlSyntaxError", "dump", "load", "plain"]
+
+
+class LineMap(dict[Any, Any]):
+    """A mapping from YAML with the line (1-based) of itself and of each key."""
+
+    line: int
+    key_lines: dict[Any, int]
+    duplicate_keys: list[tuple[Any, int]]
+
+
+class LineList(list[Any]):
+    """A sequence from YAML with the line (1-based) of itself and of each element."""
+
+    line: int
+    item_lines: list[int]
+
+
+class YamlSyntaxError(Exception):
+    """The text is not YAML (or uses a tag safe loading refuses)."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that records lines; still refuses every python/* tag."""
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> LineMap:
+    loader.flatten_mapping(node)
+    result = LineMap()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    result.duplicate_keys = []
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError as exc:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                "found an unhashable key",
+                key_node.start_mark,
+            ) from exc
+        line = key_node.start_mark.line + 1
+        if key in result:
+            result.duplicate_keys.append((key, line))
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = line
+    return result
+
+
+def _construct_list(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_list)
+
+
+def load(text: str) -> Any:
+    """Parse ``text`` safely; raise :class:`YamlSyntaxError` with the line on any YAML problem."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        reason = " ".join(part for part in (exc.context, exc.problem) if part)
+        raise YamlSyntaxError(reason or "not valid YAML", line) from exc
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(f"not valid YAML: {exc}", None) from exc
+    except RecursionError as exc:
+        raise YamlSyntaxError("not valid YAML: nested too deeply", None) from exc
+
+
+def plain(value: Any) -> Any:
+    """A copy made of plain dicts and lists (what :func:`yaml.safe_dump` accepts)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+_MARKER = re.compile(r"^(\s*- (?:category|subcategory|item)): null$", re.MULTILINE)
+
+
+def dump(document: Any, *, header: str = "") -> str:
+    """YAML text of ``document`` in the CNCF style (``- item:`` rather than ``- item: null``)."""
+    text = yaml.safe_dump(
+        plain(document), sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
+    )
+    return header + _MARKER.sub(r"\1:", text)
