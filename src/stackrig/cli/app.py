@@ -44,9 +44,7 @@ app = typer.Typer(
 )
 
 # Command families: (name, module). Each module defines a Typer ``app``.
-FAMILIES: tuple[tuple[str, str], ...] = (
-    ("landscape", "stackrig.cli.landscape"),
-)
+FAMILIES: tuple[tuple[str, str], ...] = (("landscape", "stackrig.cli.landscape"),)
 
 
 def _version(value: bool) -> None:

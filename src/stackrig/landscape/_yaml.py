@@ -105,12 +105,24 @@ def plain(value: Any) -> Any:
     return value
 
 
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that indents lists under their key, as CNCF landscape files do."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
 _MARKER = re.compile(r"^(\s*- (?:category|subcategory|item)): null$", re.MULTILINE)
 
 
 def dump(document: Any, *, header: str = "") -> str:
     """YAML text of ``document`` in the CNCF style (``- item:`` rather than ``- item: null``)."""
-    text = yaml.safe_dump(
-        plain(document), sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
+    text = yaml.dump(
+        plain(document),
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
     )
     return header + _MARKER.sub(r"\1:", text)

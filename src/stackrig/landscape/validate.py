@@ -154,9 +154,9 @@ class _Checker:
                 self.second_path(tool, raw, line)
 
     def category(self, node: LineMap) -> None:
-        self.dupes(node, "category")
         name = self.text(node, "name", "category", required=True)
         what = f"category {name!r}" if name else "category"
+        self.dupes(node, what)
         subs: list[str] = []
         if name is not None:
             first = self.layers.get(name.casefold())
@@ -175,8 +175,8 @@ class _Checker:
             self.subcategory(sub, name, subs)
 
     def subcategory(self, node: LineMap, layer: str | None, subs: list[str]) -> None:
-        self.dupes(node, "subcategory")
         name = self.text(node, "name", "subcategory", required=True)
+        self.dupes(node, f"subcategory {name!r}" if name else "subcategory")
         if name is not None:
             if name.casefold() in (s.casefold() for s in subs):
                 self.add(
@@ -192,9 +192,9 @@ class _Checker:
             self.item(item, layer, name)
 
     def item(self, node: LineMap, layer: str | None, sub: str | None) -> None:
-        self.dupes(node, "item")
         name = self.text(node, "name", "item", required=True)
         what = f"item {name!r}" if name else "item"
+        self.dupes(node, what)
         homepage = self.text(node, "homepage_url", what, required=True)
         repo = self.text(node, "repo_url", what, required=False)
         description = self.text(node, "description", what, required=False)
