@@ -113,7 +113,8 @@ def test_resolve_layer_refuses(catalog: ls.Catalog, text: str, message: str) -> 
 
 def test_list_filters_combine(catalog: ls.Catalog) -> None:
     retired = ls.list_tools(catalog, status=ls.Status.RETIRED)
-    assert retired and all(t.status is ls.Status.RETIRED for t in retired)
+    assert retired
+    assert all(t.status is ls.Status.RETIRED for t in retired)
     found = ls.list_tools(catalog, layer="runtime", search="CONTAINER runtime")
     assert {"containerd", "CRI-O"} <= {t.name for t in found}
     assert all("Runtime Build and Creation" in t.layers for t in found)

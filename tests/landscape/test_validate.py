@@ -57,10 +57,11 @@ def test_messages_say_what_is_wrong() -> None:
 @pytest.mark.parametrize(
     ("text", "line"),
     [
-        ("landscape:\n  - category:\n    name: [unclosed\n", 4),
+        ("landscape:\n  - category:\n    name: [unclosed\n", 3),
         ("landscape:\n  - name: a\n   bad: indentation\n", 3),
         ("landscape:\n\tname: tab\n", 2),
-        ('landscape:\n  - name: "open string\n', 3),
+        ('landscape:\n  - name: "open string\n', 2),
+        ("landscape:\n  - name: x\n  bad\n", 3),
     ],
 )
 def test_yaml_errors_carry_their_line(text: str, line: int) -> None:
@@ -100,7 +101,8 @@ def test_second_path_as_a_single_text_and_bad_entries() -> None:
     text = (
         "landscape:\n  - name: A\n    subcategories:\n      - name: S\n        items:\n"
         "          - name: T\n            homepage_url: https://t.example.org\n            second_path: B\n"
-        "          - name: U\n            homepage_url: https://u.example.org\n            second_path: {x: 1}\n"
+        "          - name: U\n            homepage_url: https://u.example.org\n"
+        "            second_path: {x: 1}\n"
         "          - name: V\n            homepage_url: https://v.example.org\n            second_path: [3]\n"
         "  - name: B\n    subcategories: []\n"
     )
@@ -112,7 +114,8 @@ def test_second_path_as_a_single_text_and_bad_entries() -> None:
 def test_a_second_path_to_the_home_layer_is_not_an_overlap() -> None:
     text = (
         "landscape:\n  - name: A\n    subcategories:\n      - name: S\n        items:\n"
-        "          - name: T\n            homepage_url: https://t.example.org\n            second_path: [A / S]\n"
+        "          - name: T\n            homepage_url: https://t.example.org\n"
+        "            second_path: [A / S]\n"
         "      - name: S2\n        items: []\n"
     )
     catalog, problems = check_text(text, "t.yml")

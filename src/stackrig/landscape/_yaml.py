@@ -86,14 +86,31 @@ def load(text: str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        reason = " ".join(part for part in (exc.context, exc.problem) if part)
-        raise YamlSyntaxError(reason or "not valid YAML", line) from exc
+        raise YamlSyntaxError(*_explain(exc)) from exc
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(f"not valid YAML: {exc}", None) from exc
     except RecursionError as exc:
         raise YamlSyntaxError("not valid YAML: nested too deeply", None) from exc
+
+
+def _explain(exc: yaml.MarkedYAMLError) -> tuple[str, int | None]:
+    """Message and line of a YAML error.
+
+    Scanner errors ("while scanning a simple key / a quoted scalar") and anything left
+    open at the end of the file are found where the parser gave up, often a line or the
+    whole file later; the line that needs fixing is where the key, scalar or bracket
+    began (the context mark). Otherwise the problem mark is it.
+    """
+    problem = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
+    context = exc.context_mark.line + 1 if exc.context_mark is not None else None
+    at_end = any(word in (exc.problem or "") for word in ("<stream end>", "end of stream"))
+    use_context = context is not None and ((exc.context or "").startswith("while scanning") or at_end)
+    line = context if use_context else problem
+    other = problem if use_context else context
+    reason = " ".join(part for part in (exc.context, exc.problem) if part) or "not valid YAML"
+    if other is not None and other != line:
+        reason += f" (see also line {other})"
+    return reason, line if line is not None else other
 
 
 def plain(value: Any) -> Any:

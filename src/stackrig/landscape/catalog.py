@@ -58,6 +58,10 @@ def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
 
 
 def _invalid(source: str, problems: tuple[Problem, ...]) -> CatalogError:
+    first = problems[0]
+    if first.code == "yaml-syntax":
+        where = f"{source}:{first.line}" if first.line is not None else source
+        return CatalogError(f"{where}: not valid YAML: {first.message}")
     shown = "; ".join(p.format(source) for p in problems[:_SHOWN_PROBLEMS])
     more = f" (and {len(problems) - _SHOWN_PROBLEMS} more)" if len(problems) > _SHOWN_PROBLEMS else ""
     count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
