@@ -135,3 +135,10 @@ def test_slug() -> None:
     assert slug("Data Services, Data Intelligence and Storage Pools") == (
         "data-services-data-intelligence-and-storage-pools"
     )
+
+
+def test_public_names_are_sorted_and_complete() -> None:
+    assert ls.__all__ == sorted(ls.__all__)
+    public = {n for n in vars(ls) if not n.startswith("_")} - {"annotations"}
+    modules = {n for n in public if type(getattr(ls, n)).__name__ == "module"}
+    assert public - modules == set(ls.__all__)

@@ -71,22 +71,34 @@ def test_overlap(cli: Any) -> None:
     assert "Kubernetes" in cli("landscape", "overlap").stdout
 
 
-@pytest.mark.parametrize("fmt", ["md", "html", "json"])
-def test_render_to_stdout_file_and_envelope(cli: Any, tmp_path: Path, fmt: str) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "to_file", "json_mode"),
+    [("md", False, False), ("md", True, False), ("html", True, True), ("json", False, True)],
+)
+def test_render_to_stdout_file_and_envelope(
+    cli: Any, tmp_path: Path, fmt: str, to_file: bool, json_mode: bool
+) -> None:
     expected = ls.render(ls.load_catalog(), ls.Format(fmt))
-    done = cli("landscape", "render", "--format", fmt)
-    assert done.returncode == 0
-    assert done.stdout == expected
     out = tmp_path / f"out.{fmt}"
-    done = cli("landscape", "render", "-f", fmt, "-o", str(out))
-    assert done.returncode == 0
-    assert out.read_text() == expected
-    assert f"wrote {out}" in done.stdout
-    doc = cli("landscape", "render", "-f", fmt, "--json").json()
-    assert doc["data"]["content"] == expected
-    doc = cli("landscape", "render", "-f", fmt, "-o", str(out), "--json").json()
-    assert doc["data"]["content"] is None
-    assert doc["data"]["output"] == str(out)
+    done = cli(
+        "landscape",
+        "render",
+        "-f",
+        fmt,
+        *(["-o", str(out)] if to_file else []),
+        *(["--json"] if json_mode else []),
+    )
+    assert done.returncode == 0, done.stderr
+    if to_file:
+        assert out.read_text() == expected
+    if json_mode:
+        doc = done.json()
+        assert doc["data"]["content"] == (None if to_file else expected)
+        assert doc["data"]["output"] == (str(out) if to_file else None)
+    elif to_file:
+        assert f"wrote {out}" in done.stdout
+    else:
+        assert done.stdout == expected
 
 
 def test_render_refuses_to_overwrite_the_catalog(cli: Any, tmp_path: Path) -> None:
@@ -140,19 +152,8 @@ def test_validate_missing_file_and_bad_yaml(cli: Any, tmp_path: Path) -> None:
 @pytest.mark.parametrize("command", ["layers", "list", "overlap", "render"])
 def test_every_reading_command_takes_catalog(cli: Any, tmp_path: Path, command: str) -> None:
     mine = tmp_path / "mine.yml"
-    cli(
-        "landscape",
-        "add",
-        "Only Mine",
-        "-l",
-        "network",
-        "--homepage",
-        "https://mine.example.org",
-        "--also",
-        "orchestration",
-        "-c",
-        str(mine),
-    )
+    new = ls.NewTool("Only Mine", "network", "https://mine.example.org", also=("orchestration",))
+    ls.add_tool(mine, new)
     done = cli("landscape", command, "--catalog", str(mine), "--json")
     assert done.returncode == 0, done.stderr
     text = done.stdout

@@ -78,6 +78,18 @@ def test_python_tags_are_refused_not_run(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
+def test_aliases_are_refused_with_their_line() -> None:
+    text = "a: &a [x, x, x]\nb: &b [*a, *a, *a]\nlandscape: [*b, *b]\n"
+    _, problems = check_text(text, "laughs.yml")
+    assert [(p.code, p.line) for p in problems] == [("yaml-syntax", 2)]
+    assert "aliases" in problems[0].message
+
+
+def test_deep_nesting_is_a_problem_not_a_crash() -> None:
+    _, problems = check_text("landscape: " + "[" * 5000 + "]" * 5000 + "\n", "deep.yml")
+    assert problems[0].code == "yaml-syntax"
+
+
 @pytest.mark.parametrize(
     ("text", "code"),
     [

@@ -33,6 +33,15 @@ CatalogOpt = Annotated[
         dir_okay=False,
     ),
 ]
+TargetCatalogOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--catalog",
+        "-c",
+        help="Your catalog file to add to (CNCF layout; created with the ten layers if absent).",
+        dir_okay=False,
+    ),
+]
 OutputOpt = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.", dir_okay=False),
@@ -217,7 +226,7 @@ def add(
     name: Annotated[str, typer.Argument(help="Name of the tool to add.")],
     layer: Annotated[str, typer.Option("--layer", "-l", help="Its home layer (name, id or a word of it).")],
     homepage: Annotated[str, typer.Option("--homepage", help="Homepage URL (http or https).")],
-    catalog: CatalogOpt = None,
+    catalog: TargetCatalogOpt = None,
     also: Annotated[
         list[str] | None,
         typer.Option(

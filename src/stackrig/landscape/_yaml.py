@@ -42,7 +42,20 @@ class YamlSyntaxError(Exception):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that records lines; still refuses every python/* tag."""
+    """SafeLoader that records lines; still refuses every python/* tag.
+
+    Aliases (``*name``, also in ``<<: *name`` merge keys) are refused too: a catalog
+    does not need them, and a few nested ones can make a small file expand into
+    billions of entries for the checker to walk ("billion laughs").
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a catalog file", event.start_mark
+            )
+        return super().compose_node(parent, index)
 
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> LineMap:
