@@ -258,12 +258,17 @@ def test_add_round_trip_and_bad_inputs(cli: Any, tmp_path: Path) -> None:
 def test_add_to_a_file_with_comments_warns(cli: Any, tmp_path: Path) -> None:
     mine = tmp_path / "mine.yml"
     cli("landscape", "add", "A", "-l", "network", "--homepage", "https://a.example.org", "-c", str(mine))
-    mine.write_text("# my notes\n" + mine.read_text())
+    text = mine.read_text().replace("landscape:\n", "# my notes\nlandscape:\n  # inside\n")
+    mine.write_text("# my header\n" + text)
     done = cli(
         "landscape", "add", "B", "-l", "network", "--homepage", "https://b.example.org", "-c", str(mine)
     )
     assert done.returncode == 0
-    assert "comments were not kept" in done.stderr
+    assert "comments after its first lines were not kept" in done.stderr
+    written = mine.read_text()
+    assert written.startswith("# my header\n# A stackrig landscape catalog")
+    assert "# my notes" in written
+    assert "# inside" not in written
 
 
 def test_merge_cli(cli: Any, tmp_path: Path) -> None:

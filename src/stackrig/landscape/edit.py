@@ -114,9 +114,9 @@ def skeleton(catalog: Catalog) -> dict[str, Any]:
     }
 
 
-def write_catalog(path: Path, tree: Any, *, source: str) -> Catalog:
+def write_catalog(path: Path, tree: Any, *, source: str, header: str = HEADER) -> Catalog:
     """Check the text of ``tree`` and write it atomically; nothing is written when it has problems."""
-    text = dump(tree, header=HEADER)
+    text = dump(tree, header=header)
     catalog, problems = check_text(text, source)
     if problems:
         raise _invalid(source, problems)
@@ -169,6 +169,7 @@ def add_tool(path: str | os.PathLike[str], new: NewTool, *, replace: bool = Fals
     target = Path(path)
     created = not target.exists()
     warnings: list[str] = []
+    header = HEADER
     if created:
         tree: Any = skeleton(load_catalog(None))
         catalog, _ = check_text(dump(tree), str(target))
@@ -177,8 +178,11 @@ def add_tool(path: str | os.PathLike[str], new: NewTool, *, replace: bool = Fals
         raw = parse_checked(text, source)
         catalog, _ = check_tree(raw, source)
         tree = plain(raw)
+        header = leading_comments(text) or HEADER
         if comment_lines(text):
-            warnings.append(f"{target} is rewritten in the canonical layout; its comments were not kept")
+            warnings.append(
+                f"{target} is rewritten in the canonical layout; comments after its first lines were not kept"
+            )
     layer = resolve_layer(catalog, new.layer)
     for flag, value in (("--homepage", new.homepage_url), ("--repo", new.repo_url)):
         reason = url_problem(value) if value is not None else None
@@ -208,7 +212,7 @@ def add_tool(path: str | os.PathLike[str], new: NewTool, *, replace: bool = Fals
     if second:
         item["second_path"] = second
     sub["items"].append(item)
-    written = write_catalog(target, tree, source=str(target))
+    written = write_catalog(target, tree, source=str(target), header=header)
     tool = next(t for t in written.tools if t.name == item["name"])
     return AddResult(target, created, existing is not None, tool, len(written.tools), tuple(warnings))
 
@@ -295,7 +299,20 @@ def _norm(value: Any) -> Any:
     return value
 
 
+def leading_comments(text: str) -> str:
+    """The comment block a file starts with (kept when stackrig rewrites the file)."""
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if line.strip() and not line.lstrip().startswith("#"):
+            break
+        lines.append(line)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    block = "".join(lines)
+    return block if block.endswith("\n") or not block else block + "\n"
+
+
 def comment_lines(text: str) -> int:
-    """How many comment lines a file has besides the header stackrig writes."""
-    ours = set(HEADER.splitlines())
-    return sum(1 for line in text.splitlines() if line.lstrip().startswith("#") and line not in ours)
+    """How many comment lines a file has after its leading comment block (those are lost on rewrite)."""
+    rest = text[len(leading_comments(text).rstrip("\n")) :]
+    return sum(1 for line in rest.splitlines() if line.lstrip().startswith("#"))
