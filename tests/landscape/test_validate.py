@@ -95,6 +95,7 @@ def test_deep_nesting_is_a_problem_not_a_crash() -> None:
     [
         ("", "not-a-catalog"),
         ("- a\n- b\n", "not-a-catalog"),
+        ("landscape:\n  - name: A/B\n    subcategories: []\n", "bad-name"),
         ("landscape: 3\n", "bad-type"),
         ("landscape:\n  - just text\n", "bad-type"),
         ("categories:\n  - name: A\n    subcategories:\n      - name: S\n", "missing-field"),

@@ -9,6 +9,7 @@ Each problem has a stable kebab id, in the manner of ansible-lint rule ids:
 ``missing-field``    a required field is absent (name, homepage_url, items, ...)
 ``empty-field``      a field that must hold text is empty
 ``duplicate-key``    the same key twice in one mapping (YAML keeps only the last)
+``bad-name``         a category name with a ``/`` (second_path could not name it)
 ``duplicate-layer``  two categories with the same name
 ``duplicate-subcategory`` two subcategories with the same name in one category
 ``duplicate-name``   two tools with the same name (case-insensitive)
@@ -38,6 +39,7 @@ PROBLEM_CODES = (
     "missing-field",
     "empty-field",
     "duplicate-key",
+    "bad-name",
     "duplicate-layer",
     "duplicate-subcategory",
     "duplicate-name",
@@ -158,6 +160,12 @@ class _Checker:
         what = f"category {name!r}" if name else "category"
         self.dupes(node, what)
         subs: list[str] = []
+        if name is not None and "/" in name:
+            self.add(
+                "bad-name",
+                f"category {name!r} has a '/', which second_path uses between layer and subcategory",
+                node.key_lines["name"],
+            )
         if name is not None:
             first = self.layers.get(name.casefold())
             if first is not None:
