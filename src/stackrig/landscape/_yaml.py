@@ -14,6 +14,11 @@ from typing import Any
 
 import yaml
 
+try:
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
 __all__ = ["LineList", "LineMap", "YamlSyntaxError", "dump", "load", "plain"]
 
 
@@ -41,21 +46,42 @@ class YamlSyntaxError(Exception):
         self.line = line
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that records lines; still refuses every python/* tag.
+class _Loader(_BaseLoader):
+    """Safe loading (libyaml's parser when PyYAML has it) that records lines.
 
-    Aliases (``*name``, also in ``<<: *name`` merge keys) are refused too: a catalog
-    does not need them, and a few nested ones can make a small file expand into
-    billions of entries for the checker to walk ("billion laughs").
+    It refuses every python/* tag like :class:`yaml.SafeLoader`, and refuses aliases
+    (``*name``, also in ``<<: *name`` merge keys): a catalog does not need them, and a
+    few nested ones can make a small file expand into billions of entries for the
+    checker to walk ("billion laughs").
     """
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _refuse_aliases(node)
+        return self.construct_document(node)
+
+
+def _refuse_aliases(root: yaml.Node) -> None:
+    """An alias makes the composed graph reuse a node: find any node reached twice."""
+    seen: set[int] = set()
+    stack: list[yaml.Node] = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
             raise yaml.composer.ComposerError(
-                None, None, "aliases (*name) are not allowed in a catalog file", event.start_mark
+                None,
+                None,
+                "aliases (*name) are not allowed in a catalog file; the anchored value starts here",
+                node.start_mark,
             )
-        return super().compose_node(parent, index)
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
 
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> LineMap:
@@ -97,16 +123,16 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _constr
 def load(text: str) -> Any:
     """Parse ``text`` safely; raise :class:`YamlSyntaxError` with the line on any YAML problem."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a safe loader (see its docstring)
     except yaml.MarkedYAMLError as exc:
-        raise YamlSyntaxError(*_explain(exc)) from exc
+        raise YamlSyntaxError(*_explain(exc, text)) from exc
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(f"not valid YAML: {exc}", None) from exc
     except RecursionError as exc:
         raise YamlSyntaxError("not valid YAML: nested too deeply", None) from exc
 
 
-def _explain(exc: yaml.MarkedYAMLError) -> tuple[str, int | None]:
+def _explain(exc: yaml.MarkedYAMLError, text: str) -> tuple[str, int | None]:
     """Message and line of a YAML error.
 
     Scanner errors ("while scanning a simple key / a quoted scalar") and anything left
@@ -116,7 +142,7 @@ def _explain(exc: yaml.MarkedYAMLError) -> tuple[str, int | None]:
     """
     problem = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
     context = exc.context_mark.line + 1 if exc.context_mark is not None else None
-    at_end = any(word in (exc.problem or "") for word in ("<stream end>", "end of stream"))
+    at_end = exc.problem_mark is not None and exc.problem_mark.index >= len(text.rstrip())
     use_context = context is not None and ((exc.context or "").startswith("while scanning") or at_end)
     line = context if use_context else problem
     other = problem if use_context else context
