@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -142,3 +143,33 @@ def test_public_names_are_sorted_and_complete() -> None:
     public = {n for n in vars(ls) if not n.startswith("_")} - {"annotations"}
     modules = {n for n in public if type(getattr(ls, n)).__name__ == "module"}
     assert public - modules == set(ls.__all__)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "is a folder"),
+        (b"\xff\xfe landscape", "not UTF-8"),
+        (b"", "not-a-catalog"),
+        (b"# only a comment\n", "not-a-catalog"),
+    ],
+)
+def test_unusable_catalog_files(tmp_path: Path, content: bytes | None, message: str) -> None:
+    path = tmp_path / "c.yml"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ls.CatalogError, match=message) as info:
+        ls.load_catalog(path)
+    assert info.value.exit_code == 2
+    if content is not None:
+        assert path.read_bytes() == content
+
+
+def test_validate_report_of_an_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.yml"
+    path.write_text("")
+    report = ls.validate_file(path)
+    assert not report.valid
+    assert [(p.code, p.line) for p in report.problems] == [("not-a-catalog", 1)]

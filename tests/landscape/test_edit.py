@@ -190,3 +190,17 @@ def test_merge_refuses_invalid_inputs(tmp_path: Path, fixtures: Path) -> None:
     with pytest.raises(ls.CatalogError, match="does not exist"):
         ls.merge_catalogs("bundled", tmp_path / "missing.yml", tmp_path / "out.yml")
     assert not (tmp_path / "out.yml").exists()
+
+
+def test_add_matches_an_existing_subcategory_case_insensitively(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.yml"
+    ls.add_tool(mine, _nomad(subcategory="autoscaling", also=()))
+    catalog = ls.load_catalog(mine)
+    assert ls.find_tool(catalog, "Nomad Two").subcategory == "Autoscaling"
+    assert ls.resolve_layer(catalog, "scheduling").subcategories == ("Schedulers", "Autoscaling")
+
+
+def test_add_also_naming_the_home_layer_adds_no_overlap(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.yml"
+    result = ls.add_tool(mine, _nomad(also=("scheduling", "scheduling-and-scaling / Schedulers")))
+    assert result.tool.layers == ("Scheduling and Scaling",)

@@ -94,3 +94,22 @@ def test_import_refuses_to_overwrite_its_inputs(tmp_path: Path, fixtures: Path) 
     with pytest.raises(ConflictError):
         ls.import_cncf(source, fixtures / "mapping-small.yml", source)
     assert source.read_bytes() == (fixtures / "cncf-small.yml").read_bytes()
+
+
+def test_mapping_targets_are_checked_against_a_catalog(tmp_path: Path, fixtures: Path) -> None:
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text(
+        "map:\n  Runtime: runtime build and creation / Container Runtimes\n"
+        "  Orchestration & Management: Orchestration Things\n"
+    )
+    result = ls.import_cncf(fixtures / "cncf-small.yml", mapping, tmp_path / "out.yml")
+    catalog = ls.load_catalog(tmp_path / "out.yml")
+    assert ls.find_tool(catalog, "rkt").layer == "Runtime Build and Creation"  # spelled as in the catalog
+    assert ls.find_tool(catalog, "Envoy").layer == "Orchestration Things"
+    assert any(
+        "'Orchestration Things' is not a layer of <bundled landscape.yml>" in w for w in result.warnings
+    )
+    assert not any("runtime build" in w for w in result.warnings)
+    # against the imported file itself, the new layer is known
+    again = ls.import_cncf(fixtures / "cncf-small.yml", mapping, catalog=tmp_path / "out.yml")
+    assert not any("is not a layer" in w for w in again.warnings)

@@ -312,10 +312,23 @@ def import_(
         ),
     ] = None,
     output: OutputOpt = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog",
+            "-c",
+            help="Catalog whose layers the mapping must target (default: the bundled one); "
+            "a target it lacks is warned about and becomes a new layer.",
+            dir_okay=False,
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Import a CNCF landscape.yml, sorting its items into the ten layers with a mapping file."""
-    result = ls.import_cncf(source, mapping, output)
+    """Import a CNCF landscape.yml, sorting its items into the ten layers with a mapping file.
+
+    Without -o the imported catalog is printed; merge it with yours through 'landscape merge'.
+    """
+    result = ls.import_cncf(source, mapping, output, catalog=catalog)
     warnings = result.warnings + tuple(
         f"skipped {s.path}: no mapping rule ({s.items} items)" for s in result.skipped
     )

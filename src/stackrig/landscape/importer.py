@@ -25,7 +25,7 @@ from typing import Any
 from stackrig._io import atomic_write, ensure_not_input, read_text
 from stackrig.errors import UsageError
 from stackrig.landscape._yaml import LineList, LineMap, YamlSyntaxError, dump, load
-from stackrig.landscape.catalog import _invalid
+from stackrig.landscape.catalog import _invalid, load_catalog
 from stackrig.landscape.edit import HEADER
 from stackrig.landscape.model import CatalogError, Status
 from stackrig.landscape.validate import check_text, url_problem
@@ -235,8 +235,15 @@ def import_cncf(
     source: str | os.PathLike[str],
     mapping: str | os.PathLike[str] | None = None,
     output: str | os.PathLike[str] | None = None,
+    *,
+    catalog: str | os.PathLike[str] | None = None,
 ) -> ImportResult:
-    """Read a CNCF landscape file, map it onto our layers, check the result; write it to ``output``."""
+    """Read a CNCF landscape file, map it onto our layers, check the result; write it to ``output``.
+
+    Mapping targets are matched against the layers of ``catalog`` (the bundled one by
+    default): spelled as there when they match but for case, warned about when they
+    name a layer it does not have (the import then holds that as a new layer).
+    """
     src = Path(source)
     inputs = [src] + ([Path(mapping)] if mapping is not None else [])
     if output is not None:
@@ -244,7 +251,16 @@ def import_cncf(
     mapping_path = Path(mapping) if mapping is not None else Path(example_mapping_path())
     rules = _read_mapping(mapping_path)
     mapping_name = str(mapping) if mapping is not None else "<bundled cncf-mapping.yml>"
+    known = load_catalog(catalog)
+    names = {layer.name.casefold(): layer.name for layer in known.layers}
+    notes = [
+        f"{mapping_name}: {layer!r} is not a layer of {known.source}; it becomes a new layer"
+        for layer in dict.fromkeys(layer for layer, _ in rules.values())
+        if layer.casefold() not in names
+    ]
+    rules = {key: (names.get(layer.casefold(), layer), sub) for key, (layer, sub) in rules.items()}
     builder = _Builder(rules, str(src))
+    builder.warnings.extend(notes)
     builder.walk(_read_yaml(src, "CNCF landscape file", CatalogError))
     if not builder.items:
         raise CatalogError(
@@ -253,7 +269,7 @@ def import_cncf(
         )
     order = list(dict.fromkeys(layer for layer, _ in rules.values()))
     text = dump(builder.tree(order), header=HEADER)
-    catalog, problems = check_text(text, str(output or "<import>"))
+    imported, problems = check_text(text, str(output or "<import>"))
     if problems:
         raise _invalid(str(output or "<import>"), problems)
     if output is not None:
@@ -263,8 +279,8 @@ def import_cncf(
         source=str(src),
         mapping=mapping_name,
         output=Path(output) if output is not None else None,
-        layers=len(catalog.layers),
-        tools=len(catalog.tools),
+        layers=len(imported.layers),
+        tools=len(imported.tools),
         skipped=skipped,
         warnings=tuple(builder.warnings),
         content=None if output is not None else text,
