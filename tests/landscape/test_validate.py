@@ -92,6 +92,18 @@ def test_merge_keys_are_aliases_too() -> None:
     assert [p.code for p in problems] == ["yaml-syntax"]
 
 
+def test_terminal_escapes_in_text_are_refused() -> None:
+    text = (
+        "landscape:\n  - name: A\n    subcategories:\n      - name: S\n        items:\n"
+        '          - name: "\\e]0;owned\\a\\e[2J"\n            homepage_url: https://t.example.org\n'
+        '            description: "Two\\nlines are fine."\n'
+    )
+    _, problems = check_text(text, "t.yml")
+    assert [(p.code, p.line) for p in problems] == [("control-character", 6)]
+    assert "\x1b" not in problems[0].message
+    assert "\\x1b" in problems[0].message
+
+
 def test_deep_nesting_is_a_problem_not_a_crash() -> None:
     _, problems = check_text("landscape: " + "[" * 5000 + "]" * 5000 + "\n", "deep.yml")
     assert problems[0].code == "yaml-syntax"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Literal
@@ -49,7 +50,10 @@ OutputOpt = Annotated[
 
 
 def _t(text: str) -> Text:
-    return Text(text)  # never rich markup: catalog strings are data
+    """Catalog strings are data: never rich markup, never a terminal control sequence."""
+    return Text(
+        "".join(repr(ch)[1:-1] if ch != "\n" and unicodedata.category(ch) == "Cc" else ch for ch in text)
+    )
 
 
 def _tools_table(tools: Sequence[ls.Tool], title: str) -> Renderer:

@@ -8,6 +8,7 @@ Each problem has a stable kebab id, in the manner of ansible-lint rule ids:
 ``bad-type``         a value of the wrong kind (a list where text belongs, ...)
 ``missing-field``    a required field is absent (name, homepage_url, items, ...)
 ``empty-field``      a field that must hold text is empty
+``control-character`` text with control characters (an escape sequence could drive a terminal)
 ``duplicate-key``    the same key twice in one mapping (YAML keeps only the last)
 ``bad-name``         a category name with a ``/`` (second_path could not name it)
 ``duplicate-layer``  two categories with the same name
@@ -23,6 +24,7 @@ Each problem has a stable kebab id, in the manner of ansible-lint rule ids:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,6 +40,7 @@ PROBLEM_CODES = (
     "bad-type",
     "missing-field",
     "empty-field",
+    "control-character",
     "duplicate-key",
     "bad-name",
     "duplicate-layer",
@@ -115,6 +118,14 @@ class _Checker:
             return None
         if not value.strip():
             self.add("empty-field", f"{what}: {key} is empty", line)
+            return None
+        allowed = "\n\t" if key == "description" else ""
+        if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
+            self.add(
+                "control-character",
+                f"{what}: {key} {value!r} holds control characters (terminal escapes, line breaks)",
+                line,
+            )
             return None
         return value
 
