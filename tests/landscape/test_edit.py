@@ -204,3 +204,17 @@ def test_add_also_naming_the_home_layer_adds_no_overlap(tmp_path: Path) -> None:
     mine = tmp_path / "mine.yml"
     result = ls.add_tool(mine, _nomad(also=("scheduling", "scheduling-and-scaling / Schedulers")))
     assert result.tool.layers == ("Scheduling and Scaling",)
+
+
+def test_the_shipped_example_additions_validate_and_merge(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "landscape" / "additions.yml"
+    assert ls.validate_file(example).valid
+    result = ls.merge_catalogs("bundled", example, tmp_path / "merged.yml")
+    assert result.added == ("Skaffold", "Tilt", "Thanos", "Vector")
+    assert result.conflicts == ()
+    merged = ls.load_catalog(tmp_path / "merged.yml")
+    assert ls.find_tool(merged, "Thanos").layers == (
+        "Monitoring, Health, Logging and Auditing",
+        "Data Services, Data Intelligence and Storage Pools",
+    )
+    assert [layer.name for layer in merged.layers] == [layer.name for layer in ls.load_catalog().layers]

@@ -233,8 +233,9 @@ def merge_catalogs(
     """Merge EXTRA into BASE (``bundled`` or None: the bundled catalog) and write OUTPUT.
 
     Layers and subcategories are matched by name (case-insensitive); a tool in both
-    with different fields is a conflict: the entry of ``prefer`` is kept, the other
-    one reported. OUTPUT may not be one of the inputs.
+    with different fields is a conflict: the fields of ``prefer``'s entry are kept
+    (at BASE's place in the file), the difference is reported. OUTPUT may not be one
+    of the inputs.
     """
     base_path = _base_source(base)
     out = Path(output)
