@@ -8,6 +8,8 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stackrig import landscape as ls
 from stackrig.landscape.model import Catalog, Layer, Placement, Status, Tool
@@ -127,3 +129,96 @@ def test_json_lists_layers_and_tools() -> None:
 def test_render_is_deterministic(fmt: ls.Format) -> None:
     catalog = ls.load_catalog()
     assert ls.render(catalog, fmt) == ls.render(catalog, fmt)
+
+
+_any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=60)
+
+
+class _Cards(HTMLParser):
+    """Tag/attribute census plus the text of each card title."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attrs: list[str] = []
+        self.titles: list[str] = []
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attrs += [key for key, _ in attrs]
+        if tag == "h3":
+            self._in_title = True
+            self.titles.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "h3":
+            self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.titles[-1] += data
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=_any_text, description=_any_text, layer=_any_text)
+def test_html_escaping_holds_for_any_text(name: str, description: str, layer: str) -> None:
+    tool = Tool(
+        name=name,
+        layer=layer,
+        subcategory=description,
+        homepage_url="https://x.example.org",
+        repo_url=None,
+        description=description,
+        status=Status.ACTIVE,
+        layers=(layer,),
+    )
+    catalog = Catalog(source="gen", layers=(Layer(layer, (description,), "gen"),), tools=(tool,))
+    page = ls.render(catalog, ls.Format.HTML)
+    parsed = _Cards()
+    parsed.feed(page)
+    parsed.close()
+    assert parsed.tags.count("script") == 1
+    assert set(parsed.tags) <= {
+        "html",
+        "head",
+        "meta",
+        "title",
+        "style",
+        "body",
+        "header",
+        "h1",
+        "input",
+        "span",
+        "main",
+        "section",
+        "h2",
+        "div",
+        "article",
+        "h3",
+        "a",
+        "p",
+        "script",
+    }
+    assert not [a for a in parsed.attrs if a.startswith("on")]
+    assert parsed.titles == [name]
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=_any_text, description=_any_text)
+def test_markdown_rows_keep_their_columns_for_any_text(name: str, description: str) -> None:
+    tool = Tool(
+        name=name,
+        layer="L",
+        subcategory="S",
+        homepage_url="https://x.example.org",
+        repo_url=None,
+        description=description,
+        status=Status.ACTIVE,
+        layers=("L",),
+    )
+    text = ls.render(Catalog(source="gen", layers=(Layer("L", ("S",), "l"),), tools=(tool,)), ls.Format.MD)
+    rows = [line for line in text.splitlines() if line.startswith("| [")]
+    assert len(rows) == 1
+    assert len(re.findall(r"(?<!\\)\|", rows[0])) == 7
+    assert "<" not in rows[0].replace("(<https://x.example.org>)", "")
