@@ -11,7 +11,7 @@ from stackrig import landscape as ls
 from tests.landscape.test_render import HOSTILE_NAME, hostile_catalog
 
 
-def _open(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
+def _open(browser: Any, path: Path, fragment: str = "") -> tuple[Any, list[str], list[str]]:
     """Open a local page with the network cut off; return page, console errors, outside requests."""
     page = browser.new_page()
     errors: list[str] = []
@@ -27,7 +27,7 @@ def _open(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
             r.abort()
 
     page.route("**/*", route)
-    page.goto(path.as_uri())
+    page.goto(path.as_uri() + fragment)
     page.wait_for_load_state("load")
     return page, errors, outside
 
@@ -78,6 +78,27 @@ def test_page_opens_and_search_filters_the_grid(browser: Any, cli: Any, tmp_path
     assert errors == []
     assert outside == []
     page.close()
+
+
+def test_search_is_kept_in_the_address_and_slash_focuses(browser: Any, tmp_path: Path) -> None:
+    out = tmp_path / "landscape.html"
+    out.write_text(ls.render(ls.load_catalog(), ls.Format.HTML))
+    page, errors, _ = _open(browser, out)
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "search"
+    page.keyboard.type("etcd")
+    assert page.evaluate("window.location.hash") == "#q=etcd"
+    page.close()
+
+    shared, shared_errors, _ = _open(browser, out, "#q=service%20mesh")
+    assert shared.input_value("#search") == "service mesh"
+    assert {"Istio", "Linkerd", "Kuma", "Envoy"} <= _visible_names(shared)
+    shared.evaluate("window.location.hash = '#q=%E0%A4%A'")  # malformed escape: no error, no filter
+    shared.wait_for_function("document.getElementById('search').value === ''")
+    assert len(_visible_names(shared)) == len(ls.load_catalog().tools)
+    shared.close()
+    assert errors == []
+    assert shared_errors == []
 
 
 def test_hostile_catalog_strings_do_not_execute(browser: Any, tmp_path: Path) -> None:

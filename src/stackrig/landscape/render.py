@@ -222,7 +222,21 @@ _JS = """
     count.textContent = words.length ? shown.size + " of " + total + " tools" : total + " tools";
     none.hidden = shown.size !== 0;
   }
-  input.addEventListener("input", apply);
+  function fromHash() {
+    var hash = window.location.hash;
+    if (hash.indexOf("#q=") !== 0) { return; }
+    try { input.value = decodeURIComponent(hash.slice(3)); } catch (e) { input.value = ""; }
+  }
+  input.addEventListener("input", function () {
+    apply();
+    var hash = input.value ? "#q=" + encodeURIComponent(input.value) : " ";
+    try { history.replaceState(null, "", hash === " " ? window.location.pathname : hash); } catch (e) { }
+  });
+  window.addEventListener("hashchange", function () { fromHash(); apply(); });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "/" && document.activeElement !== input) { event.preventDefault(); input.focus(); }
+  });
+  fromHash();
   apply();
 })();
 """
@@ -294,7 +308,7 @@ def render_html(catalog: Catalog) -> str:
         f"<style>{_CSS}</style>\n</head>\n"
         f'<body data-total="{total}">\n<header><h1>Container and microservices landscape</h1>'
         '<input id="search" type="search" placeholder="Filter: name, layer, description, status" '
-        'aria-label="Filter tools" autocomplete="off">'
+        'aria-label="Filter tools (press / to focus)" autocomplete="off">'
         f'<span id="count">{total} tools</span></header>\n<main>\n{body}\n'
         '<p id="none" hidden>No tool matches.</p>\n</main>\n'
         f"<script>{_JS}</script>\n</body>\n</html>\n"
