@@ -47,6 +47,7 @@ app = typer.Typer(
 FAMILIES: tuple[tuple[str, str], ...] = (
     ("bench", "stackrig.cli.bench"),
     ("migrate", "stackrig.cli.migrate"),
+    ("landscape", "stackrig.cli.landscape"),
 )
 
 
