@@ -32,6 +32,10 @@ Each family of commands turns a hand-made script into a tested tool.
 Every reporting command takes --json; progress and logs go to stderr.
 """
 
+# Plain click help: with rich importable, typer 0.16 escapes "[default: ...]" as "\\[default: ...]"
+# even with markup off, which shows in --help and docs/cli.md.
+typer.core.rich = None  # type: ignore[attr-defined,assignment]
+
 app = typer.Typer(
     name="stackrig",
     help=HELP,
