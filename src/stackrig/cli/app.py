@@ -192,11 +192,12 @@ def _fail(
 def run(args: Sequence[str] | None = None) -> int:
     """Run the CLI on ``args``; return the exit code (never raises for user errors)."""
     argv = list(sys.argv[1:] if args is None else args)
-    command = typer.main.get_command(load_families(_first_word(argv)))
     json_mode = _json_requested(argv)
-    name = _command_path(command, argv)
+    name = " ".join(a for a in argv[:2] if not a.startswith("-"))
     st = State()
     try:
+        command = typer.main.get_command(load_families(_first_word(argv)))
+        name = _command_path(command, argv)
         result: Any = command.main(args=argv, prog_name="stackrig", standalone_mode=False, obj=st)
     except StackrigError as exc:
         if st.verbosity > 0:

@@ -1,0 +1,98 @@
+"""Each exit code of the table, reached through a real command of the installed console script."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stackrig.errors import ExitCode
+from tests.conftest import STACKRIG
+from tests.services import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_ok(cli) -> None:  # type: ignore[no-untyped-def]
+    done = cli("landscape", "layers", "--json")
+    assert done.returncode == ExitCode.OK
+    assert json.loads(done.stdout)["ok"] is True
+
+
+def test_failed_validate_finds_problems(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "landscape.yml"
+    bad.write_text("landscape:\n  - category:\n    name: A\n")
+    done = cli("landscape", "validate", str(bad))
+    assert done.returncode in (ExitCode.USAGE, ExitCode.FAILED)
+    assert bad.read_text() == "landscape:\n  - category:\n    name: A\n"
+
+
+def test_usage_bad_flag_value(cli) -> None:  # type: ignore[no-untyped-def]
+    done = cli("migrate", "wait", "tcp://127.0.0.1:1", "--timeout", "soon")
+    assert done.returncode == ExitCode.USAGE
+    assert "error: Invalid value for '--timeout'" in done.stderr
+
+
+def test_missing_program(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    job = tmp_path / "j.fio"
+    job.write_text("[j]\nrw=read\nsize=1M\n")
+    # The venv's bin/ stays searchable; fio is in /usr/bin, which this PATH leaves out.
+    env = {"PATH": str(Path(sys.executable).parent)}
+    done = cli("bench", "run", str(job), env=env)
+    assert done.returncode == ExitCode.MISSING
+    assert "error: fio is not installed" in done.stderr
+    assert "apt-get install fio" in done.stderr
+
+
+def test_conflict_output_is_an_input(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    source = ROOT / "examples" / "migrate" / "docker-compose.v1.yml"
+    old = tmp_path / "docker-compose.yml"
+    old.write_bytes(source.read_bytes())
+    done = cli("migrate", "compose", "--upgrade", str(old), "-o", str(old))
+    assert done.returncode == ExitCode.CONFLICT
+    assert "error: " in done.stderr
+    assert old.read_bytes() == source.read_bytes()
+
+
+def test_timeout(cli) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    done = cli(
+        "migrate", "wait", f"tcp://127.0.0.1:{port}", "--timeout", "0.5", "--interval", "0.1", "--json"
+    )
+    assert done.returncode == ExitCode.TIMEOUT
+    doc = json.loads(done.stdout)
+    assert doc["ok"] is False
+    assert doc["error"]["exit_code"] == ExitCode.TIMEOUT
+    assert f"127.0.0.1:{port}" in doc["error"]["message"]
+
+
+def test_interrupted_wait(tmp_path: Path) -> None:
+    port = free_port()
+    with subprocess.Popen(
+        [str(STACKRIG), "migrate", "wait", f"tcp://127.0.0.1:{port}", "--timeout", "60", "--interval", "0.1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    ) as proc:
+        # Polls begin once the command runs; a second is plenty even on a loaded machine.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=3)
+        assert proc.poll() is None, "wait ended before it was interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == ExitCode.INTERRUPTED
+    assert "error: interrupted" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("code", list(ExitCode))
+def test_every_code_is_documented(code: ExitCode) -> None:
+    text = (ROOT / "docs" / "cli.md").read_text()
+    assert f"| {int(code)} | {code.name} |" in text
