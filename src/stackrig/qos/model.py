@@ -356,6 +356,11 @@ class Policy:
             if not isinstance(action_raw, Mapping):
                 raise PolicyFieldError("action", "missing (meter, queue or dscp)")
             action = Action.from_dict(action_raw)
+        if action.kind == "dscp":
+            # Setting DSCP needs an IPv4 match (OpenFlow's prerequisite for ip_dscp).
+            if match.eth_type not in (None, 0x0800):
+                raise PolicyFieldError("match.eth_type", "a DSCP action needs IPv4 (0x0800)")
+            match = replace(match, eth_type=0x0800)
         return cls(name, switch, match, action, priority, service_name, group)
 
     def to_dict(self) -> dict[str, Any]:
