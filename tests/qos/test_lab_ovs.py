@@ -82,8 +82,13 @@ def test_path_meters_h1_to_h2_and_remove_rollback_restore(lab: Lab) -> None:
     )
     assert done.returncode == 0, done.stderr
     s1, s2 = flows("lab-s1"), flows("lab-s2")
-    assert len(s1) == 1 and "meter:1" in s1[0] and "in_port=1" in s1[0] and "output:2" in s1[0]
-    assert len(s2) == 1 and "in_port=2" in s2[0] and "output:1" in s2[0]
+    assert len(s1) == 1
+    assert "meter:1" in s1[0]
+    assert "in_port=1" in s1[0]
+    assert "output:2" in s1[0]
+    assert len(s2) == 1
+    assert "in_port=2" in s2[0]
+    assert "output:1" in s2[0]
     assert flows("lab-s3") == []
     assert "rate=2000" in sh("ovs-ofctl", "-O", "OpenFlow13", "dump-meters", "lab-s1")
 
@@ -96,7 +101,9 @@ def test_path_meters_h1_to_h2_and_remove_rollback_restore(lab: Lab) -> None:
 
     back = lab.run("qos", "policy", "rollback", "--json")
     assert back.returncode == 0, back.stderr
-    assert flows("lab-s1") == [] and meters("lab-s1") == [] and meters("lab-s2") == []
+    assert flows("lab-s1") == []
+    assert meters("lab-s1") == []
+    assert meters("lab-s2") == []
     assert _rates(lab, "--port", "5201")["forward"]["bits_per_second"] > 50 * MBIT
 
     # again, then remove by the path's name
@@ -121,7 +128,9 @@ def test_path_meters_h1_to_h2_and_remove_rollback_restore(lab: Lab) -> None:
     assert {r["policy"]["group"] for r in listed} == {"path-h1-h2"}
     removed = lab.run("qos", "policy", "remove", "path-h1-h2")
     assert removed.returncode == 0, removed.stderr
-    assert flows("lab-s1") == [] and flows("lab-s2") == [] and meters("lab-s2") == []
+    assert flows("lab-s1") == []
+    assert flows("lab-s2") == []
+    assert meters("lab-s2") == []
     unshaped = _rates(lab, "--port", "5201", "--expect-min", "50M")
     assert unshaped["forward"]["bits_per_second"] > 50 * MBIT
     assert lab.run("qos", "policy", "list", "--json").json()["data"]["installed"] == []
@@ -161,7 +170,8 @@ def test_switch_rejecting_mid_path_leaves_flows_and_state(lab: Lab) -> None:
     }
     assert state_file.read_bytes() == before_state
     assert lab.run("qos", "policy", "remove", "keep").returncode == 0
-    assert flows("lab-s3") == [] and meters("lab-s3") == []
+    assert flows("lab-s3") == []
+    assert meters("lab-s3") == []
 
 
 def test_queues_records_tc_classes_and_set_queue_flows(lab: Lab) -> None:
@@ -189,7 +199,8 @@ def test_queues_records_tc_classes_and_set_queue_flows(lab: Lab) -> None:
     assert sum('max-rate="2000000"' in q for q in queue_rates) == 2
     assert sum('max-rate="20000000"' in q for q in queue_rates) == 2
     classes = sh("tc", "class", "show", "dev", "lab-h1-e")
-    assert "20Mbit" in classes and "2Mbit" in classes
+    assert "20Mbit" in classes
+    assert "2Mbit" in classes
     # idempotent: a second run replaces, it does not add records
     assert lab.run(*args).returncode == 0
     assert len(json.loads(sh("ovs-vsctl", "--format=json", "list", "qos"))["data"]) == 2
