@@ -140,7 +140,13 @@ class FloodlightBackend:
                     mac = (dev.get("mac") or ["?"])[0]
                     point = points[0]
                     hosts.append(
-                        HostInfo(mac, dev["ipv4"][0], parse_dpid(point["switch"]), int(point["port"]), mac)
+                        HostInfo(
+                            dev["ipv4"][0],
+                            dev["ipv4"][0],
+                            parse_dpid(point["switch"]),
+                            int(point["port"]),
+                            mac,
+                        )
                     )
         except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
             raise FailedError(f"Floodlight topology answer is not as documented: {exc}") from exc

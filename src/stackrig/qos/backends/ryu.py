@@ -112,7 +112,7 @@ class RyuBackend:
             )
             host_list = tuple(
                 HostInfo(
-                    h["mac"],
+                    h["ipv4"][0],
                     h["ipv4"][0],
                     parse_dpid(h["port"]["dpid"]),
                     int(h["port"]["port_no"], 16),
