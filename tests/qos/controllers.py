@@ -54,7 +54,7 @@ def _ryu_answer(dpid: str, ok: bool, details: str) -> list[dict[str, Any]]:
 RYU_MATCH = {"in_port", "dl_type", "nw_src", "nw_dst", "nw_proto", "tp_src", "tp_dst", "ip_dscp"}
 
 
-def ryu(sim: Sim, method: str, path: str, body: Any) -> tuple[int, Any]:
+def ryu(sim: Sim, method: str, path: str, body: Any) -> tuple[int, Any]:  # noqa: PLR0912 - one route table
     if method == "GET" and path == "/v1.0/topology/switches":
         return 200, [{"dpid": d, "ports": []} for d in DPIDS]
     if method == "GET" and path == "/v1.0/topology/links":
@@ -156,7 +156,7 @@ SFP = {
 }
 
 
-def floodlight(sim: Sim, method: str, path: str, body: Any) -> tuple[int, Any]:
+def floodlight(sim: Sim, method: str, path: str, body: Any) -> tuple[int, Any]:  # noqa: PLR0912 - one route table
     if method == "GET" and path == "/wm/core/controller/switches/json":
         return 200, [{"switchDPID": colon(d)} for d in DPIDS]
     if method == "GET" and path == "/wm/topology/links/json":

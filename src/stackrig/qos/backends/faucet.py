@@ -12,6 +12,7 @@ it ends with an allow-all rule (a port ACL otherwise drops what it does not matc
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import logging
 import os
@@ -158,7 +159,9 @@ class FaucetBackend:
             with contextlib.suppress(OSError):
                 Path(tmp).unlink()
         if done.returncode != 0:
-            detail = _proc.tail(done.stderr or done.stdout, 3).replace(tmp, str(self.config))
+            # Faucet prints its verdict on stdout ([InvalidConfigError('...')]); stderr holds warnings.
+            detail = _proc.tail(done.stdout, 3) or _proc.tail(done.stderr, 3)
+            detail = detail.replace(tmp, str(self.config))
             raise UsageError(f"Faucet rejects the new configuration: {detail}")
 
     def _metric_hashes(self) -> str | None:
@@ -220,7 +223,7 @@ class FaucetBackend:
         current = iface.get("acls_in") or ([iface["acl_in"]] if iface.get("acl_in") else [])
         others = [a for a in current if a != acl]
         if rules:
-            acls[acl] = rules + ([] if others else [ALLOW_ALL])
+            acls[acl] = rules + ([] if others else [copy.deepcopy(ALLOW_ALL)])
             iface.pop("acl_in", None)
             iface["acls_in"] = [acl, *others]
         else:
