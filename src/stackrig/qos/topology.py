@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stackrig.errors import UsageError
 
@@ -54,19 +54,17 @@ class Topology:
         raise UsageError(f"host {ref!r} is not in the topology; known hosts: {known}")
 
 
-@dataclass(frozen=True, slots=True)
-class Hop:
+class Hop(NamedTuple):
+    """One switch on a path, with the port the traffic comes in on and the one it leaves by."""
+
     switch: str
     in_port: int
     out_port: int
 
 
-def _switch_node(dpid: str) -> tuple[str, str]:
-    return ("s", dpid)
-
-
-def _host_node(ip: str) -> tuple[str, str]:
-    return ("h", ip)
+def _host_node(ip: str) -> str:
+    # Switch nodes are their 16-hex-digit dpid; host nodes carry a prefix no dpid has.
+    return "h:" + ip
 
 
 def graph_of(topo: Topology) -> nx.Graph:
@@ -74,13 +72,11 @@ def graph_of(topo: Topology) -> nx.Graph:
     import networkx as nx
 
     graph: Any = nx.Graph()
-    graph.add_nodes_from(_switch_node(s) for s in topo.switches)
-    for link in topo.links:
-        a, b = _switch_node(link.a), _switch_node(link.b)
-        graph.add_edge(a, b, ports={a: link.a_port, b: link.b_port})
-    for host in topo.hosts:
-        h, s = _host_node(host.ip), _switch_node(host.switch)
-        graph.add_edge(h, s, ports={h: 0, s: host.port})
+    graph.add_nodes_from(topo.switches)
+    graph.add_edges_from((lk.a, lk.b, {"ports": {lk.a: lk.a_port, lk.b: lk.b_port}}) for lk in topo.links)
+    graph.add_edges_from(
+        (_host_node(h.ip), h.switch, {"ports": {_host_node(h.ip): 0, h.switch: h.port}}) for h in topo.hosts
+    )
     return graph
 
 
@@ -96,12 +92,11 @@ def find_path(topo: Topology, src: str, dst: str, graph: nx.Graph | None = None)
         nodes = nx.shortest_path(g, _host_node(a.ip), _host_node(b.ip))
     except nx.NetworkXNoPath as exc:
         raise UsageError(f"no path between {a.name} ({a.ip}) and {b.name} ({b.ip}) in the topology") from exc
-    hops: list[Hop] = []
-    for prev, node, nxt in zip(nodes, nodes[1:], nodes[2:], strict=False):
-        in_port = g.edges[prev, node]["ports"][node]
-        out_port = g.edges[node, nxt]["ports"][node]
-        hops.append(Hop(node[1], int(in_port), int(out_port)))
-    return hops
+    adj = g.adj
+    return [
+        Hop(node, adj[prev][node]["ports"][node], adj[node][nxt]["ports"][node])
+        for prev, node, nxt in zip(nodes, nodes[1:], nodes[2:], strict=False)
+    ]
 
 
 def host_ip(ref: str) -> str | None:
