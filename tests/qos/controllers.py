@@ -31,6 +31,8 @@ class Sim:
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     flows: dict[str, dict[str, Any]] = field(default_factory=dict)
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ovsdb: dict[str, str] = field(default_factory=dict)
+    queues: dict[str, dict[str, Any]] = field(default_factory=dict)
     counter: int = 0
 
     def next_id(self) -> int:
@@ -78,6 +80,30 @@ def ryu(sim: Sim, method: str, path: str, body: Any) -> tuple[int, Any]:  # noqa
             }
             for i in (1, 2, 3)
         ]
+    conf = re.fullmatch(r"/v1.0/conf/switches/([0-9a-f]{16})/ovsdb_addr", path)
+    if conf and method == "PUT":
+        sim.check(isinstance(body, str) and body.startswith("tcp:"), f"ovsdb_addr body {body!r}")
+        sim.ovsdb[conf.group(1)] = body
+        return 201, None
+    queue = re.fullmatch(r"/qos/queue/([0-9a-f]{16})", path)
+    if queue:
+        dpid = queue.group(1)
+        if dpid not in sim.ovsdb:
+            return 200, [
+                {
+                    "switch_id": dpid,
+                    "command_result": {"result": "failure", "details": "ovs_bridge is not exists"},
+                }
+            ]
+        if method == "POST":
+            sim.check(set(body) == {"port_name", "type", "max_rate", "queues"}, f"queue keys {sorted(body)}")
+            sim.check(body["type"] == "linux-htb" and body["max_rate"].isdigit(), "queue type/max_rate")
+            sim.check(all(set(q) <= {"max_rate", "min_rate"} for q in body["queues"]), "queue entries")
+            sim.queues[f"{dpid}/{body['port_name']}"] = body
+        else:
+            sim.queues.clear()
+        details = {body["port_name"]: {"config": {}}} if method == "POST" else {}
+        return 200, [{"switch_id": dpid, "command_result": {"result": "success", "details": details}}]
     found = re.fullmatch(r"/qos/(meter|rules)/([0-9a-f]{16})(?:/(\d+))?", path)
     if not found:
         return 404, {"error": path}
@@ -242,7 +268,7 @@ def serve(kind: str) -> Iterator[tuple[str, Sim]]:
             body = json.loads(raw) if raw else None
             sim.requests.append((self.command, self.path, body))
             code, answer = route(sim, self.command, self.path, body)
-            data = json.dumps(answer).encode()
+            data = b"" if answer is None else json.dumps(answer).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

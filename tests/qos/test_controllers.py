@@ -318,3 +318,57 @@ def test_http_error_and_non_json_answers(ryu_ctl: tuple[str, Sim]) -> None:
         JsonClient(f"http://127.0.0.1:{free_port()}", "Ryu", timeout=2).call("GET", "/")
     with pytest.raises(UsageError):
         open_backend(BackendSpec("floodlight"))
+
+
+def test_cli_ryu_queues_set_ovsdb_addr_first(cli: Any, ryu_ctl: tuple[str, Sim]) -> None:
+    url, sim = ryu_ctl
+    done = cli(
+        "qos",
+        "queues",
+        "1",
+        "lab-s1-h1-e",
+        "lab-s1-s2",
+        "--max-rate",
+        "10G",
+        "--queue",
+        "2=2M",
+        "--backend",
+        "ryu",
+        "--controller",
+        url,
+        "--ovsdb",
+        "tcp:127.0.0.1:6640",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    assert sim.ovsdb == {f"{1:016x}": "tcp:127.0.0.1:6640"}
+    body = sim.queues[f"{1:016x}/lab-s1-h1-e"]
+    assert body == {
+        "port_name": "lab-s1-h1-e",
+        "type": "linux-htb",
+        "max_rate": "10000000000",
+        "queues": [{"max_rate": "10000000000"}, {"max_rate": "10000000000"}, {"max_rate": "2000000"}],
+    }
+    assert len(sim.queues) == 2
+    assert sim.requests[0][0] == "PUT"
+    done = cli("qos", "queues", "1", "x", "--clear", "--backend", "ryu", "--controller", url)
+    assert done.returncode == 0, done.stderr
+    assert sim.queues == {}
+    assert sim.errors == []
+    bad = cli("qos", "queues", "s1", "x", "--queue", "1=1M", "--backend", "ryu", "--controller", url)
+    assert bad.returncode == 2
+    assert "invalid SWITCH" in bad.stderr
+    other = cli("qos", "queues", "1", "x", "--queue", "1=1M", "--backend", "faucet")
+    assert other.returncode == 2
+    assert cli("qos", "queues", "1", "x", "--queue", "1=1M", "--backend", "ryu").returncode == 2
+
+
+def test_ryu_refusal_with_a_dict_command_result(ryu_ctl: tuple[str, Sim]) -> None:
+    from stackrig.qos.backends.ryu import _result
+
+    url, _ = ryu_ctl
+    answer = RyuBackend(url).client.call("POST", f"/qos/queue/{5:016x}", {})
+    with pytest.raises(FailedError, match="ovs_bridge is not exists"):
+        _result(answer, "queues")
+    with pytest.raises(FailedError, match="unexpected answer"):
+        _result({"odd": 1}, "queues")

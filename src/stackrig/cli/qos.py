@@ -123,10 +123,17 @@ def queues(
     ] = "10G",
     queue: Annotated[list[str] | None, typer.Option("--queue", help="ID=RATE, repeatable: 1=20M.")] = None,
     clear: Annotated[bool, typer.Option("--clear", help="Remove the QoS and Queue records instead.")] = False,
+    backend: Annotated[str, typer.Option("--backend", help="ovs (ovs-vsctl here) | ryu (rest_qos).")] = "ovs",
+    controller: ControllerOpt = None,
+    ovsdb: Annotated[
+        str, typer.Option("--ovsdb", help="OVSDB address Ryu should use (ryu only).")
+    ] = "tcp:127.0.0.1:6640",
     json_: JsonOpt = False,
 ) -> None:
     """Give ports an OVS QoS record (linux-htb) with queues; idempotent; --clear removes them."""
-    finish(ctx, cmd.queues(switch, ports, max_rate, queue or [], clear), json_mode=json_)
+    spec = _spec(backend, controller, None, None, None)
+    report = cmd.queues(switch, ports, max_rate, queue or [], clear, spec=spec, ovsdb=ovsdb)
+    finish(ctx, report, json_mode=json_)
 
 
 # ------------------------------------------------------------------ policy

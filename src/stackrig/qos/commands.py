@@ -19,7 +19,7 @@ from stackrig.qos import manage
 from stackrig.qos import verify as _verify
 from stackrig.qos.backends import BackendSpec, open_backend, opener
 from stackrig.qos.model import Policy, Service, format_rate, parse_rate
-from stackrig.qos.queues import QueuesRequest, apply_queues, parse_queue
+from stackrig.qos.queues import QueuesRequest, apply_queues, apply_queues_ryu, parse_queue
 from stackrig.qos.state import Installed
 
 __all__ = ["BackendSpec", "Context"]
@@ -143,7 +143,16 @@ def lab_status(ctx: Context, name: str) -> Report:
 # ------------------------------------------------------------------ queues
 
 
-def queues(switch: str, ports: Sequence[str], max_rate: str, queue: Sequence[str], clear: bool) -> Report:
+def queues(
+    switch: str,
+    ports: Sequence[str],
+    max_rate: str,
+    queue: Sequence[str],
+    clear: bool,
+    *,
+    spec: BackendSpec | None = None,
+    ovsdb: str = "tcp:127.0.0.1:6640",
+) -> Report:
     req = QueuesRequest(
         switch,
         tuple(ports),
@@ -151,7 +160,14 @@ def queues(switch: str, ports: Sequence[str], max_rate: str, queue: Sequence[str
         tuple(parse_queue(q) for q in queue),
         clear,
     )
-    result = apply_queues(req)
+    if spec is not None and spec.kind == "ryu":
+        if not spec.controller:
+            raise UsageError("--backend ryu needs --controller URL (e.g. http://127.0.0.1:8080)")
+        result = apply_queues_ryu(req, spec.controller, ovsdb)
+    elif spec is None or spec.kind == "ovs":
+        result = apply_queues(req)
+    else:
+        raise UsageError(f"qos queues works with --backend ovs or ryu, not {spec.kind}")
 
     def render(console: Console) -> None:
         for port in result.ports:

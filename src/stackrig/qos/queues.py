@@ -138,6 +138,23 @@ def _bridge_and_ports(
     return str(bridge["name"]), names, current
 
 
+def apply_queues_ryu(req: QueuesRequest, url: str, ovsdb: str) -> QueuesResult:
+    """The same through Ryu's rest_qos (``ovsdb_addr`` first, then ``/qos/queue``)."""
+    from stackrig.qos.backends.ryu import RyuBackend
+
+    switch = parse_dpid(req.switch, field_name="SWITCH")
+    ryu = RyuBackend(url)
+    if req.clear:
+        ryu.clear_queues(switch, ovsdb)
+        return QueuesResult(switch, True, tuple(PortQueues(p, None, {}) for p in req.ports))
+    queues = dict(req.queues)
+    queues.setdefault(0, req.max_rate)
+    ryu.set_queues(switch, ovsdb, req.ports, req.max_rate, queues)
+    return QueuesResult(
+        switch, False, tuple(PortQueues(p, "ryu", dict(sorted(queues.items()))) for p in req.ports)
+    )
+
+
 def apply_queues(req: QueuesRequest) -> QueuesResult:
     """Create (or replace, or with ``clear`` remove) the QoS and Queue records on the ports."""
     bridge, names, current = _bridge_and_ports(req.switch, req.ports)

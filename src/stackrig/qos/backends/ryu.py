@@ -186,6 +186,29 @@ class RyuBackend:
                 answer = self.client.call("DELETE", f"/qos/meter/{switch}", {"meter_id": record.ids["meter"]})
                 _result(answer, f"delete of meter {record.ids['meter']} on {switch}")
 
+    def set_queues(
+        self, switch: str, ovsdb: str, ports: Sequence[str], max_rate: int, queues: dict[int, int]
+    ) -> list[dict[str, Any]]:
+        """Point Ryu at the switch's OVSDB, then give each port a linux-htb QoS with ``queues``.
+
+        rest_qos takes the queues as a list whose index is the queue id, so gaps are
+        filled with queues capped at ``max_rate``.
+        """
+        self.client.call("PUT", f"/v1.0/conf/switches/{switch}/ovsdb_addr", ovsdb)
+        top = max(queues) if queues else 0
+        body_queues = [{"max_rate": str(queues.get(q, max_rate))} for q in range(top + 1)]
+        answers = []
+        for port in ports:
+            body = {"port_name": port, "type": "linux-htb", "max_rate": str(max_rate), "queues": body_queues}
+            answer = self.client.call("POST", f"/qos/queue/{switch}", body)
+            _result(answer, f"queues on {port} of {switch}")
+            answers.append(body)
+        return answers
+
+    def clear_queues(self, switch: str, ovsdb: str) -> None:
+        self.client.call("PUT", f"/v1.0/conf/switches/{switch}/ovsdb_addr", ovsdb)
+        _result(self.client.call("DELETE", f"/qos/queue/{switch}", {}), f"removing the queues of {switch}")
+
     def add_service(self, service: Service) -> dict[str, str]:
         return {}
 
