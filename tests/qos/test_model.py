@@ -214,3 +214,20 @@ def test_service_needs_something() -> None:
         Service.from_dict({"name": "empty"})
     with pytest.raises(PolicyFieldError, match=r"service\.dscp"):
         Service.from_dict({"name": "x", "dscp": 64})
+
+
+def test_public_names_are_sorted_and_importable() -> None:
+    import stackrig.qos as qos
+
+    assert list(qos.__all__) == sorted(qos.__all__)
+    assert all(hasattr(qos, name) for name in qos.__all__)
+
+
+def test_faucet_and_ovs_ctl_are_found_outside_path() -> None:
+    from stackrig import _tools
+
+    assert _tools.tool("ovs-ctl").extra_dirs == ("/usr/share/openvswitch/scripts",)
+    found = _tools.find_tool("check_faucet_config")
+    if found is not None and "/.venv-faucet/" in found:
+        assert found.endswith(".venv-faucet/bin/check_faucet_config")
+    assert _tools.find_tool("no-such-tool-anywhere") is None

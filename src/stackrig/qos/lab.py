@@ -482,14 +482,37 @@ def _start_faucet(state: LabState) -> None:
 
 
 def _connected(bridges: Sequence[str]) -> bool:
+    """True when every one of ``bridges`` has a controller and all of them are connected."""
+    from stackrig.qos.backends.ovs import vsctl_tables
+
     done = _proc.run(
         "ovs-vsctl",
-        ["--timeout=10", "--format=csv", "--no-headings", "--columns=is_connected", "list", "controller"],
+        [
+            "--timeout=10",
+            "--format=json",
+            "--columns=name,controller",
+            "list",
+            "Bridge",
+            "--",
+            "--columns=_uuid,is_connected",
+            "list",
+            "Controller",
+        ],
         timeout=20,
         check=False,
     )
-    states = [line.strip() for line in done.stdout.splitlines() if line.strip()]
-    return len(states) >= len(bridges) and all(s == "true" for s in states)
+    if done.returncode != 0:
+        return False
+    rows, controllers = vsctl_tables(done.stdout)
+    connected = {c["_uuid"]: c["is_connected"] is True for c in controllers}
+    wanted = {r["name"]: r["controller"] for r in rows if r["name"] in set(bridges)}
+    if len(wanted) != len(bridges):
+        return False
+    for refs in wanted.values():
+        ids = refs if isinstance(refs, list) else [refs]
+        if not ids or not all(connected.get(i, False) for i in ids):
+            return False
+    return True
 
 
 def _wait_connected(state: LabState) -> None:

@@ -8,7 +8,6 @@ out ports.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -97,10 +96,3 @@ def find_path(topo: Topology, src: str, dst: str, graph: nx.Graph | None = None)
         Hop(node, adj[prev][node]["ports"][node], adj[node][nxt]["ports"][node])
         for prev, node, nxt in zip(nodes, nodes[1:], nodes[2:], strict=False)
     ]
-
-
-def host_ip(ref: str) -> str | None:
-    try:
-        return str(ipaddress.IPv4Address(ref))
-    except ValueError:
-        return None
