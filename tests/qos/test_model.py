@@ -217,7 +217,7 @@ def test_service_needs_something() -> None:
 
 
 def test_public_names_are_sorted_and_importable() -> None:
-    import stackrig.qos as qos
+    from stackrig import qos
 
     assert list(qos.__all__) == sorted(qos.__all__)
     assert all(hasattr(qos, name) for name in qos.__all__)
