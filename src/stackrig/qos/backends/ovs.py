@@ -28,7 +28,8 @@ __all__ = ["OvsBackend", "flow_line", "local_topology", "vsctl_tables"]
 log = logging.getLogger("stackrig.qos")
 
 COOKIE_TAG = 0x57 << 56  # high byte marks flows stackrig wrote
-OFCTL = ("-O", "OpenFlow13")
+# --no-names: ovs-ofctl otherwise fetches every port description to map names (4x slower per call).
+OFCTL = ("-O", "OpenFlow13", "--no-names")
 WORKERS = 8
 
 
