@@ -59,7 +59,8 @@ def resolve_spec(ctx: Context, spec: BackendSpec) -> BackendSpec:
     metrics = spec.faucet_metrics or (faucet_lab.faucet_metrics if faucet_lab else None)
     if spec.kind == "faucet":
         config = config or DEFAULT_FAUCET_CONFIG
-        metrics = metrics or DEFAULT_FAUCET_METRICS
+    # Also for records of the faucet backend removed or rolled back without --backend.
+    metrics = metrics or DEFAULT_FAUCET_METRICS
     return replace(spec, faucet_config=config, faucet_pid_file=pid_file, faucet_metrics=metrics)
 
 
