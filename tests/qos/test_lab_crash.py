@@ -81,3 +81,17 @@ def test_lab_up_refuses_names_that_exist(tmp_path: Path, lab_factory: Any) -> No
     assert single.state()["bridges"] == plan.bridges
     assert single.run("qos", "lab", "down", "--name", "busy").returncode == 0
     assert sh("ovs-vsctl", "list-br", check=False).strip() == ""
+
+
+def test_lab_with_a_controller_address(lab_factory: Any) -> None:
+    from tests.services import free_port
+
+    port = free_port()
+    lab = lab_factory("--topo", "single,2", "--controller", f"127.0.0.1:{port}", name="ctl")
+    bridge = lab.state()["bridges"][0]
+    assert sh("ovs-vsctl", "get-controller", bridge).strip() == f"tcp:127.0.0.1:{port}"
+    assert sh("ovs-vsctl", "get-fail-mode", bridge).strip() == "secure"
+    status = lab.run("qos", "lab", "status", "--name", "ctl", "--json").json()["data"]
+    assert status["controller"] == f"tcp:127.0.0.1:{port}"
+    assert status["controller_alive"] is None
+    assert lab.run("qos", "lab", "down", "--name", "ctl").returncode == 0
