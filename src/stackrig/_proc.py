@@ -108,6 +108,7 @@ def start(
     stdout: int | None = subprocess.PIPE,
     stderr: int | None = subprocess.PIPE,
     needed_for: str | None = None,
+    start_new_session: bool = False,
 ) -> subprocess.Popen[str]:
     """Start registered program ``name`` for streaming; the caller waits on it."""
     path = _tools.require(name, needed_for=needed_for)
@@ -120,6 +121,7 @@ def start(
             text=True,
             env=dict(env) if env is not None else None,
             cwd=cwd,
+            start_new_session=start_new_session,
         )
     except OSError as exc:
         raise FailedError(f"cannot run {name}: {exc.strerror or exc}") from exc

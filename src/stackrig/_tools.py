@@ -29,6 +29,8 @@ class Tool:
     install: str
     version_args: tuple[str, ...] = ("--version",)
     version_pattern: str = r"(\d+(?:\.\d+)+[\w.+-]*)"
+    # Folders searched after the venv's bin/ and PATH ("{venv_parent}" = the folder holding the venv).
+    extra_dirs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,9 @@ class ToolStatus:
 def _apt(pkg: str) -> str:
     return f"apt-get install {pkg}"
 
+
+# Faucet pins its own dependencies, so make venv-test installs it in .venv-faucet beside .venv.
+_FAUCET_DIRS = ("{venv_parent}/.venv-faucet/bin",)
 
 _VENV = "make run (installs it into the project's venv), or pip install {pkg}"
 
@@ -112,6 +117,7 @@ TOOLS: dict[str, Tool] = {
             "the Faucet OpenFlow controller",
             ("qos lab --controller faucet", "qos policy --backend faucet"),
             _VENV.format(pkg="faucet"),
+            extra_dirs=_FAUCET_DIRS,
         ),
         Tool(
             "check_faucet_config",
@@ -119,6 +125,15 @@ TOOLS: dict[str, Tool] = {
             ("qos policy --backend faucet",),
             _VENV.format(pkg="faucet"),
             version_args=("--version",),
+            extra_dirs=_FAUCET_DIRS,
+        ),
+        Tool(
+            "ovs-ctl",
+            "starts and stops the Open vSwitch daemons",
+            ("qos lab",),
+            _apt("openvswitch-switch"),
+            version_args=("version",),
+            extra_dirs=("/usr/share/openvswitch/scripts",),
         ),
         Tool("mysqladmin", "MySQL/MariaDB admin client", ("migrate wait",), _apt("mariadb-client")),
         Tool("mysql", "MySQL/MariaDB client", ("migrate wait",), _apt("mariadb-client")),
@@ -141,7 +156,13 @@ def _search_path() -> str:
 
 def find_tool(name: str) -> str | None:
     """Absolute path of the program, or None."""
-    return shutil.which(name, path=_search_path())
+    found = shutil.which(name, path=_search_path())
+    entry = TOOLS.get(name)
+    if found is None and entry is not None and entry.extra_dirs:
+        venv_parent = str(Path(sys.prefix).parent)
+        extra = [d.replace("{venv_parent}", venv_parent) for d in entry.extra_dirs]
+        found = shutil.which(name, path=os.pathsep.join(extra))
+    return found
 
 
 def require(name: str, *, needed_for: str | None = None) -> str:

@@ -1,0 +1,101 @@
+"""Fixtures of the qos tests: a lab per module (root, OVS), run through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+STACKRIG = str(Path(sys.executable).parent / "stackrig")
+OVS_CTL = Path("/usr/share/openvswitch/scripts/ovs-ctl")
+
+
+def can_run_labs() -> str | None:
+    """Why OVS labs cannot run here (None when they can)."""
+    if os.geteuid() != 0:
+        return "needs root"
+    for tool in ("ovs-vsctl", "ovs-ofctl", "ip", "ethtool", "iperf3", "tc"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (deps/apt/test-qos.txt)"
+    if not OVS_CTL.exists():
+        return "ovs-ctl is not installed"
+    return None
+
+
+needs_lab = pytest.mark.skipif(can_run_labs() is not None, reason=str(can_run_labs()))
+
+
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@dataclass
+class Lab:
+    """A lab built by ``stackrig qos lab up`` in its own data folder."""
+
+    data_dir: Path
+    name: str
+
+    def run(self, *args: str, timeout: float = 120, check: bool = False) -> Done:
+        done = subprocess.run(
+            [STACKRIG, "--data-dir", str(self.data_dir), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        result = Done(done.returncode, done.stdout, done.stderr)
+        if check and done.returncode != 0:
+            raise AssertionError(f"stackrig {' '.join(args)} failed ({done.returncode}): {done.stderr}")
+        return result
+
+    def state(self) -> dict[str, Any]:
+        return json.loads((self.data_dir / "qos" / "labs" / f"{self.name}.json").read_text())
+
+
+def sh(*argv: str, check: bool = True) -> str:
+    done = subprocess.run(list(argv), capture_output=True, text=True, check=False, timeout=60)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{' '.join(argv)} failed: {done.stderr}")
+    return done.stdout
+
+
+def flows(bridge: str) -> list[str]:
+    out = sh("ovs-ofctl", "-O", "OpenFlow13", "dump-flows", bridge)
+    return [line.strip() for line in out.splitlines() if "cookie=" in line and "priority=0 " not in line]
+
+
+def meters(bridge: str) -> list[str]:
+    out = sh("ovs-ofctl", "-O", "OpenFlow13", "dump-meters", bridge)
+    return [line for line in out.splitlines() if line.startswith("meter=")]
+
+
+@pytest.fixture(scope="module")
+def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Build labs for a module; every lab it built is taken down at the end, whatever happened."""
+    built: list[Lab] = []
+
+    def make(*up_args: str, name: str = "lab") -> Lab:
+        lab = Lab(tmp_path_factory.mktemp("qoslab"), name)
+        built.append(lab)
+        lab.run("qos", "lab", "up", "--name", name, *up_args, timeout=180, check=True)
+        return lab
+
+    yield make
+    for lab in built:
+        if (lab.data_dir / "qos" / "labs" / f"{lab.name}.json").exists():
+            lab.run("qos", "lab", "down", "--name", lab.name, timeout=180)
