@@ -44,7 +44,7 @@ app = typer.Typer(
 )
 
 # Command families: (name, module). Each module defines a Typer ``app``.
-FAMILIES: tuple[tuple[str, str], ...] = ()
+FAMILIES: tuple[tuple[str, str], ...] = (("tune", "stackrig.cli.tune"),)
 
 
 def _version(value: bool) -> None:
