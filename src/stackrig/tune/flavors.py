@@ -253,8 +253,8 @@ def capacities(host: HostSpec, alloc: Allocation) -> tuple[Capacity, ...]:
         capacity = int((total - reserved) * ratio)
         if capacity <= 0:
             raise FlavorSpecError(
-                f"reserved {LABEL[resource]} ({reserved} {UNIT[resource]}) "
-                f"leaves nothing of the host's {total}"
+                f"no {LABEL[resource]} left for guests: ({total} - {reserved} reserved) x {ratio:g} "
+                f"is less than 1 {UNIT[resource]}"
             )
         result.append(Capacity(resource, total, reserved, ratio, capacity))
     return tuple(result)
