@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -14,23 +15,11 @@ from stackrig import output
 from stackrig.cli._common import finish, state
 from stackrig.cli.options import JsonOpt, RootOpt
 from stackrig.errors import ExitCode
-from stackrig.tune import (
-    CHECKS,
-    ApplyResult,
-    ApplySettings,
-    AuditReport,
-    AuditSettings,
-    FlavorReport,
-    FlavorSettings,
-    Profile,
-    RevertResult,
-    Status,
-    apply,
-    revert,
-    run_audit,
-    run_flavors,
-)
-from stackrig.tune.flavors import LABEL, UNIT, describe_fit
+
+if TYPE_CHECKING:
+    from stackrig.tune import ApplyResult, AuditReport, FlavorReport, RevertResult
+
+# The tune library is imported inside the commands: every stackrig start imports this module.
 
 app = typer.Typer(
     help="Audit and tune a KVM/Nova compute host (explain, check, fix on request, undo), and fit flavors.",
@@ -38,8 +27,12 @@ app = typer.Typer(
 )
 
 ProfileOpt = Annotated[
-    Profile,
-    typer.Option("--profile", help="What the machine is: a hypervisor (compute-host) or a guest."),
+    str,
+    typer.Option(
+        "--profile",
+        click_type=click.Choice(["compute-host", "guest"]),
+        help="What the machine is: a hypervisor (compute-host) or a guest.",
+    ),
 ]
 OnlyOpt = Annotated[
     list[str] | None,
@@ -55,14 +48,7 @@ InstancesOpt = Annotated[
     ),
 ]
 
-_STYLE = {
-    Status.PASS: "green",
-    Status.WARN: "yellow",
-    Status.FAIL: "red",
-    Status.ERROR: "red",
-    Status.NA: "dim",
-    Status.WAIVED: "dim",
-}
+_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "red", "n/a": "dim", "waived": "dim"}
 
 
 def _render_audit(report: AuditReport) -> output.Renderer:
@@ -74,14 +60,14 @@ def _render_audit(report: AuditReport) -> output.Renderer:
         table.add_column("expected")
         for f in report.findings:
             table.add_row(
-                Text(f.status.value, style=_STYLE[f.status]), Text(f.id), Text(f.current), Text(f.expected)
+                Text(f.status.value, style=_STYLE[f.status.value]), Text(f.id), Text(f.current), Text(f.expected)
             )
         console.print(table)
         for f in report.findings:
-            if f.status in (Status.PASS, Status.WAIVED):
+            if f.status.value in ("pass", "waived"):
                 continue
             console.print(f"\n{f.id} ({f.severity.value}): {f.status.value}: {f.reason}", markup=False)
-            if f.status is not Status.NA:
+            if f.status.value != "n/a":
                 console.print(f"  why: {f.rationale} [{f.source}]", markup=False)
             if f.fix:
                 console.print(f"  fix: {f.fix}", markup=False)
@@ -96,7 +82,7 @@ def audit(
     ctx: typer.Context,
     *,
     root: RootOpt = Path("/"),
-    profile: ProfileOpt = Profile.COMPUTE_HOST,
+    profile: ProfileOpt = "compute-host",
     only: OnlyOpt = None,
     skip: Annotated[
         list[str] | None, typer.Option("--skip", help="Waive these check ids (shown as waived).")
@@ -108,7 +94,9 @@ def audit(
 
     Exits 1 when any check fails or cannot read what it needs, else 0.
     """
-    settings = AuditSettings(root, profile, tuple(only or ()), tuple(skip or ()), instances_path)
+    from stackrig.tune import AuditSettings, Profile, run_audit
+
+    settings = AuditSettings(root, Profile(profile), tuple(only or ()), tuple(skip or ()), instances_path)
     report = run_audit(settings)
     code = ExitCode.FAILED if report.failed else ExitCode.OK
     result = output.Report(report, render=_render_audit(report), partial=report.partial, exit_code=code)
@@ -118,6 +106,8 @@ def audit(
 @app.command(epilog="Example: stackrig tune checks --json")
 def checks(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """List every check: id, severity, title, why and the source of the advice."""
+    from stackrig.tune import CHECKS
+
     rows = [
         {
             "id": c.id,
@@ -179,7 +169,7 @@ def apply_(
         ),
     ] = False,
     root: RootOpt = Path("/"),
-    profile: ProfileOpt = Profile.COMPUTE_HOST,
+    profile: ProfileOpt = "compute-host",
     instances_path: InstancesOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -188,8 +178,10 @@ def apply_(
     Writing the running kernel's settings needs root (exit 3 otherwise); a refused write
     stops the run and puts back what it had changed (exit 1).
     """
+    from stackrig.tune import ApplySettings, Profile, apply
+
     backups = state(ctx).paths.tune_backups
-    settings = ApplySettings(root, profile, tuple(only or ()), instances_path, yes, persist, backups)
+    settings = ApplySettings(root, Profile(profile), tuple(only or ()), instances_path, yes, persist, backups)
     result = apply(settings)
     finish(ctx, output.Report(result, render=_render_apply(result)), json_mode=json_)
 
@@ -214,11 +206,15 @@ def revert_(
     json_: JsonOpt = False,
 ) -> None:
     """Restore exactly the values saved in a backup and remove the files --persist wrote."""
+    from stackrig.tune import revert
+
     result = revert(backup)
     finish(ctx, output.Report(result, render=_render_revert(result)), json_mode=json_)
 
 
 def _render_flavors(report: FlavorReport) -> output.Renderer:
+    from stackrig.tune.flavors import LABEL, UNIT, describe_fit
+
     def draw(console: Console) -> None:
         caps = report.capacities
         console.print(
@@ -288,6 +284,8 @@ def flavors(
 
     Sizes are IEC (32G = 32 GiB). Says which resource binds and what capacity is stranded.
     """
+    from stackrig.tune.flavors import FlavorSettings, describe_fit, run_flavors
+
     settings = FlavorSettings(
         host, this_host, root, tuple(flavor or ()), flavors_json,
         reserved_ram, reserved_cpus, reserved_disk, cpu_ratio, ram_ratio, disk_ratio,
