@@ -59,9 +59,8 @@ def _render_audit(report: AuditReport) -> output.Renderer:
         table.add_column("current")
         table.add_column("expected")
         for f in report.findings:
-            table.add_row(
-                Text(f.status.value, style=_STYLE[f.status.value]), Text(f.id), Text(f.current), Text(f.expected)
-            )
+            status = Text(f.status.value, style=_STYLE[f.status.value])
+            table.add_row(status, Text(f.id), Text(f.current), Text(f.expected))
         console.print(table)
         for f in report.findings:
             if f.status.value in ("pass", "waived"):
