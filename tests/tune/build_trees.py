@@ -207,6 +207,10 @@ def per_check(base: Files) -> dict[str, dict[str, Files | Callable[[Path], None]
             "fail-legacy-cfq": disks(base, sda=("noop deadline [cfq]", "1")),
             "fail-no-wanted-scheduler": disks(base, sda=("[none] kyber", "1")),
             "na-no-disks": disks(base, loop0=(MQ, "0")),
+            "error-unreadable-scheduler": {
+                **disks(base, nvme0n1=(MQ, "0")),
+                "__make__": dir_in_place("sys/block/sdb/queue/scheduler"),  # type: ignore[dict-item]
+            },
         },
         "transparent-hugepages": {
             "pass-this-machine": base,

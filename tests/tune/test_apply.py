@@ -242,3 +242,20 @@ def test_revert_reports_what_it_cannot_restore(host_copy, tmp_path: Path) -> Non
 
     with pytest.raises(FailedError, match="could not restore 1 setting"):
         revert(backup)
+
+
+def test_apply_unknown_check_id(cli, host_copy) -> None:  # type: ignore[no-untyped-def]
+    root = host_copy("this-machine")
+    before = snapshot(root)
+    done = cli("tune", "apply", "--root", str(root), "--only", "nope", "--yes")
+    assert done.returncode == 2
+    assert "unknown check id nope" in done.stderr
+    assert snapshot(root) == before
+
+
+def test_guest_profile_plans_guest_values(host_copy) -> None:
+    from stackrig.tune import Profile
+
+    root = host_copy("this-machine")
+    plan = plan_changes(ApplySettings(root=root, profile=Profile.GUEST, only=("swappiness", "dirty-ratios")))
+    assert {(c.path, c.new) for c in plan.changes} == {("proc/sys/vm/swappiness", "30")}

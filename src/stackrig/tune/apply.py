@@ -284,6 +284,8 @@ def _undo(root: Path, live: bool, done: list[Change], written: list[PersistFile]
 
 def apply(settings: ApplySettings) -> ApplyResult:
     """Plan; with ``yes`` also back up and write. A dry run needs no root."""
+    if settings.yes:
+        _require_root(Host(root=settings.root).live, "changing")
     plan = plan_changes(settings)
     if not settings.yes or (not plan.changes and not plan.persist):
         return ApplyResult(plan=plan, applied=False, backup=None)
