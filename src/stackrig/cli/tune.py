@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Audit and tune a KVM/Nova compute host (explain, check, fix on request, undo), and fit flavors.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 ProfileOpt = Annotated[

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from stackrig._io import atomic_write, ensure_dir
-from stackrig.errors import FailedError, NotRootError, StackrigError, UsageError
+from stackrig.errors import FailedError, InterruptError, NotRootError, StackrigError, UsageError
 from stackrig.tune._host import Host, ReadError, parse_bracket, render_bracket
 from stackrig.tune._model import Change, Finding, Profile, Status, Style
 from stackrig.tune.audit import make_host, run_check, select_checks
@@ -252,24 +252,38 @@ def execute(plan: Plan, backups: Path) -> Path:
             atomic_write(root / item.path, item.content, mode=0o644)
             written.append(item)
     except (OSError, StackrigError) as exc:
-        undone = _undo(root, plan.live, done, written, made)
+        undone, stuck = _undo(root, plan.live, done, written, made)
         raise WriteRefusedError(
             f"the write {step} was refused ({_reason(exc)}); stopped and put back the "
-            f"{undone} change(s) this run had made",
+            f"{undone} change(s) this run had made"
+            + (f"; could NOT put back {', '.join(stuck)}" if stuck else ""),
+            hint=f"the backup {backup} holds the values from before the run",
+        ) from exc
+    except KeyboardInterrupt as exc:
+        undone, stuck = _undo(root, plan.live, done, written, made)
+        raise InterruptError(
+            f"interrupted; put back the {undone} change(s) this run had made"
+            + (f"; could NOT put back {', '.join(stuck)}" if stuck else ""),
             hint=f"the backup {backup} holds the values from before the run",
         ) from exc
     return backup
 
 
-def _undo(root: Path, live: bool, done: list[Change], written: list[PersistFile], made: list[str]) -> int:
+def _undo(
+    root: Path, live: bool, done: list[Change], written: list[PersistFile], made: list[str]
+) -> tuple[int, list[str]]:
+    """Put back what a run changed, newest first; returns (how many, paths that could not be)."""
     count = 0
+    stuck: list[str] = []
     for item in reversed(written):
-        with contextlib.suppress(OSError, StackrigError):
+        try:
             if item.old_content is None:
                 (root / item.path).unlink()
             else:
                 atomic_write(root / item.path, item.old_content)
             count += 1
+        except (OSError, StackrigError):
+            stuck.append(item.path)
     for folder in reversed(made):
         with contextlib.suppress(OSError):
             (root / folder).rmdir()
@@ -279,7 +293,8 @@ def _undo(root: Path, live: bool, done: list[Change], written: list[PersistFile]
             count += 1
         except (OSError, StackrigError):
             log.exception("could not put back %s = %s", change.path, change.old)
-    return count
+            stuck.append(change.path)
+    return count, stuck
 
 
 def apply(settings: ApplySettings) -> ApplyResult:
