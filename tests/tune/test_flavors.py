@@ -273,3 +273,17 @@ def test_never_more_instances_than_any_single_resource_allows(
 def test_settings_object_is_what_the_cli_builds() -> None:
     report = run_flavors(FlavorSettings(host="64G:8", flavors=("seed=2:32G",)))
     assert report.fits[0].fits == 1
+
+
+def test_large_mix_search_is_bounded(cli) -> None:  # type: ignore[no-untyped-def]
+    specs = ["t=1:512M:1G", "s=1:2G:20G", "m=2:4G:40G", "l=4:8G:80G", "xl=8:16G:160G", "db=2:32G:100G"]
+    specs += ["c=16:16G:40G", "h=4:64G:100G"]
+    args = [arg for spec in specs for arg in ("--flavor", spec)]
+    done = cli("tune", "flavors", "--host", "512G:64:4000G", *args)
+    assert done.returncode == 0, done.stderr
+    assert "(search cut short: best found)" in done.stdout
+    report = run_flavors(FlavorSettings(host="512G:64:4000G", flavors=tuple(specs)))
+    assert report.packing is not None
+    assert report.packing.exact is False
+    for cap in report.capacities:
+        assert report.packing.used[cap.resource] <= cap.capacity

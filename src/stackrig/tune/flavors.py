@@ -281,7 +281,8 @@ def _fit(flavor: Flavor, caps: Sequence[Capacity]) -> FlavorFit:
 
 def _pack(flavors: Sequence[Flavor], caps: Sequence[Capacity]) -> Packing:
     """Counts per flavor filling the host best: most of its capacity in use (averaged over
-    resources), then most guests. Exhaustive up to SEARCH_LIMIT steps, else the best found."""
+    resources), then most guests. Exhaustive up to SEARCH_LIMIT steps, else the best found
+    (``exact`` False); a mix that fills every resource ends the search at once."""
     order = sorted(flavors, key=lambda f: tuple(-f.amount(c.resource) / c.capacity for c in caps))
     names = [c.resource for c in caps]
     cap = [c.capacity for c in caps]
@@ -296,6 +297,8 @@ def _pack(flavors: Sequence[Flavor], caps: Sequence[Capacity]) -> Packing:
 
     def walk(index: int, left: list[int], instances: int) -> None:
         nonlocal best, steps, exact
+        if best[0] >= 1.0 - 1e-12:
+            return  # every resource is full: nothing can fill the host better
         steps += 1
         if steps > SEARCH_LIMIT:
             exact = False
