@@ -341,6 +341,22 @@ def write_tree(folder: Path, files: Files) -> None:
         maker(folder)
 
 
+GOLDEN = HERE / "golden"
+
+
+def build_golden() -> None:
+    """trees/hosts/legacy-hdd-numa after ``tune apply --yes --persist``: review its diff by eye."""
+    from stackrig.tune import ApplySettings, apply
+
+    target = GOLDEN / "legacy-hdd-numa-applied"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(TREES / "hosts" / "legacy-hdd-numa", target)
+    backups = HERE / ".golden-backups"
+    apply(ApplySettings(root=target, yes=True, persist=True, backups=backups))
+    shutil.rmtree(backups)
+
+
 def main() -> None:
     base = _real()
     if TREES.exists():
@@ -355,6 +371,7 @@ def main() -> None:
             write_tree(folder, wanted)
     for name, files in hosts(base).items():
         write_tree(TREES / "hosts" / name, files)
+    build_golden()
     print(f"wrote {sum(1 for _ in TREES.rglob('*') if _.is_file())} files under {TREES}")
 
 

@@ -28,6 +28,7 @@ from tests.services import run_unprivileged
 from .conftest import snapshot
 
 STACKRIG = str(Path(sys.executable).parent / "stackrig")
+GOLDEN = Path(__file__).resolve().parent / "golden"
 FIXABLE = (
     "io-scheduler",
     "transparent-hugepages",
@@ -80,6 +81,9 @@ def test_apply_then_revert_restores_every_byte(cli, host_copy, data_dir: Path) -
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     saved = json.loads(backup.read_text())
     assert {c["path"] for c in saved["changes"]} == {c["path"] for c in data["plan"]["changes"]}
+
+    # Byte for byte what the reviewed golden tree holds (tests/tune/build_trees.py writes it).
+    assert snapshot(root) == snapshot(GOLDEN / "legacy-hdd-numa-applied")
 
     # The tree now reads as the kernel would after the writes: the fixable checks pass.
     report = run_audit(AuditSettings(root=root, only=FIXABLE))
