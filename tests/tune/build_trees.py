@@ -43,6 +43,10 @@ REAL = [
     "sys/devices/system/node/node0/cpulist",
     "sys/module/kvm/parameters/halt_poll_ns",
     "sys/module/kvm_pvm/parameters/force",
+    "sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages",
+    "sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
+    "sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages",
+    "sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages",
 ]
 
 
@@ -140,6 +144,11 @@ def meminfo_huge(files: Files, total: int, free: int) -> Files:
     return {**files, "proc/meminfo": "\n".join(lines) + "\n"}
 
 
+def huge_pool(files: Files, kb: int, total: int, free: int) -> Files:
+    folder = f"sys/kernel/mm/hugepages/hugepages-{kb}kB"
+    return {**files, f"{folder}/nr_hugepages": f"{total}\n", f"{folder}/free_hugepages": f"{free}\n"}
+
+
 def mounts(files: Files, *lines: str) -> Files:
     root = "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,discard\n"
     body = root + "".join(line + "\n" for line in lines)
@@ -167,7 +176,7 @@ def kvm_intel(files: Files, nested: str = "Y") -> Files:
 READS = {
     "io-scheduler": ("sys/block/",),
     "transparent-hugepages": ("sys/kernel/mm/transparent_hugepage/",),
-    "hugepages": ("proc/meminfo",),
+    "hugepages": ("proc/meminfo", "sys/kernel/mm/hugepages/"),
     "ksm": ("sys/kernel/mm/ksm/", "etc/nova/"),
     "smt": ("sys/devices/system/cpu/", "etc/nova/"),
     "zone-reclaim": ("proc/sys/vm/zone_reclaim_mode", "sys/devices/system/node/"),
@@ -220,11 +229,15 @@ def per_check(base: Files) -> dict[str, dict[str, Files | Callable[[Path], None]
             "na-no-thp": _drop(base, thp),
         },
         "hugepages": {
-            "pass-none-reserved": meminfo_huge(base, 0, 0),
-            "pass-in-use": meminfo_huge(base, 512, 100),
-            "warn-unused": meminfo_huge(base, 512, 512),
-            "warn-exhausted": meminfo_huge(base, 512, 0),
-            "error-no-meminfo": _drop(base, "proc/meminfo"),
+            "pass-this-machine-none-reserved": base,
+            "pass-in-use": huge_pool(base, 2048, 512, 100),
+            "pass-old-kernel-meminfo-only": _drop(meminfo_huge(base, 512, 100), "sys/kernel/mm/hugepages/"),
+            "warn-unused": huge_pool(base, 2048, 512, 512),
+            "warn-1g-unused": huge_pool(base, 1048576, 16, 16),
+            "warn-exhausted": huge_pool(base, 1048576, 16, 0),
+            "warn-old-kernel-exhausted": _drop(meminfo_huge(base, 512, 0), "sys/kernel/mm/hugepages/"),
+            "error-no-meminfo": _drop(_drop(base, "proc/meminfo"), "sys/kernel/mm/hugepages/"),
+            "error-not-a-number": {**base, "sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages": "x\n"},
         },
         "ksm": {
             "na-this-machine-no-nova-conf": ksm(base, 0),
