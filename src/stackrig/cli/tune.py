@@ -72,7 +72,8 @@ def _render_audit(report: AuditReport) -> output.Renderer:
             if f.fix:
                 console.print(f"  fix: {f.fix}", markup=False)
         counts = ", ".join(f"{n} {s}" for s, n in report.counts.items() if n)
-        console.print(f"\n{len(report.findings)} findings: {counts}")
+        plural = "finding" if len(report.findings) == 1 else "findings"
+        console.print(f"\n{len(report.findings)} {plural}: {counts}")
 
     return draw
 
@@ -225,10 +226,12 @@ def _render_flavors(report: FlavorReport) -> output.Renderer:
             markup=False,
         )
         table = Table(title_justify="left")
-        for column in ("flavor", "vCPUs", "RAM MiB", "disk GiB", "fits", "bound by"):
+        table.add_column("flavor", no_wrap=True)
+        for column in ("vCPUs", "RAM MiB", "disk GiB", "fits", "bound by"):
             table.add_column(column)
+        short = {"vcpu": "vCPUs", "ram": "MiB", "disk": "GiB"}
         for cap in caps:
-            table.add_column(f"stranded {UNIT[cap.resource]}")
+            table.add_column(f"stranded\n{short[cap.resource]}")
         for fit in report.fits:
             f = fit.flavor
             bound = ", ".join(LABEL[r] for r in fit.bound_by)
