@@ -263,3 +263,15 @@ def test_guest_profile_plans_guest_values(host_copy) -> None:
     root = host_copy("this-machine")
     plan = plan_changes(ApplySettings(root=root, profile=Profile.GUEST, only=("swappiness", "dirty-ratios")))
     assert {(c.path, c.new) for c in plan.changes} == {("proc/sys/vm/swappiness", "30")}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
+def test_dry_run_as_nobody_shows_the_plan(world_dir: Path) -> None:
+    home = world_dir / "home"
+    done = run_unprivileged(
+        [STACKRIG, "tune", "apply", "--json"], env={**os.environ, "STACKRIG_HOME": str(home)}
+    )
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)["data"]["plan"]
+    assert plan["live"] is True
+    assert not home.exists()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stackrig.tune import CHECKS, Check, Finding, Host, Profile, Severity, Status
 from stackrig.tune._host import parse_bracket, parse_cpu_list, render_bracket
@@ -165,3 +168,13 @@ def test_mountinfo_escapes_and_longest_match() -> None:
     other = mount_of("/srv/nova", mounts)
     assert other is not None
     assert other.point == "/"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_parsers_never_crash_on_garbage(text: str) -> None:
+    parse_bracket(text)
+    for mount in parse_mountinfo(text):
+        assert mount.fstype
+    with contextlib.suppress(ValueError):
+        parse_cpu_list(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -287,3 +288,12 @@ def test_large_mix_search_is_bounded(cli) -> None:  # type: ignore[no-untyped-de
     assert report.packing.exact is False
     for cap in report.capacities:
         assert report.packing.used[cap.resource] <= cap.capacity
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_hostile_specs_only_raise_usage_errors(text: str) -> None:
+    assert FlavorSpecError.exit_code == 2
+    for parse in (parse_host, parse_flavor):
+        with contextlib.suppress(FlavorSpecError):
+            parse(text)
