@@ -202,6 +202,8 @@ def test_sizes() -> None:
     assert parse_size("0", "x") == 0
     with pytest.raises(FlavorSpecError):
         parse_size("12", "x")
+    with pytest.raises(FlavorSpecError, match="too large"):
+        parse_size("9" * 400 + "G", "x")
 
 
 # ------------------------------------------------------------------ properties

@@ -63,7 +63,10 @@ def parse_size(text: str, what: str) -> int:
         raise FlavorSpecError(
             f"{what} {text!r} is not a size", hint="give a number and a unit, e.g. 512M, 32G, 1T (IEC)"
         )
-    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+    size = float(match.group(1)) * _UNITS[match.group(2).upper()]
+    if not math.isfinite(size) or size > 2**63:
+        raise FlavorSpecError(f"{what} {text!r} is too large")
+    return int(size)
 
 
 def _count(text: str, what: str) -> int:
