@@ -157,7 +157,12 @@ def test_this_host_unreadable(cli, tmp_path: Path) -> None:  # type: ignore[no-u
         (["--flavor", "a=1:1G"], "no host given"),
         (["--host", "64G:8", "--this-host", "--flavor", "a=1:1G"], "not both"),
         (["--host", "64G:8", "--reserved-ram", "64G", "--flavor", "a=1:1G"], "no RAM left for guests"),
-        (["--host", "64G:8", "--cpu-ratio", "0", "--flavor", "a=1:1G"], "ratio must be above 0"),
+        (["--host", "64G:8", "--cpu-ratio", "0", "--flavor", "a=1:1G"], "ratio must be a number above 0"),
+        (["--host", "64G:8", "--ram-ratio", "nan", "--flavor", "a=1:1G"], "ratio must be a number above 0"),
+        (
+            ["--host", "64G:8:1T", "--disk-ratio", "inf", "--flavor", "a=1:1G"],
+            "ratio must be a number above 0",
+        ),
         (["--host", "64G:8", "--reserved-cpus", "-1", "--flavor", "a=1:1G"], "cannot be negative"),
         (["--host", "64G:8", "--reserved-ram", "lots", "--flavor", "a=1:1G"], "--reserved-ram 'lots'"),
     ],

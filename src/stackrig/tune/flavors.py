@@ -249,8 +249,10 @@ def capacities(host: HostSpec, alloc: Allocation) -> tuple[Capacity, ...]:
         rows.append(("disk", host.disk_gib, alloc.reserved_disk_gib, alloc.disk_ratio))
     result = []
     for resource, total, reserved, ratio in rows:
-        if ratio <= 0:
-            raise FlavorSpecError(f"the {LABEL[resource]} allocation ratio must be above 0, got {ratio:g}")
+        if not math.isfinite(ratio) or ratio <= 0:
+            raise FlavorSpecError(
+                f"the {LABEL[resource]} allocation ratio must be a number above 0, got {ratio:g}"
+            )
         if reserved < 0:
             raise FlavorSpecError(f"reserved {LABEL[resource]} cannot be negative")
         capacity = int((total - reserved) * ratio)
