@@ -275,3 +275,19 @@ def test_dry_run_as_nobody_shows_the_plan(world_dir: Path) -> None:
     plan = json.loads(done.stdout)["data"]["plan"]
     assert plan["live"] is True
     assert not home.exists()
+
+
+def test_a_symlink_out_of_the_tree_is_refused(host_copy, tmp_path: Path) -> None:
+    root = host_copy("this-machine")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "swappiness").write_text("60\n")
+    target = root / "proc/sys/vm/swappiness"
+    target.unlink()
+    target.symlink_to(outside / "swappiness")
+    before = snapshot(root)
+    plan = plan_changes(ApplySettings(root=root, only=("swappiness", "dirty-ratios")))
+    with pytest.raises(WriteRefusedError, match="leads outside"):
+        execute(plan, tmp_path / "backups")
+    assert (outside / "swappiness").read_text() == "60\n"
+    assert snapshot(root) == before

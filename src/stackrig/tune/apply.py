@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from stackrig._io import atomic_write, ensure_dir
+from stackrig._io import atomic_write, ensure_dir, safe_join
 from stackrig.errors import FailedError, InterruptError, NotRootError, StackrigError, UsageError
 from stackrig.tune._host import Host, ReadError, parse_bracket, render_bracket
 from stackrig.tune._model import Change, Finding, Profile, Status, Style
@@ -173,6 +173,8 @@ def _write_value(root: Path, live: bool, change: Change, value: str, raw: str | 
         with open(target, "w", encoding="utf-8") as handle:
             handle.write(value)
         return
+    # A copied tree must not lead a write out of itself (an absolute symlink into the live /sys).
+    target = safe_join(root, change.path)
     atomic_write(target, raw if raw is not None else _render(change, value, change.old_raw))
 
 

@@ -82,7 +82,7 @@ class InstancesPath(Check):
             return [
                 self.finding(Status.NA, current="-", expected="-", reason="guests keep no Nova instances")
             ]
-        path = "/" + self._path(host).strip("/")
+        path = os.path.normpath("/" + self._path(host).strip("/"))
         if not host.exists(path):
             return [
                 self.finding(
