@@ -50,6 +50,7 @@ app = typer.Typer(
 # Command families: (name, module). Each module defines a Typer ``app``.
 FAMILIES: tuple[tuple[str, str], ...] = (
     ("bench", "stackrig.cli.bench"),
+    ("tune", "stackrig.cli.tune"),
     ("qos", "stackrig.cli.qos"),
     ("migrate", "stackrig.cli.migrate"),
     ("landscape", "stackrig.cli.landscape"),
