@@ -132,9 +132,7 @@ def _inventory_report(outcome: InventoryOutcome, json_: bool) -> Report:
 
 
 # ------------------------------------------------------------------ commands
-@app.command(
-    epilog="Example: aws ec2 describe-instances --output json | stackrig fleet inventory --group nodes -o hosts"
-)
+@app.command(epilog="Example: aws ec2 describe-instances --output json | stackrig fleet inventory -o hosts")
 def inventory(  # noqa: PLR0917 - Typer passes options positionally
     ctx: typer.Context,
     sources: SourcesArg = None,
@@ -155,7 +153,16 @@ def inventory(  # noqa: PLR0917 - Typer passes options positionally
 ) -> None:
     """Turn cloud CLI JSON (aws, az, gcloud, openstack) into an Ansible inventory (INI, YAML or JSON)."""
     options = inventory_options(
-        filters, state, address, hostname, groups, group_by, user, port, ssh_proxy, fmt
+        filters=filters,
+        state=state,
+        address=address,
+        hostname=hostname,
+        groups=groups,
+        group_by=group_by,
+        user=user,
+        port=port,
+        ssh_proxy=ssh_proxy,
+        fmt=fmt,
     )
     settings = InventorySettings(tuple(sources or ()), provider, options, output, host_vars_dir)
     outcome = make_inventory(settings, stdin=sys.stdin)

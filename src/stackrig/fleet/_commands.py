@@ -41,7 +41,8 @@ class InventoryOutcome:
         if self.files.left_out:
             out.append(
                 f"{self.files.left_out} host variables (tags, names, ...) are not provably safe in INI "
-                "and were left out: add --host-vars-dir DIR (host_vars beside the inventory) or use --format yaml/json"
+                "and were left out: add --host-vars-dir DIR (host_vars beside the inventory) "
+                "or use --format yaml/json"
             )
         return tuple(out)
 
