@@ -271,7 +271,8 @@ def build_inventory(hosts: Sequence[Host], options: InventoryOptions) -> Invento
         name = _base_name(host, address, options.hostname)
         if name in used:
             clash = name
-            name = f"{name}_{safe_host_name(host.instance_id)}"[:253]
+            if options.hostname != "id":
+                name = f"{name}_{safe_host_name(host.instance_id)}"[:253]
             n = 2
             while name in used:
                 name = f"{clash}_{n}"
