@@ -23,6 +23,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -149,21 +150,30 @@ def _instance(n: int, rng: random.Random) -> dict[str, object]:
 
 
 def generate(path: Path, count: int) -> None:
-    """Reservations of 1-4 instances each (run-instances --count makes multi-instance reservations)."""
+    """Reservations of 1-4 instances each (run-instances --count makes multi-instance reservations).
+
+    Written one reservation at a time, indented like the aws CLI's output.
+    """
     rng = random.Random(count)
-    reservations = []
     n = 0
-    while n < count:
-        size = min(rng.randint(1, 4), count - n)
-        instances = [_instance(n + k, rng) for k in range(size)]
-        # the seed reads Instances[0]: give every first instance a public IP so its script can run at all
-        instances[0].setdefault("PublicIpAddress", f"54.200.{n >> 8 & 255}.{n & 255}")
-        reservations.append(
-            {"Groups": [], "Instances": instances, "OwnerId": "123456789012", "ReservationId": f"r-{n:017x}"}
-        )
-        n += size
     with path.open("w") as handle:
-        json.dump({"Reservations": reservations}, handle, indent=4)
+        handle.write('{\n    "Reservations": [\n')
+        while n < count:
+            size = min(rng.randint(1, 4), count - n)
+            instances = [_instance(n + k, rng) for k in range(size)]
+            # the seed reads Instances[0]: give every first instance a public IP so its script can run at all
+            instances[0].setdefault("PublicIpAddress", f"54.200.{n >> 8 & 255}.{n & 255}")
+            reservation = {
+                "Groups": [],
+                "Instances": instances,
+                "OwnerId": "123456789012",
+                "ReservationId": f"r-{n:017x}",
+            }
+            if n:
+                handle.write(",\n")
+            handle.write(textwrap.indent(json.dumps(reservation, indent=4), "        "))
+            n += size
+        handle.write("\n    ]\n}\n")
 
 
 def measure(

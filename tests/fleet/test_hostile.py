@@ -123,8 +123,9 @@ def test_hostile_tags_survive_every_format_exactly(per_format: list[list[dict[st
         for name, vars_ in hostvars.items():
             if not name.startswith("10.1."):  # YAML and JSON: every cloud string is marked unsafe
                 for value in vars_["ec2_tags"].values():
-                    assert isinstance(value, dict)
-                    assert set(value) == {"__ansible_unsafe"}
+                    if value != "":  # an empty string holds no template; YAML leaves it untagged
+                        assert isinstance(value, dict)
+                        assert set(value) == {"__ansible_unsafe"}
     finally:
         shutil.rmtree(base)
 

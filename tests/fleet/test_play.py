@@ -237,3 +237,38 @@ def test_missing_ansible_is_exit_3(tmp_path: Path) -> None:
     assert done.returncode == 3, done.stderr
     assert "ansible-playbook is not installed" in done.stderr
     assert "pip install ansible-core" in done.stderr
+
+
+def test_run_json_without_workdir_cleans_up(tmp_path: Path, env: dict[str, str], cli: Any) -> None:
+    """fleet run --json: envelope with inventory, rendered files and recap; the temp work dir is removed."""
+    doc = _describe("127.0.0.1")
+    doc["Reservations"][0]["Instances"].append(
+        {**doc["Reservations"][0]["Instances"][0], "InstanceId": "i-0bbb"}
+    )
+    del doc["Reservations"][0]["Instances"][1]["PublicIpAddress"]
+    doc["Reservations"][0]["Instances"][1]["PrivateIpAddress"] = "not-an-address"
+    template = tmp_path / "motd.j2"
+    template.write_text("hello {{ first.name }} {{ vars.who }}\n")
+    seen = tmp_path / "seen.txt"
+    playbook = tmp_path / "check.yml"
+    playbook.write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.copy:\n"
+        "        src: '{{ stackrig_workdir }}/motd'\n"
+        f"        dest: {seen}\n"
+    )
+    done = cli(
+        "fleet", "run", str(playbook), "-", "--format", "yaml", "--render", f"{template}:motd",
+        "--var", "who=ops", "-e", "ansible_connection=local", "--json", stdin=json.dumps(doc), env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    envelope = done.json()
+    data = envelope["data"]
+    assert data["workdir"] is None
+    assert data["inventory"]["summary"].startswith("1 hosts, 0 groups, 1 skipped")
+    assert any("skipped i-0bbb" in w for w in envelope["warnings"])
+    assert data["play"]["recap"][0]["host"] == "127.0.0.1"
+    rendered = Path(data["rendered"][0])
+    assert not rendered.parent.exists()
+    assert seen.read_text() == "hello 127.0.0.1 ops\n"
+    assert "PLAY RECAP" in done.stderr

@@ -14,7 +14,7 @@ from stackrig.cli._common import finish
 from stackrig.cli.options import JsonOpt
 from stackrig.fleet import InventoryOptions
 from stackrig.fleet._commands import InventoryOutcome, InventorySettings, make_inventory
-from stackrig.fleet._flow import RunSettings, parse_render_specs, run_flow
+from stackrig.fleet._flow import RunResult, RunSettings, parse_render_specs, run_flow
 from stackrig.fleet.ansible import PlayResult, PlaySettings
 from stackrig.fleet.ansible import play as run_play
 from stackrig.fleet.render import RenderSettings, parse_vars
@@ -270,6 +270,22 @@ def _play_report(result: PlayResult, json_: bool, data: object = None) -> Report
     )
 
 
+def _run_report(result: RunResult, json_: bool) -> Report:
+    play_report = _play_report(result.play, json_, result.to_dict())
+    inventory_notes = result.inventory.notes()
+
+    def show(console: Console) -> None:
+        err = stderr_console()
+        for note in inventory_notes:
+            err.print(f"warning: {note}", markup=False)
+        err.print(f"fleet inventory: {result.inventory.result.summary()}", markup=False)
+        if play_report.render is not None:
+            play_report.render(console)
+
+    warnings = (*inventory_notes, *play_report.warnings) if json_ else ()
+    return Report(play_report.data, render=show, warnings=warnings, exit_code=play_report.exit_code)
+
+
 @app.command(
     epilog="Example: stackrig fleet play site.yml -i hosts --key-file ~/.ssh/aws.pem --no-host-key-checking"
 )
@@ -370,7 +386,7 @@ def run(  # noqa: PLR0917 - Typer passes options positionally
         workdir,
     )
     result = run_flow(settings, out=sys.stderr if json_ else sys.stdout, environ=os.environ)
-    finish(ctx, _play_report(result.play, json_, result.to_dict()), json_mode=json_)
+    finish(ctx, _run_report(result, json_), json_mode=json_)
 
 
 # The cloud commands (fleet discover, from the fleetcloud branch) are registered below this line,
