@@ -45,14 +45,14 @@ VALUES = st.one_of(
 FORMATS = ("ini", "yaml", "json")
 
 
-def _doc(tags: list[dict[str, str]], net: int) -> dict[str, Any]:
+def _doc(tags: list[dict[str, str]], net: int, first_octet: int = 10) -> dict[str, Any]:
     instances = []
     for i, pairs in enumerate(tags):
         instances.append(
             {
                 "InstanceId": f"i-{net}{i:04d}",
                 "InstanceType": "t3.micro",
-                "PrivateIpAddress": f"10.{net}.{i // 250}.{i % 250 + 1}",
+                "PrivateIpAddress": f"{first_octet}.{net}.{i // 250}.{i % 250 + 1}",
                 "Placement": {"AvailabilityZone": "us-east-1a"},
                 "State": {"Code": 16, "Name": "running"},
                 "KeyName": pairs.get("Name", "k"),
@@ -148,7 +148,7 @@ def test_hostile_values_are_not_evaluated_by_a_real_playbook(tmp_path: Path) -> 
     out_dir.mkdir()
     sources: list[str] = []
     for net, fmt in enumerate(FORMATS, start=1):
-        doc = _doc([{"Name": evil, "Evil": evil}], net)
+        doc = _doc([{"Name": evil, "Evil": evil}], net, first_octet=127)  # loopback only
         result = build_inventory(parse_documents([doc]), InventoryOptions())
         folder = tmp_path / fmt
         folder.mkdir()
@@ -158,7 +158,13 @@ def test_hostile_values_are_not_evaluated_by_a_real_playbook(tmp_path: Path) -> 
     playbook = tmp_path / "show.yml"
     playbook.write_text(PLAYBOOK)
     done = subprocess.run(
-        [str(BIN / "ansible-playbook"), *sources, str(playbook), "-e", json.dumps({"out_dir": str(out_dir)})],
+        [
+            str(BIN / "ansible-playbook"),
+            *sources,
+            str(playbook),
+            "-e",
+            json.dumps({"out_dir": str(out_dir), "ansible_connection": "local"}),
+        ],
         capture_output=True,
         text=True,
         env={
@@ -172,7 +178,7 @@ def test_hostile_values_are_not_evaluated_by_a_real_playbook(tmp_path: Path) -> 
     )
     assert done.returncode == 0, done.stdout + done.stderr
     written = sorted(out_dir.iterdir())
-    assert [p.name for p in written] == ["10.1.0.1.txt", "10.2.0.1.txt", "10.3.0.1.txt"]
+    assert [p.name for p in written] == ["127.1.0.1.txt", "127.2.0.1.txt", "127.3.0.1.txt"]
     for path in written:
         evil_out, key_out, tags_out = path.read_text().split("|", 2)
         assert evil_out == evil
