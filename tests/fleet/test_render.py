@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
+from stackrig.errors import ExitCode
+from stackrig.fleet import Inventory, read_inventory
+from stackrig.fleet.render import Rendered, TemplateError, render_template
 from tests.fleet.conftest import CLOUD, EXAMPLES
 
 AGENT = EXAMPLES / "templates" / "agent.yml.j2"
@@ -163,3 +166,57 @@ def test_output_equal_to_template_is_a_conflict_and_missing_files(
     done = cli("fleet", "render", str(template), "-i", str(inventory), "-o", str(tmp_path / "no" / "x"))
     assert done.returncode == 2
     assert "does not exist" in done.stderr
+
+
+# ------------------------------------------------------------------ library level (fast)
+
+
+@pytest.fixture
+def small_inventory(tmp_path: Path) -> Inventory:
+    path = tmp_path / "hosts"
+    path.write_text("web1 ansible_host=10.0.0.1 role=web\n[web]\nweb1\n")
+    return read_inventory(path)
+
+
+def _render(
+    tmp_path: Path, inventory: Inventory, text: str, environ: dict[str, str] | None = None
+) -> Rendered:
+    template = tmp_path / "t.j2"
+    template.write_text(text)
+    return render_template(template, inventory, variables={"v": "1"}, environ=environ or {})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{{ hosts.append(1) }}", "not allowed in a stackrig template"),
+        ("{{ 1 / 0 }}", "ZeroDivisionError"),
+        ("{% include 'other.j2' %}", "no loader"),
+        ("{{ env | tojson }}", "cannot be written as JSON"),
+        ("{{ first.nope | tojson }}", "has no attribute 'nope'"),
+        ("\n{{ env['MISSING'] }}", "t.j2:2: environment variable MISSING is not set"),
+    ],
+)
+def test_template_failures_are_usage_errors(
+    tmp_path: Path, small_inventory: Inventory, text: str, message: str
+) -> None:
+    with pytest.raises(TemplateError) as info:
+        _render(tmp_path, small_inventory, text)
+    assert info.value.exit_code == ExitCode.USAGE
+    assert message in info.value.message
+
+
+def test_context_names(tmp_path: Path, small_inventory: Inventory) -> None:
+    text = "{{ first | tojson }} {{ groups.web[0].role }} {{ vars.v }} {{ env | length }} {{ env.A }}"
+    done = _render(tmp_path, small_inventory, text, {"A": "x", "B": "y"})
+    assert done.content == '{"ansible_host": "10.0.0.1", "name": "web1", "role": "web"} web 1 2 x'
+    assert done.env_used == ("A",)
+    assert done.masked.endswith(" 2 ***")
+
+
+def test_masking_falls_back_to_values_when_tokens_cannot_be_computed(
+    tmp_path: Path, small_inventory: Inventory
+) -> None:
+    done = _render(tmp_path, small_inventory, "{{ 100 // (env.N | int) }} n={{ env.N }}", {"N": "4"})
+    assert done.content == "25 n=4"
+    assert done.masked == "25 n=***"

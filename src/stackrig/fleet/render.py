@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import types
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,7 +125,8 @@ def parse_vars(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def _context(inventory: Inventory, variables: Mapping[str, str], env: _Env) -> dict[str, Any]:
-    hosts = [types.MappingProxyType({**entry.vars, "name": entry.name}) for entry in inventory.hosts]
+    # Plain dicts (tojson works on them); the immutable sandbox forbids changing them.
+    hosts = [{**entry.vars, "name": entry.name} for entry in inventory.hosts]
     by_name = {h["name"]: h for h in hosts}
     context: dict[str, Any] = {
         "hosts": hosts,
