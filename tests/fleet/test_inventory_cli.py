@@ -20,12 +20,22 @@ from tests.fleet.conftest import CLOUD, group_hosts, unwrap
 from tests.services import run_unprivileged
 
 AWS = CLOUD / "aws-describe-instances.json"
-FLAGS = ("--group", "nodes", "--group-by", "tag:Role,zone", "--user", "ubuntu", "--hostname", "name")
+FLAGS = (
+    "--group", "nodes", "--group-by", "tag:Role,zone", "--user", "ubuntu", "--hostname", "name",
+    "--port", "2222", "--ssh-proxy", "ops@bastion.example.com:22",
+)  # fmt: skip
 
 
 def _expected() -> dict[str, dict[str, Any]]:
     hosts = load_hosts([AWS])
-    options = InventoryOptions(groups=("nodes",), group_by=("tag:Role,zone",), user="ubuntu", hostname="name")
+    options = InventoryOptions(
+        groups=("nodes",),
+        group_by=("tag:Role,zone",),
+        user="ubuntu",
+        hostname="name",
+        port=2222,
+        ssh_proxy="ops@bastion.example.com:22",
+    )
     return {h.name: dict(h.vars) for h in build_inventory(hosts, options).hosts}
 
 
@@ -69,6 +79,7 @@ def test_every_format_reads_back_with_real_ansible_inventory(
 ) -> None:
     listing = ansible_inventory(written[fmt])
     expected = _expected()
+    assert expected["my-prefix-db-1"]["ansible_ssh_common_args"] == "-o ProxyJump=ops@bastion.example.com:22"
     hostvars = listing["_meta"]["hostvars"]
     assert list(hostvars) == list(expected) or set(hostvars) == set(expected)
     for name, vars_ in expected.items():
