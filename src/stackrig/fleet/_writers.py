@@ -73,10 +73,12 @@ def _marked(vars_: Mapping[str, Any], wrap: Any) -> dict[str, Any]:
 
 
 _NUM = r"(?:\d[\d_]*(?:\.[\d_]*)?(?:[eE][+-]?\d[\d_]*)?|0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+)[jJ]?"
-# What Ansible's INI parser (ast.literal_eval) would turn into a number; wider than Python's grammar
-# on purpose: a string it matches is kept out of INI, never mis-typed.
-_PY_NUMBER = re.compile(rf"^{_NUM}(?:[+-]{_NUM})?$")
-_PY_CONSTANTS = frozenset({"True", "False", "None"})
+# Safe characters only, and not what Ansible's INI parser (ast.literal_eval) would turn into a
+# number or a constant. The number pattern is wider than Python's grammar on purpose: a string it
+# matches is kept out of INI, never mis-typed.
+_INI_SAFE_STR = re.compile(
+    rf"^(?!(?:True|False|None)$)(?!{_NUM}(?:[+-]{_NUM})?$)[A-Za-z0-9_][A-Za-z0-9._:@/+-]{{0,254}}$"
+)
 
 
 def ini_safe(value: Any) -> bool:
@@ -85,19 +87,15 @@ def ini_safe(value: Any) -> bool:
     Strings must match a strict pattern (no space, quote, ``=``, ``#``, ``[``, ``{``) and must
     not read as a Python literal (``1``, ``1e5``, ``True``) since the INI parser evaluates those.
     """
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return True
-    if not isinstance(value, str) or not _INI_SAFE.match(value):
-        return False
-    return value not in _PY_CONSTANTS and not _PY_NUMBER.match(value)
+    if isinstance(value, str):
+        return _INI_SAFE_STR.match(value) is not None
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _ini_value(key: str, value: Any) -> str | None:
     if key in TRUSTED_VARS:
         text = str(value)
-        if isinstance(value, int) or _INI_SAFE.match(text):
+        if isinstance(value, int) or ini_safe(text):
             return text
         if _TRUSTED_SAFE.match(text):
             return f'"{text}"'
