@@ -49,6 +49,7 @@ app = typer.Typer(
 
 # Command families: (name, module). Each module defines a Typer ``app``.
 FAMILIES: tuple[tuple[str, str], ...] = (
+    ("fleet", "stackrig.cli.fleet"),
     ("bench", "stackrig.cli.bench"),
     ("tune", "stackrig.cli.tune"),
     ("qos", "stackrig.cli.qos"),
