@@ -88,8 +88,8 @@ def fake_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MotoAws:
-    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310 - loopback moto
+    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")  # noqa: S310 - http on loopback (moto)
+    with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310 - http on loopback (moto)
         assert reply.status == 200
     fake_credentials(monkeypatch, tmp_path)
     probe = MotoAws(moto_endpoint, "", "", "")

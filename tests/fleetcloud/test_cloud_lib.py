@@ -87,7 +87,7 @@ def test_up_is_idempotent_scales_up_and_down(aws: MotoAws) -> None:
     assert len(up.launched) == 2
     assert sorted(m.name for m in up.instances) == ["web-1", "web-2", "web-3", "web-4"]
 
-    with pytest.raises(ConflictError, match="would terminate 2 .*web-3, web-4"):
+    with pytest.raises(ConflictError, match=r"would terminate 2 .*web-3, web-4"):
         fleet_up(target(aws), settings(aws, count=2))
     assert len(aws.instances("web")) == 4
 
