@@ -44,7 +44,7 @@ app = typer.Typer(
 )
 
 # Command families: (name, module). Each module defines a Typer ``app``.
-FAMILIES: tuple[tuple[str, str], ...] = ()
+FAMILIES: tuple[tuple[str, str], ...] = (("fleet", "stackrig.cli.fleet"),)
 
 
 def _version(value: bool) -> None:

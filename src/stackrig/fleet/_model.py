@@ -1,0 +1,82 @@
+"""The values every fleet step passes along: a cloud instance as :class:`Host`, and the fleet errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from stackrig.errors import FailedError, UsageError
+
+__all__ = [
+    "PROVIDERS",
+    "PROVIDER_PREFIX",
+    "STATE_CODES",
+    "Host",
+    "NoHostsError",
+    "ProviderParseError",
+]
+
+#: The providers we parse, and the prefix of their host variables (as Ansible's own plugins name them).
+PROVIDER_PREFIX: dict[str, str] = {"aws": "ec2", "azure": "azure", "gcp": "gce", "openstack": "os"}
+PROVIDERS: tuple[str, ...] = tuple(PROVIDER_PREFIX)
+
+#: Normalised states and their EC2 state codes (``instance-state-code`` filters work for every provider).
+STATE_CODES: dict[str, int] = {
+    "pending": 0,
+    "running": 16,
+    "shutting-down": 32,
+    "terminated": 48,
+    "stopping": 64,
+    "stopped": 80,
+}
+
+
+class ProviderParseError(UsageError):
+    """The input is not JSON, or JSON of no shape we understand."""
+
+
+class NoHostsError(FailedError):
+    """No host is left after filtering (or none has a usable address)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """One cloud instance, as every provider parser returns it.
+
+    ``state`` is normalised (pending, running, stopping, stopped, shutting-down,
+    terminated, error, unknown); ``raw_state`` is what the provider printed.
+    ``tags`` holds AWS tags, Azure tags, GCE labels or OpenStack properties.
+    ``extra`` holds provider facts without a common field (``vpc_id``,
+    ``resource_group``, ``network_tags``, ...); they become host variables with
+    the provider prefix. Every string here came from the cloud: untrusted.
+    """
+
+    provider: str
+    instance_id: str
+    name: str | None = None
+    state: str = "unknown"
+    raw_state: str | None = None
+    private_address: str | None = None
+    public_address: str | None = None
+    region: str | None = None
+    zone: str | None = None
+    instance_type: str | None = None
+    key_name: str | None = None
+    image: str | None = None
+    launch_time: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str | None:
+        """The address Ansible would use by default: public, else private."""
+        return self.public_address or self.private_address
+
+    @property
+    def state_code(self) -> int | None:
+        return STATE_CODES.get(self.state)
+
+    @property
+    def prefix(self) -> str:
+        return PROVIDER_PREFIX[self.provider]

@@ -1,0 +1,211 @@
+"""Inventory writers (INI, YAML, JSON) with every cloud string marked unsafe for Ansible.
+
+Ansible evaluates ``{{ }}`` in inventory values. YAML values get the
+``!unsafe`` tag and JSON values the ``{"__ansible_unsafe": ...}`` wrapper, as the
+aws_ec2 plugin does. INI has no way to mark a value, so the INI writer writes
+only values proven safe by a strict pattern (letters, digits and ``._:@/+-``,
+that Ansible's INI parser keeps as the same string) and, with a host_vars
+folder, writes the rest there as YAML with ``!unsafe``; without one they are
+left out (and counted).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stackrig._io import atomic_write, ensure_dir, safe_join
+from stackrig.errors import OutputPathError
+from stackrig.fleet._inventory import TRUSTED_VARS, Format, InventoryResult
+
+__all__ = ["InventoryFiles", "json_document", "render_inventory", "write_host_vars", "write_inventory"]
+
+_INI_SAFE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._:@/+-]{0,254}$")
+_TRUSTED_SAFE = re.compile(r"^[A-Za-z0-9 ._:@/=\[\]+-]{1,300}$")
+
+
+class _Unsafe(str):
+    """A string YAML writes with the ``!unsafe`` tag."""
+
+    __slots__ = ()
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """A fast YAML dumper that knows :class:`_Unsafe` and never writes aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_unsafe(dumper: yaml.SafeDumper, data: _Unsafe) -> yaml.ScalarNode:
+    return dumper.represent_scalar("!unsafe", str(data))
+
+
+_Dumper.add_representer(_Unsafe, _represent_unsafe)
+
+
+def _mark(value: Any, wrap: Any) -> Any:
+    """Every string inside ``value`` passed through ``wrap`` (dict keys stay plain)."""
+    if isinstance(value, str):
+        return wrap(value)
+    if isinstance(value, Mapping):
+        return {str(k): _mark(v, wrap) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mark(v, wrap) for v in value]
+    return value
+
+
+def _json_unsafe(value: str) -> dict[str, str]:
+    return {"__ansible_unsafe": value}
+
+
+def _marked(vars_: Mapping[str, Any], wrap: Any) -> dict[str, Any]:
+    return {k: (v if k in TRUSTED_VARS else _mark(v, wrap)) for k, v in vars_.items()}
+
+
+def ini_safe(value: Any) -> bool:
+    """True when Ansible's INI parser reads ``value`` back unchanged and it cannot hold a template."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    if not isinstance(value, str) or not _INI_SAFE.match(value):
+        return False
+    try:
+        parsed = ast.literal_eval(value)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return True
+    return bool(parsed == value)
+
+
+def _ini_value(key: str, value: Any) -> str | None:
+    if key in TRUSTED_VARS:
+        text = str(value)
+        if isinstance(value, int) or _INI_SAFE.match(text):
+            return text
+        if _TRUSTED_SAFE.match(text):
+            return f'"{text}"'
+        return None
+    if ini_safe(value):
+        return str(value)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryFiles:
+    """The text of an inventory and of its host_vars files (INI only), and how many values were left out."""
+
+    content: str
+    host_vars: Mapping[str, str]
+    left_out: int = 0
+
+
+def _yaml(data: Any) -> str:
+    text: str = yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=2**31 - 1
+    )
+    return text
+
+
+def _render_ini(result: InventoryResult, with_host_vars: bool) -> InventoryFiles:
+    lines: list[str] = ["# written by stackrig fleet inventory; cloud values that are not provably safe"]
+    lines.append("# for INI are in host_vars/ (--host-vars-dir) or left out")
+    host_vars: dict[str, str] = {}
+    left_out = 0
+    for ih in result.hosts:
+        parts = [ih.name]
+        rest: dict[str, Any] = {}
+        for key, value in ih.vars.items():
+            written = _ini_value(key, value)
+            if written is None:
+                rest[key] = value
+            else:
+                parts.append(f"{key}={written}")
+        if rest:
+            if with_host_vars:
+                host_vars[ih.name] = _yaml(_marked(rest, _Unsafe))
+            else:
+                left_out += len(rest)
+        lines.append(" ".join(parts))
+    for group, members in result.groups.items():
+        lines.append("")
+        lines.append(f"[{group}]")
+        lines.extend(members)
+    return InventoryFiles("\n".join(lines) + "\n", host_vars, left_out)
+
+
+def _render_yaml(result: InventoryResult) -> str:
+    doc: dict[str, Any] = {
+        "all": {"hosts": {ih.name: _marked(ih.vars, _Unsafe) for ih in result.hosts}},
+    }
+    if result.groups:
+        doc["all"]["children"] = {
+            group: {"hosts": dict.fromkeys(members)} for group, members in result.groups.items()
+        }
+    return _yaml(doc)
+
+
+def json_document(result: InventoryResult) -> dict[str, Any]:
+    """The ``--list`` document of a dynamic inventory script (``_meta.hostvars`` included)."""
+    doc: dict[str, Any] = {
+        "_meta": {"hostvars": {ih.name: _marked(ih.vars, _json_unsafe) for ih in result.hosts}},
+        "all": {"children": ["ungrouped", *result.groups]},
+    }
+    grouped = {name for members in result.groups.values() for name in members}
+    doc["ungrouped"] = {"hosts": [ih.name for ih in result.hosts if ih.name not in grouped]}
+    for group, members in result.groups.items():
+        doc[group] = {"hosts": list(members)}
+    return doc
+
+
+def render_inventory(result: InventoryResult, fmt: Format, *, host_vars: bool = False) -> InventoryFiles:
+    """The inventory as text in ``fmt`` (``host_vars`` only matters for INI)."""
+    if fmt == "ini":
+        return _render_ini(result, host_vars)
+    if fmt == "yaml":
+        return InventoryFiles(_render_yaml(result), {})
+    return InventoryFiles(json.dumps(json_document(result), indent=1, ensure_ascii=False) + "\n", {})
+
+
+def _host_var_files(folder: Path, files: Mapping[str, str]) -> Iterator[tuple[Path, str]]:
+    for name, text in files.items():
+        yield safe_join(folder, f"{name}.yml"), text
+
+
+def write_host_vars(folder: str | Path, files: InventoryFiles) -> None:
+    """Write ``host_vars/<host>.yml`` files (INI's untrusted values, tagged ``!unsafe``)."""
+    if not files.host_vars:
+        return
+    base = ensure_dir(folder)
+    for var_file, text in _host_var_files(base, files.host_vars):
+        atomic_write(var_file, text)
+
+
+def write_inventory(
+    result: InventoryResult,
+    path: str | Path,
+    fmt: Format = "ini",
+    *,
+    host_vars_dir: str | Path | None = None,
+) -> InventoryFiles:
+    """Write the inventory to ``path`` atomically (and host_vars files for INI); return what was written."""
+    files = render_inventory(result, fmt, host_vars=host_vars_dir is not None)
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path()
+    if not parent.is_dir():
+        raise OutputPathError(
+            f"cannot write {target}: folder {parent} does not exist",
+            hint="create the folder first or choose another path",
+        )
+    if host_vars_dir is not None:
+        write_host_vars(host_vars_dir, files)
+    # The inventory last: when it exists, its host_vars are complete.
+    atomic_write(target, files.content)
+    return files
