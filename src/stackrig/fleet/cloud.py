@@ -19,10 +19,15 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from stackrig.errors import ConflictError, FailedError, InterruptError, UsageError, WaitTimeoutError
-from stackrig.fleet._aws import AwsTarget, aws_errors, secrets_of
+from stackrig.fleet._aws import AwsTarget, aws_errors, jsonable, secrets_of
+
+if TYPE_CHECKING:
+    from stackrig.fleet._commands import InventoryOutcome
+    from stackrig.fleet.discover import InventoryRequest
 
 __all__ = [
     "FLEET_TAG",
@@ -31,13 +36,16 @@ __all__ = [
     "FleetInstance",
     "Rule",
     "RuleChanges",
+    "UpOutcome",
     "UpResult",
     "UpSettings",
     "execute_down",
+    "fleet_down",
     "fleet_up",
     "parse_rule",
     "parse_tag",
     "plan_down",
+    "up_inventory",
 ]
 
 FLEET_TAG = "stackrig:fleet"
@@ -522,8 +530,6 @@ def fleet_up(target: AwsTarget, settings: UpSettings, progress: Progress = _quie
         reservations = ec2.fleet_reservations(settings.prefix)
     except KeyboardInterrupt:
         raise _interrupted(settings, ec2.region, known) from None
-    from stackrig.fleet._aws import jsonable
-
     live = [
         _as_fleet_instance(i)
         for res in reservations
@@ -603,3 +609,87 @@ def execute_down(
         ec2.call(f"delete security group {group_id}", "delete_security_group", GroupId=group_id)
         deleted.append(group_id)
     return DownResult(plan=plan, terminated=tuple(ids), deleted_groups=tuple(deleted), dry_run=False)
+
+
+# ------------------------------------------------------------------ commands: caches kept honest, inventory
+
+
+@dataclass(frozen=True, slots=True)
+class UpOutcome:
+    result: UpResult
+    inventory: InventoryOutcome | None
+    warnings: tuple[str, ...] = ()
+
+    def notes(self) -> tuple[str, ...]:
+        extra = self.inventory.notes() if self.inventory is not None else ()
+        return self.warnings + extra
+
+    def to_dict(self) -> dict[str, Any]:
+        from stackrig.output import to_jsonable
+
+        data = {k: v for k, v in to_jsonable(self.result).items() if k != "reservations"}
+        data["inventory"] = self.inventory.to_dict() if self.inventory is not None else None
+        return dict(data)
+
+
+def up_inventory(
+    target: AwsTarget,
+    settings: UpSettings,
+    request: InventoryRequest,
+    *,
+    cache_root: Path | None = None,
+    progress: Progress = _quiet,
+) -> UpOutcome:
+    """``fleet up``: converge the fleet, forget stale discover caches, write the inventory."""
+    from stackrig.fleet import NoHostsError, parse_documents
+    from stackrig.fleet.discover import forget_region, inventory_of
+
+    try:
+        result = fleet_up(target, settings, progress)
+    except BaseException:  # an interrupted or failed run may still have changed the region
+        if cache_root is not None and target.region:
+            forget_region(cache_root, target, target.region)
+        raise
+    if cache_root is not None:
+        forget_region(cache_root, target, result.region)
+    warnings: list[str] = []
+    if result.security_group.extra:
+        warnings.append(
+            f"security group {result.security_group.group_name} has rules that were not asked for: "
+            f"{', '.join(result.security_group.extra)} (--prune-rules removes them)"
+        )
+    if settings.count == 0:
+        return UpOutcome(result, None, tuple(warnings))
+    ids = {m.instance_id for m in result.instances}
+    hosts = [
+        h
+        for h in parse_documents([{"Reservations": list(result.reservations)}], "aws")
+        if h.instance_id in ids
+    ]
+    try:
+        inventory = inventory_of(hosts, request)
+    except NoHostsError:
+        if settings.wait:
+            raise
+        warnings.append("no instance runs yet, so no inventory was written: run fleet discover once they run")
+        return UpOutcome(result, None, tuple(warnings))
+    return UpOutcome(result, inventory, tuple(warnings))
+
+
+def fleet_down(
+    target: AwsTarget,
+    plan: DownPlan,
+    *,
+    cache_root: Path | None = None,
+    poll_interval: float = 2.0,
+    timeout: float = 600.0,
+    progress: Progress = _quiet,
+) -> DownResult:
+    """``fleet down`` after consent: execute the plan, then forget the region's discover caches."""
+    from stackrig.fleet.discover import forget_region
+
+    try:
+        return execute_down(target, plan, poll_interval=poll_interval, timeout=timeout, progress=progress)
+    finally:
+        if cache_root is not None:
+            forget_region(cache_root, target, plan.region)

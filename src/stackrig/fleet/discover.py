@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,16 +34,22 @@ from stackrig.fleet._aws import (
 from stackrig.fleet._cache import DiscoverCache, endpoint_scope
 
 if TYPE_CHECKING:
-    from stackrig.fleet import Host
+    from stackrig.fleet import Host, InventoryOptions
+    from stackrig.fleet._commands import InventoryOutcome
 
 __all__ = [
     "CLI_COMMANDS",
     "DISCOVER_PROVIDERS",
+    "DiscoverOutcome",
     "DiscoverResult",
     "DiscoverSettings",
+    "InventoryRequest",
     "RegionReport",
     "discover",
+    "discover_inventory",
     "ec2_filters",
+    "forget_region",
+    "inventory_of",
 ]
 
 DISCOVER_PROVIDERS = ("aws", "azure", "gcp", "openstack")
@@ -56,7 +61,18 @@ CLI_COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "openstack": ("openstack", ("server", "list", "--long", "-f", "json")),
 }
 
-_AWS_FILTER = re.compile(r"^Name=([^,]+),Values=(.+)$")
+#: Client-side filter fields (stackrig.fleet.parse_filter) → DescribeInstances filter names.
+_EC2_NAMES = {
+    "name": "tag:Name",
+    "state": "instance-state-name",
+    "state-code": "instance-state-code",
+    "id": "instance-id",
+    "type": "instance-type",
+    "zone": "availability-zone",
+    "image": "image-id",
+    "key-name": "key-name",
+    "tag-key": "tag-key",
+}
 _CACHE_FORMAT = "hosts-v1"
 
 Progress = Callable[[str], None]
@@ -72,6 +88,7 @@ class DiscoverSettings:
     regions: tuple[str, ...] = ()
     all_regions: bool = False
     filters: tuple[str, ...] = ()
+    state: str = "running"
     cache_ttl: float = 300.0
     refresh: bool = False
     max_workers: int = 8
@@ -116,13 +133,21 @@ class DiscoverResult:
         return tuple(f"region {r.region}: {r.error}" for r in self.regions if r.error)
 
 
-def ec2_filters(filters: Sequence[str]) -> list[dict[str, Any]]:
-    """The filters in aws CLI syntax, as DescribeInstances ``Filters`` (others stay client-side)."""
+def ec2_filters(filters: Sequence[str], state: str = "any") -> list[dict[str, Any]]:
+    """The filters DescribeInstances can apply itself (the rest, and these again, run client-side).
+
+    Every ``--filter`` (either syntax) on a field EC2 knows, and the ``--state`` filter.
+    """
+    from stackrig.fleet import parse_filter
+
     found: list[dict[str, Any]] = []
-    for text in filters:
-        match = _AWS_FILTER.match(text.strip())
-        if match:
-            found.append({"Name": match.group(1), "Values": match.group(2).split(",")})
+    for spec in filters:
+        parsed = parse_filter(spec)
+        name = parsed.field if parsed.field.startswith("tag:") else _EC2_NAMES.get(parsed.field)
+        if name is not None:
+            found.append({"Name": name, "Values": list(parsed.values)})
+    if state != "any":
+        found.append({"Name": "instance-state-name", "Values": state.split(",")})
     return found
 
 
@@ -246,7 +271,7 @@ def _discover_aws(
         regions = _all_regions(target, session, cache, ident)
     else:
         regions = list(dict.fromkeys(settings.regions)) or [_default_region(target, session)]
-    pushed = ec2_filters(settings.filters)
+    pushed = ec2_filters(settings.filters, settings.state)
     key = [f"{f['Name']}={','.join(f['Values'])}" for f in pushed]
     results: dict[str, tuple[list[Host], RegionReport]] = {}
     todo: list[str] = []
@@ -346,3 +371,63 @@ def forget_region(cache_root: Path, target: AwsTarget, region: str) -> None:
     if entry is not None and isinstance(entry.payload, dict) and entry.payload.get("account"):
         scope = endpoint_scope(str(entry.payload["account"]), target.endpoint_url)
         cache.drop_region("aws", scope, region)
+
+
+# ------------------------------------------------------------------ hosts → the inventory of fleet inventory
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryRequest:
+    """The inventory options of ``fleet inventory``, for the commands that find hosts themselves."""
+
+    options: InventoryOptions
+    output: Path | None = None
+    host_vars_dir: Path | None = None
+
+
+def inventory_of(hosts: Sequence[Host], request: InventoryRequest) -> InventoryOutcome:
+    """Build and write (or render) the inventory exactly as ``fleet inventory`` does."""
+    from stackrig.fleet import build_inventory, render_inventory, write_inventory
+    from stackrig.fleet._commands import InventoryOutcome
+    from stackrig.fleet._writers import write_host_vars
+
+    result = build_inventory(hosts, request.options)
+    fmt = request.options.format
+    if request.output is None:
+        files = render_inventory(result, fmt, host_vars=request.host_vars_dir is not None)
+        if request.host_vars_dir is not None:
+            write_host_vars(request.host_vars_dir, files)
+    else:
+        files = write_inventory(result, request.output, fmt, host_vars_dir=request.host_vars_dir)
+    return InventoryOutcome(result, files, request.output)
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoverOutcome:
+    result: DiscoverResult
+    inventory: InventoryOutcome
+
+    def notes(self) -> tuple[str, ...]:
+        return self.result.warnings + self.inventory.notes()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.result.provider,
+            "account": self.result.account,
+            "regions": [dataclasses.asdict(r) for r in self.result.regions],
+            "instances": len(self.result.hosts),
+            "inventory": self.inventory.to_dict(),
+        }
+
+
+def discover_inventory(
+    settings: DiscoverSettings,
+    request: InventoryRequest,
+    *,
+    cache_root: Path,
+    target: AwsTarget | None = None,
+    progress: Progress = _quiet,
+) -> DiscoverOutcome:
+    """``fleet discover``: list the instances, then write the inventory."""
+    result = discover(settings, cache_root=cache_root, target=target, progress=progress)
+    return DiscoverOutcome(result, inventory_of(result.hosts, request))
