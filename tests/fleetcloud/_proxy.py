@@ -18,7 +18,8 @@ from contextlib import contextmanager
 
 THROTTLED = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code>'
-    b"<Message>Request limit exceeded.</Message></Error></Errors><RequestID>stackrig-test</RequestID></Response>"
+    b"<Message>Request limit exceeded.</Message></Error></Errors>"
+    b"<RequestID>stackrig-test</RequestID></Response>"
 )
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
@@ -29,12 +30,20 @@ class Proxy:
         self.upstream = upstream
         self.actions: list[str] = []
         self.hold_action: str | None = None
+        self.hold_after: str | None = None
         self.holding = threading.Event()
         self.release = threading.Event()
         self.url = ""
 
-    def hold(self, action: str) -> None:
+    def hold(self, action: str, *, after: str | None = None) -> None:
+        """Hold the first ``action`` request that comes after an ``after`` request."""
         self.hold_action = action
+        self.hold_after = after
+
+    def should_hold(self, action: str) -> bool:
+        if action != self.hold_action or self.holding.is_set():
+            return False
+        return self.hold_after is None or self.hold_after in self.actions
 
 
 def _handler(proxy: Proxy) -> type[http.server.BaseHTTPRequestHandler]:
@@ -52,12 +61,14 @@ def _handler(proxy: Proxy) -> type[http.server.BaseHTTPRequestHandler]:
             if proxy.mode == "throttle":
                 self._reply(503, THROTTLED, {"Content-Type": "text/xml"})
                 return
-            if proxy.hold_action == action:
+            if proxy.should_hold(action):
                 proxy.holding.set()
                 proxy.release.wait(60)
             assert proxy.upstream is not None
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
-            request = urllib.request.Request(proxy.upstream + self.path, data=body, headers=headers, method="POST")
+            request = urllib.request.Request(  # noqa: S310 - loopback moto
+                proxy.upstream + self.path, data=body, headers=headers, method="POST"
+            )
             try:
                 with urllib.request.urlopen(request, timeout=60) as reply:  # noqa: S310 - loopback moto
                     status, data, out = reply.status, reply.read(), dict(reply.headers.items())

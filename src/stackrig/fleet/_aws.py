@@ -253,13 +253,13 @@ def translate_client_error(
 
 
 def jsonable(value: Any) -> Any:
-    """boto3 responses → plain JSON types (datetimes as ISO 8601, as the aws CLI prints them)."""
+    """boto3 responses → plain JSON types (datetimes in ISO 8601 with offset, as the aws CLI prints them)."""
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items() if k != "ResponseMetadata"}
     if isinstance(value, list):
         return [jsonable(v) for v in value]
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return value.astimezone(dt.UTC).isoformat()
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value
