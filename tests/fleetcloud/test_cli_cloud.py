@@ -105,11 +105,16 @@ def test_down_asks_on_a_terminal(aws: MotoAws, cli) -> None:  # type: ignore[no-
     for answer, code, left in (("n", 4, ["web-1"]), ("y", 0, [])):
         leader, follower = pty.openpty()
         try:
-            proc = subprocess.Popen(args + ["--poll-interval", "0.05"], stdin=follower, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)  # fmt: skip
+            proc = subprocess.Popen(
+                [*args, "--poll-interval", "0.05"],
+                stdin=follower,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             os.close(follower)
             os.write(leader, f"{answer}\n".encode())
-            out, err = proc.communicate(timeout=60)
+            _, err = proc.communicate(timeout=60)
         finally:
             os.close(leader)
         assert proc.returncode == code, err
@@ -176,7 +181,7 @@ def test_ctrl_c_during_up_reports_what_exists(aws: MotoAws, data_dir: Path) -> N
         try:
             wait_until(proxy.holding.is_set, timeout=60, what="the wait loop's DescribeInstances")
             proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=60)
+            _, err = proc.communicate(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()

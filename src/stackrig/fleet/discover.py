@@ -429,5 +429,13 @@ def discover_inventory(
     progress: Progress = _quiet,
 ) -> DiscoverOutcome:
     """``fleet discover``: list the instances, then write the inventory."""
+    from stackrig.fleet import NoHostsError
+
     result = discover(settings, cache_root=cache_root, target=target, progress=progress)
+    if not result.hosts:
+        where = ", ".join(r.region for r in result.regions)
+        hint = "check --filter and --state (--state any lifts the default: running)"
+        if settings.provider == "aws":
+            hint = "check --region / --all-regions, " + hint + ", and which account the credentials belong to"
+        raise NoHostsError(f"{settings.provider} lists no instances (regions: {where})", hint=hint)
     return DiscoverOutcome(result, inventory_of(result.hosts, request))
