@@ -2,7 +2,9 @@
 
 Credentials come the boto3 way (environment, profile, SSO, instance role); they are
 never printed: every message that leaves :func:`aws_errors` has the access key,
-secret and token masked. boto3 is imported lazily so ``stackrig --help`` stays fast.
+secret and token masked. We use botocore sessions (what boto3 wraps: the same credential
+chain, clients and paginators) imported lazily, so ``stackrig --help`` stays fast and a
+warm-cache ``fleet discover`` does not pay for importing boto3 and s3transfer.
 """
 
 from __future__ import annotations
@@ -108,11 +110,15 @@ class AwsTarget:
     read_timeout: float = 60.0
 
     def session(self) -> Any:
-        """A boto3 session (ProfileNotFound is translated)."""
-        import boto3
+        """A botocore session (ProfileNotFound is translated)."""
+        import botocore.session
 
         with aws_errors("open the AWS session"):
-            return boto3.session.Session(profile_name=self.profile, region_name=self.region)
+            session = botocore.session.Session(profile=self.profile)
+            if self.region:
+                session.set_config_variable("region", self.region)
+            session.get_scoped_config()  # an unknown profile fails here, with its name
+            return session
 
     def client(self, session: Any, service: str, region: str | None) -> Any:
         from botocore.config import Config
@@ -124,7 +130,7 @@ class AwsTarget:
             max_pool_connections=4,
         )
         with aws_errors(f"create the {service} client", region=region):
-            return session.client(
+            return session.create_client(
                 service, region_name=region or self.region, endpoint_url=self.endpoint_url, config=config
             )
 

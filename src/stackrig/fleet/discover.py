@@ -234,7 +234,7 @@ def _all_regions(target: AwsTarget, session: Any, cache: DiscoverCache, ident: _
 
 
 def _default_region(target: AwsTarget, session: Any) -> str:
-    region = target.region or session.region_name
+    region = target.region or session.get_config_variable("region")
     if not region:
         raise UsageError(
             "no AWS region given",
