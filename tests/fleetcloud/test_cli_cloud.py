@@ -194,3 +194,17 @@ def test_ctrl_c_during_up_reports_what_exists(aws: MotoAws, data_dir: Path) -> N
         tags = {t["Key"]: t["Value"] for t in instance["Tags"]}
         assert tags["stackrig:fleet"] == "web"
         assert tags["Name"] in {"web-1", "web-2"}
+
+
+def test_bad_flags_are_usage_errors(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    base = ["fleet", "up", "--prefix", "web", "--count", "1", "--image", "ami-1", "--type", "t3.micro",
+            "--vpc", "vpc-1", "--endpoint-url", "http://127.0.0.1:9"]  # fmt: skip
+    for extra, message in (
+        (["--rule", "tcp:22"], "rule 'tcp:22' is not PROTO:PORT[-PORT]:CIDR"),
+        (["--tag", "Name=x"], "tag key 'Name' is reserved"),
+        (["--retry-mode", "eager"], "--retry-mode 'eager' is not standard or adaptive"),
+        (["--address", "both"], "'both' is not one of auto, public, private"),
+    ):
+        done = cli(*base, *extra)
+        assert done.returncode == 2, done.stderr
+        assert message in done.stderr

@@ -146,3 +146,27 @@ def test_down_plan_and_execute(aws: MotoAws) -> None:
     groups = aws.client().describe_security_groups(Filters=[{"Name": "group-name", "Values": ["web-sg"]}])
     assert groups["SecurityGroups"] == []
     assert plan_down(target(aws), "web").empty
+
+
+def test_subnet_must_belong_to_the_vpc(aws: MotoAws) -> None:
+    ec2 = aws.client()
+    own = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [aws.vpc]}])["Subnets"][0]["SubnetId"]
+    made = fleet_up(target(aws), settings(aws, count=1, subnet=own))
+    assert aws.instances("web")[0]["SubnetId"] == own
+    assert len(made.launched) == 1
+    other_vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    other = ec2.create_subnet(VpcId=other_vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    with pytest.raises(UsageError, match=f"subnet {other} is in {other_vpc}, not in --vpc {aws.vpc}"):
+        fleet_up(target(aws), settings(aws, count=2, subnet=other))
+    assert len(aws.instances("web")) == 1
+
+
+def test_settings_are_checked() -> None:
+    for bad in ({"prefix": "-x"}, {"prefix": "a b"}, {"count": -1}, {"poll_interval": 0}):
+        values: dict[str, object] = {
+            "prefix": "web", "count": 1, "image": "ami-1", "instance_type": "t3.micro", "key_name": None,
+            "vpc": "vpc-1",
+        }  # fmt: skip
+        values.update(bad)
+        with pytest.raises(UsageError):
+            UpSettings(**values)  # type: ignore[arg-type]

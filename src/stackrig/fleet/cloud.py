@@ -431,17 +431,9 @@ def _launch_one(ec2: _Ec2, settings: UpSettings, group_id: str, index: int, run_
     }
     if settings.key_name:
         params["KeyName"] = settings.key_name
+    params["SecurityGroupIds"] = [group_id]
     if settings.subnet:
-        params["NetworkInterfaces"] = [
-            {
-                "DeviceIndex": 0,
-                "SubnetId": settings.subnet,
-                "Groups": [group_id],
-                "AssociatePublicIpAddress": True,
-            }
-        ]
-    else:
-        params["SecurityGroupIds"] = [group_id]
+        params["SubnetId"] = settings.subnet  # its own public-IP setting applies
     made = ec2.call(f"launch {name}", "run_instances", **params)
     return _as_fleet_instance(made["Instances"][0])
 
