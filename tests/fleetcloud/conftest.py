@@ -75,6 +75,14 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         service.stop()
 
 
+@pytest.fixture(scope="session")
+def moto_image(moto_endpoint: str) -> str:
+    """An AMI of moto's built-in catalogue (the same ids after every reset); looked up once."""
+    probe = MotoAws(moto_endpoint, "", "", "")
+    ec2 = probe.client()
+    return str(ec2.describe_images(Owners=["amazon"], MaxResults=5)["Images"][0]["ImageId"])
+
+
 def fake_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -87,7 +95,7 @@ def fake_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MotoAws:
+def aws(moto_endpoint: str, moto_image: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MotoAws:
     request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")  # noqa: S310 - http on loopback (moto)
     with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310 - http on loopback (moto)
         assert reply.status == 200
@@ -95,6 +103,5 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     probe = MotoAws(moto_endpoint, "", "", "")
     ec2 = probe.client()
     vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     ec2.create_key_pair(KeyName="deploy")
-    return MotoAws(moto_endpoint, vpc, image, "deploy")
+    return MotoAws(moto_endpoint, vpc, moto_image, "deploy")
