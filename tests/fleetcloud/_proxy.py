@@ -3,7 +3,9 @@
 ``mode="throttle"`` answers every request with EC2's RequestLimitExceeded (HTTP 503),
 counting the attempts, so botocore's real retry logic runs against a real socket.
 ``mode="forward"`` passes requests through to moto; ``hold("DescribeInstances")``
-makes the next such request wait (the test then interrupts the client, as Ctrl-C would).
+makes the next such request wait (the test then interrupts the client, as Ctrl-C would);
+``deny_region`` answers EC2 calls signed for that region with OptInRequired (a region
+the account has not enabled).
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ THROTTLED = (
     b"<Message>Request limit exceeded.</Message></Error></Errors>"
     b"<RequestID>stackrig-test</RequestID></Response>"
 )
+OPT_IN_REQUIRED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>OptInRequired</Code>'
+    b"<Message>You are not subscribed to this service.</Message></Error></Errors>"
+    b"<RequestID>stackrig-test</RequestID></Response>"
+)
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
 
@@ -34,6 +41,7 @@ class Proxy:
         self.holding = threading.Event()
         self.release = threading.Event()
         self.url = ""
+        self.deny_region: str | None = None
 
     def hold(self, action: str, *, after: str | None = None) -> None:
         """Hold the first ``action`` request that comes after an ``after`` request."""
@@ -60,6 +68,10 @@ def _handler(proxy: Proxy) -> type[http.server.BaseHTTPRequestHandler]:
             proxy.actions.append(action)
             if proxy.mode == "throttle":
                 self._reply(503, THROTTLED, {"Content-Type": "text/xml"})
+                return
+            scope = self.headers.get("Authorization", "")
+            if proxy.deny_region and f"/{proxy.deny_region}/ec2/" in scope:
+                self._reply(401, OPT_IN_REQUIRED, {"Content-Type": "text/xml"})
                 return
             if proxy.should_hold(action):
                 proxy.holding.set()

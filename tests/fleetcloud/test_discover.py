@@ -208,3 +208,24 @@ def test_cache_ttl_with_a_clock(tmp_path: Path) -> None:
     off = DiscoverCache(tmp_path, ttl=0)
     off.put("aws", "acct", "eu-west-1", [], {})
     assert not off.path("aws", "acct", "eu-west-1", []).exists()
+
+
+def test_a_failing_region_is_partial(aws: MotoAws, cli: Any) -> None:
+    from tests.fleetcloud import _proxy
+
+    aws.launch(1, "us-east-1")
+    with _proxy.serve("forward", aws.endpoint) as proxy:
+        proxy.deny_region = "eu-west-1"
+        done = cli(
+            "fleet", "discover", "--endpoint-url", proxy.url, "--region", "us-east-1,eu-west-1", "--json"
+        )
+        assert done.returncode == 0, done.stderr
+        doc = done.json()
+        assert doc["partial"] is True
+        assert [r["instances"] for r in doc["data"]["regions"]] == [1, 0]
+        assert doc["warnings"][0].startswith(
+            "region eu-west-1: the AWS API in eu-west-1 rejected the credentials"
+        )
+        alone = cli("fleet", "discover", "--endpoint-url", proxy.url, "--region", "eu-west-1", "--refresh")
+    assert alone.returncode == 3
+    assert "region eu-west-1 is not enabled for this account (OptInRequired" in alone.stderr

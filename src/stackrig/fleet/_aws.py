@@ -60,7 +60,6 @@ _REJECTED = frozenset(
         "ExpiredToken",
         "ExpiredTokenException",
         "UnrecognizedClientException",
-        "OptInRequired",
     }
 )
 _NOT_ALLOWED = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})
@@ -234,6 +233,11 @@ def translate_client_error(
             f"after {int(retries) + 1} attempts",
             hint="wait a minute and run again, or allow more retries with --max-attempts "
             "(--retry-mode adaptive also slows down on its own)",
+        )
+    if code == "OptInRequired":
+        return CredentialsMissingError(
+            f"region {region or '(default)'} is not enabled for this account ({code}: {message})",
+            hint="enable the region for the account, or leave it out of --region",
         )
     if code in _REJECTED:
         return CredentialsMissingError(
