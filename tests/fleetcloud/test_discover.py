@@ -224,7 +224,7 @@ def test_a_failing_region_is_partial(aws: MotoAws, cli: Any) -> None:
         assert doc["partial"] is True
         assert [r["instances"] for r in doc["data"]["regions"]] == [1, 0]
         assert doc["warnings"][0].startswith(
-            "region eu-west-1: the AWS API in eu-west-1 rejected the credentials"
+            "region eu-west-1: region eu-west-1 is not enabled for this account"
         )
         alone = cli("fleet", "discover", "--endpoint-url", proxy.url, "--region", "eu-west-1", "--refresh")
     assert alone.returncode == 3
