@@ -1,52 +1,191 @@
-"""Read cloud JSON from files or stdin (never from a terminal)."""
+"""Read cloud JSON from files or stdin (never from a terminal), streaming the big AWS case.
+
+``aws ec2 describe-instances`` output starts with ``{"Reservations": [``; it is
+decoded one reservation at a time from chunks, so 100,000 instances never sit in
+memory as one parsed document. Every other shape is read whole. Several
+concatenated documents (pages) are fine in both cases.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from stackrig._io import read_text
+from stackrig.errors import UsageError
 from stackrig.fleet._model import Host, ProviderParseError
-from stackrig.fleet.providers import load_documents, parse_documents
+from stackrig.fleet.providers import parse_documents
 
-__all__ = ["PIPE_HINT", "load_hosts", "read_documents"]
+__all__ = ["PIPE_HINT", "iter_documents", "load_hosts", "read_documents"]
 
 PIPE_HINT = (
     "pipe the output of aws ec2 describe-instances --output json (or az vm list -d -o json, "
     "gcloud compute instances list --format=json, openstack server list --long -f json) into this "
     "command, or name a file"
 )
+CHUNK = 1 << 22
+_AWS_HEAD = re.compile(r'\{\s*"Reservations"\s*:\s*\[')
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
 
 
-def _read_stdin(stdin: IO[str]) -> str:
-    if stdin.isatty():
-        raise ProviderParseError("stdin is a terminal, not cloud JSON", hint=PIPE_HINT)
+class _Stream:
+    """A growing text buffer over a handle, with line/column bookkeeping for error messages."""
+
+    def __init__(self, handle: IO[str], source: str, chunk: int = CHUNK) -> None:
+        self.handle = handle
+        self.chunk = chunk
+        self.source = source
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+        self.lines_before = 0  # newlines in text dropped from the buffer
+        self.col_before = 0  # characters after the last dropped newline
+
+    def more(self) -> bool:
+        if self.eof:
+            return False
+        try:
+            chunk = self.handle.read(self.chunk)
+        except UnicodeDecodeError as exc:
+            raise ProviderParseError(f"{self.source} is not UTF-8 text") from exc
+        if not chunk:
+            self.eof = True
+            return False
+        dropped = self.buf[: self.pos]
+        newlines = dropped.count("\n")
+        if newlines:
+            self.lines_before += newlines
+            self.col_before = len(dropped) - dropped.rfind("\n") - 1
+        else:
+            self.col_before += len(dropped)
+        self.buf = self.buf[self.pos :] + chunk
+        self.pos = 0
+        return True
+
+    def skip_ws(self) -> bool:
+        """Skip whitespace; False at the end of the input."""
+        while True:
+            self.pos = _WS.match(self.buf, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.buf):
+                return True
+            if not self.more():
+                return False
+
+    def ensure(self, count: int) -> None:
+        while len(self.buf) - self.pos < count and self.more():
+            pass
+
+    def where(self, pos: int) -> tuple[int, int]:
+        newlines = self.buf.count("\n", 0, pos)
+        if newlines:
+            return self.lines_before + newlines + 1, pos - self.buf.rfind("\n", 0, pos)
+        return self.lines_before + 1, self.col_before + pos + 1
+
+    def error(self, exc: json.JSONDecodeError) -> ProviderParseError:
+        line, col = self.where(exc.pos)
+        return ProviderParseError(
+            f"{self.source} is not valid JSON: {exc.msg} at line {line}, column {col}",
+            hint="give the JSON output of the cloud CLI (--output json / -o json / --format=json / -f json)",
+        )
+
+    def decode(self) -> Any:
+        """One JSON value at ``pos``, reading more input while the value is cut off."""
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as exc:
+                if self.more():
+                    continue
+                raise self.error(exc) from exc
+            if end == len(self.buf) and not self.eof and isinstance(value, int | float) and self.more():
+                continue  # a number may go on in the next chunk
+            self.pos = end
+            return value
+
+    def expect(self, chars: str) -> str:
+        if not self.skip_ws() or self.buf[self.pos] not in chars:
+            line, col = self.where(self.pos)
+            found = repr(self.buf[self.pos]) if self.pos < len(self.buf) else "the end of the input"
+            raise ProviderParseError(
+                f"{self.source} is not valid JSON: expected {' or '.join(repr(c) for c in chars)}, "
+                f"found {found} at line {line}, column {col}"
+            )
+        char = self.buf[self.pos]
+        self.pos += 1
+        return char
+
+
+def _reservations(stream: _Stream, head_end: int) -> Iterator[Any]:
+    """The reservations of one describe-instances document, one at a time, then the rest of it."""
+    stream.pos = head_end
+    if not stream.skip_ws():
+        raise stream.error(json.JSONDecodeError("Expecting value", stream.buf, stream.pos))
+    if stream.buf[stream.pos] == "]":
+        stream.pos += 1
+    else:
+        while True:
+            stream.skip_ws()
+            yield {"Reservations": [stream.decode()]}
+            if stream.expect(",]") == "]":
+                break
+    # Other keys of the document (NextToken, ResponseMetadata): decode them as an object and drop them.
+    if stream.expect(",}") == ",":
+        stream.buf = stream.buf[: stream.pos - 1] + "{" + stream.buf[stream.pos :]
+        stream.pos -= 1
+        stream.decode()
+
+
+def iter_documents(handle: IO[str], source: str, *, chunk: int = CHUNK) -> Iterator[Any]:
+    """Every JSON document of ``handle``; describe-instances documents one reservation at a time."""
+    stream = _Stream(handle, source, chunk)
+    stream.ensure(1)
+    if not stream.skip_ws():
+        raise ProviderParseError(f"{source} is empty", hint=PIPE_HINT)
+    while stream.skip_ws():
+        stream.ensure(256)
+        head = _AWS_HEAD.match(stream.buf, stream.pos)
+        if head:
+            yield from _reservations(stream, head.end())
+        else:
+            yield stream.decode()
+
+
+def _open(path: Path) -> IO[str]:
     try:
-        return stdin.read()
-    except UnicodeDecodeError as exc:
-        raise ProviderParseError(f"stdin is not UTF-8 text (byte {exc.start})") from exc
+        return path.open(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise UsageError(f"input file {path} does not exist") from exc
+    except IsADirectoryError as exc:
+        raise UsageError(f"input file {path} is a folder, not a file") from exc
+    except PermissionError as exc:
+        raise UsageError(f"cannot read input file {path}: permission denied") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read input file {path}: {exc.strerror or exc}") from exc
+
+
+def _documents(sources: Sequence[str | Path], stdin: IO[str] | None) -> Iterator[Any]:
+    for source in sources or ["-"]:
+        if str(source) == "-":
+            handle = stdin or sys.stdin
+            if handle.isatty():
+                raise ProviderParseError("stdin is a terminal, not cloud JSON", hint=PIPE_HINT)
+            yield from iter_documents(handle, "stdin")
+        else:
+            with _open(Path(source)) as handle:
+                yield from iter_documents(handle, str(source))
 
 
 def read_documents(sources: Sequence[str | Path], *, stdin: IO[str] | None = None) -> list[Any]:
     """Every JSON document of every source in order; ``-`` (or no source) is stdin."""
-    docs: list[Any] = []
-    for source in sources or ["-"]:
-        if str(source) == "-":
-            text = _read_stdin(stdin or sys.stdin)
-            name = "stdin"
-        else:
-            text = read_text(source, what="input file")
-            name = str(source)
-        if not text.strip():
-            raise ProviderParseError(f"{name} is empty", hint=PIPE_HINT)
-        docs.extend(load_documents(text, source=name))
-    return docs
+    return list(_documents(sources, stdin))
 
 
 def load_hosts(
     sources: Sequence[str | Path] = (), provider: str | None = None, *, stdin: IO[str] | None = None
 ) -> list[Host]:
     """Read and parse cloud JSON from files and/or stdin into hosts, in input order."""
-    return parse_documents(read_documents(sources, stdin=stdin), provider)
+    return parse_documents(_documents(sources, stdin), provider)

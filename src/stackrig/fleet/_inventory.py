@@ -106,9 +106,16 @@ def safe_host_name(name: str) -> str:
     return cleaned
 
 
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = re.compile(rf"^{_OCTET}(?:\.{_OCTET}){{3}}$")
+
+
 def _valid_ip(value: str | None) -> str | None:
+    """The address in canonical form, or None when it is not an IP address."""
     if value is None:
         return None
+    if _IPV4.match(value):
+        return value
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
@@ -168,14 +175,15 @@ def _apply_filters(
     return kept, removed
 
 
-def _choose_address(host: Host, mode: AddressMode) -> tuple[str | None, str]:
+def _choose_address(host: Host, mode: AddressMode) -> tuple[str | None, bool, str]:
+    """(address, reached on the private address?, reason when there is none)."""
     public = _valid_ip(host.public_address)
     private = _valid_ip(host.private_address)
     if mode == "public":
-        return public, f"no public address (private {private}; use --address private or auto)"
+        return public, False, f"no public address (private {private}; use --address private or auto)"
     if mode == "private":
-        return private, "no private address"
-    return public or private, "no public or private address"
+        return private, True, "no private address"
+    return public or private, public is None, "no public or private address"
 
 
 def host_vars(host: Host, address: str, options: InventoryOptions, via_private: bool) -> dict[str, Any]:
@@ -251,13 +259,13 @@ def build_inventory(hosts: Sequence[Host], options: InventoryOptions) -> Invento
     skipped: list[Skipped] = []
     chosen: list[tuple[Host, str, bool]] = []
     for host in kept:
-        address, reason = _choose_address(host, options.address)
+        address, via_private, reason = _choose_address(host, options.address)
         if address is None:
             if host.state != "running":
                 reason += f", state {host.state}"
             skipped.append(Skipped(host.instance_id, host.name, reason))
             continue
-        chosen.append((host, address, address != _valid_ip(host.public_address)))
+        chosen.append((host, address, via_private))
     if not chosen:
         raise NoHostsError(
             f"no host has a usable address ({len(skipped)} skipped: {skipped[0].reason})",
@@ -271,7 +279,8 @@ def build_inventory(hosts: Sequence[Host], options: InventoryOptions) -> Invento
         name = _base_name(host, address, options.hostname)
         if name in used:
             clash = name
-            name = f"{name}_{safe_host_name(host.instance_id)}"[:253]
+            if options.hostname != "id":
+                name = f"{name}_{safe_host_name(host.instance_id)}"[:253]
             n = 2
             while name in used:
                 name = f"{clash}_{n}"

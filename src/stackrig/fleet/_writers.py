@@ -11,7 +11,6 @@ left out (and counted).
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -45,6 +44,9 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[mi
 
 
 def _represent_unsafe(dumper: yaml.SafeDumper, data: _Unsafe) -> yaml.ScalarNode:
+    if not data:
+        # Ansible reads an empty ``!unsafe ''`` as null; an empty string holds no template anyway.
+        return dumper.represent_str("")
     return dumper.represent_scalar("!unsafe", str(data))
 
 
@@ -70,25 +72,30 @@ def _marked(vars_: Mapping[str, Any], wrap: Any) -> dict[str, Any]:
     return {k: (v if k in TRUSTED_VARS else _mark(v, wrap)) for k, v in vars_.items()}
 
 
+_NUM = r"(?:\d[\d_]*(?:\.[\d_]*)?(?:[eE][+-]?\d[\d_]*)?|0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+)[jJ]?"
+# Safe characters only, and not what Ansible's INI parser (ast.literal_eval) would turn into a
+# number or a constant. The number pattern is wider than Python's grammar on purpose: a string it
+# matches is kept out of INI, never mis-typed.
+_INI_SAFE_STR = re.compile(
+    rf"^(?!(?:True|False|None)$)(?!{_NUM}(?:[+-]{_NUM})?$)[A-Za-z0-9_][A-Za-z0-9._:@/+-]{{0,254}}$"
+)
+
+
 def ini_safe(value: Any) -> bool:
-    """True when Ansible's INI parser reads ``value`` back unchanged and it cannot hold a template."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return True
-    if not isinstance(value, str) or not _INI_SAFE.match(value):
-        return False
-    try:
-        parsed = ast.literal_eval(value)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return True
-    return bool(parsed == value)
+    """True when Ansible's INI parser reads ``value`` back unchanged and it cannot hold a template.
+
+    Strings must match a strict pattern (no space, quote, ``=``, ``#``, ``[``, ``{``) and must
+    not read as a Python literal (``1``, ``1e5``, ``True``) since the INI parser evaluates those.
+    """
+    if isinstance(value, str):
+        return _INI_SAFE_STR.match(value) is not None
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _ini_value(key: str, value: Any) -> str | None:
     if key in TRUSTED_VARS:
         text = str(value)
-        if isinstance(value, int) or _INI_SAFE.match(text):
+        if isinstance(value, int) or ini_safe(text):
             return text
         if _TRUSTED_SAFE.match(text):
             return f'"{text}"'

@@ -34,7 +34,8 @@ def text(value: Any) -> str | None:
 
 
 def as_dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    # JSON (and boto3) give plain dicts; isinstance(dict) is much faster than the Mapping ABC.
+    return value if isinstance(value, dict) else {}
 
 
 def as_list(value: Any) -> list[Any]:
@@ -57,7 +58,7 @@ def is_ipv4(value: str) -> bool:
 
 
 def require_object(value: Any, doc: int, item: int) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         raise ProviderParseError(
             f"{where(doc, item)}: expected an object for one instance, found {type(value).__name__}"
         )

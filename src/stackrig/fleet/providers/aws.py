@@ -23,19 +23,17 @@ _STATES = {"pending", "running", "shutting-down", "terminated", "stopping", "sto
 
 
 def detect(doc: Any) -> bool:
-    if isinstance(doc, Mapping):
+    if isinstance(doc, dict):
         return "Reservations" in doc or "InstanceId" in doc or _instance_list(doc.get("Instances"))
     return _instance_list(doc)
 
 
 def _instance_list(value: Any) -> bool:
-    return (
-        isinstance(value, list) and bool(value) and isinstance(value[0], Mapping) and "InstanceId" in value[0]
-    )
+    return isinstance(value, list) and bool(value) and isinstance(value[0], dict) and "InstanceId" in value[0]
 
 
 def _instances(doc: Any, index: int) -> Iterator[tuple[int, Any]]:
-    if isinstance(doc, Mapping):
+    if isinstance(doc, dict):
         if "Reservations" in doc:
             reservations = doc["Reservations"]
             if not isinstance(reservations, list):

@@ -34,7 +34,7 @@ _POWER = {
 
 
 def _looks_like_vm(item: Any) -> bool:
-    if not isinstance(item, Mapping):
+    if not isinstance(item, dict):
         return False
     if "virtualMachine" in item:
         return True

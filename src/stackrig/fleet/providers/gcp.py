@@ -8,7 +8,7 @@ stopped in GCE. Labels are the tags; network tags go to ``gce_network_tags``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from stackrig.fleet._model import Host, ProviderParseError
@@ -37,7 +37,7 @@ _STATUS = {
 
 
 def _looks_like_instance(item: Any) -> bool:
-    if not isinstance(item, Mapping):
+    if not isinstance(item, dict):
         return False
     link = item.get("selfLink")
     if isinstance(link, str) and "/compute/" in link and "/instances/" in link:

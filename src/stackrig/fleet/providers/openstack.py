@@ -51,7 +51,7 @@ _PUBLIC_NET = re.compile(r"public|external|ext[-_]net|internet", re.IGNORECASE)
 
 
 def _looks_like_server(item: Any) -> bool:
-    if not isinstance(item, Mapping):
+    if not isinstance(item, dict):
         return False
     if "ID" in item and "Name" in item and ("Networks" in item or "Status" in item):
         return True

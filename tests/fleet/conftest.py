@@ -1,0 +1,95 @@
+"""fleet fixtures: an ansible.cfg-free environment and the real ansible-inventory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+CLOUD = EXAMPLES / "cloud"
+BIN = Path(sys.executable).parent
+
+
+def ansible_env(base: Path) -> dict[str, str]:
+    """Environment for real ansible runs: no user config, no colour, no SSH control masters."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    home = base / "ansible-home"
+    home.mkdir(parents=True, exist_ok=True)
+    env.update(
+        {
+            "HOME": str(home),
+            "ANSIBLE_HOME": str(home / ".ansible"),
+            "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1",
+            "ANSIBLE_SSH_ARGS": "-o ControlMaster=no",
+            "ANSIBLE_DEPRECATION_WARNINGS": "0",
+            "ANSIBLE_LOCALHOST_WARNING": "0",
+            "ANSIBLE_GATHERING": "explicit",
+            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        }
+    )
+    return env
+
+
+def unwrap(value: Any) -> Any:
+    """ansible-inventory prints unsafe values as {"__ansible_unsafe": ...}; compare plain values."""
+    if isinstance(value, Mapping):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def json_script(inventory: Path) -> Path:
+    """A dynamic-inventory script that prints a JSON inventory (how Ansible reads the --list layout)."""
+    script = inventory.with_suffix(".sh")
+    script.write_text(f"#!/bin/sh\nexec cat '{inventory}'\n")
+    script.chmod(0o755)
+    return script
+
+
+@pytest.fixture(scope="session")
+def ansible_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("ansible")
+
+
+@pytest.fixture(scope="session")
+def ansible_inventory(ansible_base: Path) -> Callable[..., dict[str, Any]]:
+    """Run the real ``ansible-inventory --list`` on one or more sources; return its JSON (raw)."""
+
+    def run(*sources: Path) -> dict[str, Any]:
+        args = [str(BIN / "ansible-inventory")]
+        for source in sources:
+            target = json_script(source) if source.suffix == ".json" else source
+            args += ["-i", str(target)]
+        done = subprocess.run(
+            [*args, "--list"],
+            capture_output=True,
+            text=True,
+            env=ansible_env(ansible_base),
+            cwd=ansible_base,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        doc: dict[str, Any] = json.loads(done.stdout)
+        return doc
+
+    return run
+
+
+def group_hosts(listing: Mapping[str, Any], group: str) -> list[str]:
+    return list(listing.get(group, {}).get("hosts", []))
