@@ -44,3 +44,22 @@ def test_unreachable_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     with pytest.raises(MissingError) as caught:
         plan_down(AwsTarget(region="us-east-1", endpoint_url=url, max_attempts=1), "web")
     assert f"cannot reach the AWS API at {url}" in caught.value.message
+
+
+def test_unknown_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake_credentials(monkeypatch, tmp_path)
+    with pytest.raises(CredentialsMissingError, match="AWS profile 'nope' is not configured"):
+        plan_down(AwsTarget(region="us-east-1", profile="nope"), "web")
+
+
+def test_no_region(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from stackrig.errors import UsageError
+    from stackrig.fleet.discover import DiscoverSettings, discover
+
+    fake_credentials(monkeypatch, tmp_path)
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(UsageError, match="no AWS region given"):
+        discover(DiscoverSettings(), cache_root=tmp_path, target=AwsTarget(endpoint_url=url, max_attempts=1))
+    with pytest.raises(UsageError, match="no AWS region given"):
+        plan_down(AwsTarget(endpoint_url=url, max_attempts=1), "web")
