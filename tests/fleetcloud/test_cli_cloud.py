@@ -160,9 +160,8 @@ def test_credentials_are_never_printed(aws: MotoAws, cli) -> None:  # type: igno
 
 def test_throttled_api_exits_failed(aws: MotoAws, cli) -> None:  # type: ignore[no-untyped-def]
     with _proxy.serve("throttle") as proxy:
-        done = cli(
-            "fleet", "down", "--prefix", "web", "--endpoint-url", proxy.url, "--max-attempts", "2", "--json"
-        )
+        env = {"AWS_MAX_ATTEMPTS": "2", "AWS_RETRY_MODE": "adaptive"}  # botocore's own variables work too
+        done = cli("fleet", "down", "--prefix", "web", "--endpoint-url", proxy.url, "--json", env=env)
     assert done.returncode == 1
     error = done.json()["error"]
     assert error["type"] == "ThrottledError"

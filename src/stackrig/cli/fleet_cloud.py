@@ -72,13 +72,21 @@ ProfileOpt = Annotated[
 MaxAttemptsOpt = Annotated[
     int,
     typer.Option(
-        "--max-attempts", min=1, max=50, help="Attempts per API call, retries of throttled calls included."
+        "--max-attempts",
+        min=1,
+        max=50,
+        envvar="AWS_MAX_ATTEMPTS",
+        show_envvar=False,
+        help="Attempts per API call, retries of throttled calls included [env: AWS_MAX_ATTEMPTS].",
     ),
 ]
 RetryModeOpt = Annotated[
     str,
     typer.Option(
-        "--retry-mode", help="botocore retry mode: standard or adaptive (client-side rate limiting)."
+        "--retry-mode",
+        envvar="AWS_RETRY_MODE",
+        show_envvar=False,
+        help="botocore retry mode: standard or adaptive (client-side rate limiting) [env: AWS_RETRY_MODE].",
     ),
 ]
 PollOpt = Annotated[
