@@ -43,11 +43,20 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[mi
         return True
 
 
+_RESOLVER = yaml.resolver.Resolver()
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 def _represent_unsafe(dumper: yaml.SafeDumper, data: _Unsafe) -> yaml.ScalarNode:
-    if not data:
-        # Ansible reads an empty ``!unsafe ''`` as null; an empty string holds no template anyway.
-        return dumper.represent_str("")
-    return dumper.represent_scalar("!unsafe", str(data))
+    text = str(data)
+    # Ansible resolves the value under ``!unsafe`` as if it were plain, even when quoted:
+    # ``!unsafe "0"`` reads back as the integer 0, ``!unsafe ''`` as null. Strings YAML would
+    # resolve to another type (numbers, booleans, null, dates) cannot hold a template (no
+    # ``{``), so they are written as ordinary quoted strings instead.
+    resolved = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    if not text or ("{" not in text and resolved != _STR_TAG):
+        return dumper.represent_str(text)
+    return dumper.represent_scalar("!unsafe", text, style='"')
 
 
 _Dumper.add_representer(_Unsafe, _represent_unsafe)
