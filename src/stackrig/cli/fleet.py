@@ -391,3 +391,4 @@ def run(  # noqa: PLR0917 - Typer passes options positionally
 
 # The cloud commands (fleet discover, from the fleetcloud branch) are registered below this line,
 # by importing register from stackrig.cli.fleet_cloud and calling it with app.
+__import__("stackrig.cli.fleet_cloud", fromlist=["register"]).register(app)

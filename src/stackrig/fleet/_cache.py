@@ -1,0 +1,111 @@
+"""The discover cache: one JSON file per (provider, account, region, filter), with a TTL.
+
+Layout under ``Paths.cache``::
+
+    fleet-discover/<provider>/<scope>/<region>/<filter-hash>.json
+
+``scope`` is the account id when known, joined with a hash of the endpoint, so a
+moto endpoint and real AWS never share entries. An entry older than its TTL is a
+miss; ``refresh`` ignores every entry (and rewrites it). ``fleet up`` and ``fleet
+down`` drop the entries of the region they changed, so a cache never hides their work.
+Entries are written atomically and 0600 (they list addresses and tags).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stackrig._io import atomic_write, ensure_dir
+
+__all__ = ["CacheEntry", "DiscoverCache"]
+
+FORMAT = 1
+FOLDER = "fleet-discover"
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    payload: Any
+    stored_at: float
+    age: float
+
+
+def _safe(part: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in part)
+    return cleaned.strip(".") or "_"
+
+
+def endpoint_scope(account: str, endpoint_url: str | None) -> str:
+    """``<account>`` for the default endpoint, ``<account>@<hash of endpoint>`` otherwise."""
+    if not endpoint_url:
+        return _safe(account)
+    digest = hashlib.sha256(endpoint_url.encode()).hexdigest()[:12]
+    return f"{_safe(account)}@{digest}"
+
+
+class DiscoverCache:
+    """Read and write discover results; ``ttl <= 0`` turns the cache off."""
+
+    def __init__(
+        self, root: Path, *, ttl: float, refresh: bool = False, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.root = root / FOLDER
+        self.ttl = ttl
+        self.refresh = refresh
+        self.clock = clock
+
+    @property
+    def enabled(self) -> bool:
+        return self.ttl > 0
+
+    def path(self, provider: str, scope: str, region: str, filters: Sequence[str]) -> Path:
+        key = json.dumps(sorted(filters))
+        digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+        return self.root / _safe(provider) / _safe(scope) / _safe(region) / f"{digest}.json"
+
+    def get(self, provider: str, scope: str, region: str, filters: Sequence[str]) -> CacheEntry | None:
+        """The fresh entry, or None (missing, expired, unreadable, ``refresh`` or cache off)."""
+        if not self.enabled or self.refresh:
+            return None
+        path = self.path(provider, scope, region, filters)
+        try:
+            doc = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("filters") != sorted(filters):
+            return None
+        stored = doc.get("stored_at")
+        if not isinstance(stored, int | float):
+            return None
+        age = self.clock() - float(stored)
+        if age < 0 or age >= self.ttl:
+            return None
+        return CacheEntry(payload=doc.get("payload"), stored_at=float(stored), age=age)
+
+    def put(self, provider: str, scope: str, region: str, filters: Sequence[str], payload: Any) -> None:
+        if not self.enabled:
+            return
+        path = self.path(provider, scope, region, filters)
+        ensure_dir(path.parent, private=True)
+        doc = {
+            "format": FORMAT,
+            "provider": provider,
+            "region": region,
+            "filters": sorted(filters),
+            "stored_at": self.clock(),
+            "payload": payload,
+        }
+        atomic_write(path, json.dumps(doc, separators=(",", ":")), secret=True)
+
+    def drop_region(self, provider: str, scope: str, region: str) -> None:
+        """Forget every entry of one region (after ``fleet up``/``down`` changed it)."""
+        with contextlib.suppress(OSError):
+            shutil.rmtree(self.root / _safe(provider) / _safe(scope) / _safe(region))
