@@ -1,0 +1,1 @@
+"""Run fio, keep every result, read its logs, plot, report and serve them."""
