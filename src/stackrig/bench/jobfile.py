@@ -1,0 +1,167 @@
+"""Job files: read from a path or fetch from an http(s) URL, check with ``fio --parse-only``.
+
+A URL is fetched with a size limit and a timeout; the sha256 of the bytes is
+recorded. Options stackrig adds (``--target``, ``--logs``) go into a
+``[global]`` section put in front of the user's text: fio reads sections in
+order, so a ``directory=`` or log option the job sets itself still wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from stackrig import _io, _proc
+from stackrig.bench.model import META_FILE, RESULTS_FILE, STDERR_FILE, JobSource
+from stackrig.errors import UsageError
+
+__all__ = ["InvalidJobError", "JobFetchError", "JobFile", "fetch_job", "prepare_jobs", "validate_jobs"]
+
+_RESERVED = {META_FILE, RESULTS_FILE, STDERR_FILE}
+
+
+class InvalidJobError(UsageError):
+    """fio refused a job file (``fio --parse-only``)."""
+
+
+class JobFetchError(UsageError):
+    """A job file could not be read or downloaded."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobFile:
+    """A job file's bytes, where they came from, and the name of its copy."""
+
+    source: str
+    data: bytes
+    file: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    def record(self) -> JobSource:
+        return JobSource(file=self.file, source=self.source, sha256=self.sha256, size=len(self.data))
+
+
+def _is_url(text: str) -> bool:
+    return urllib.parse.urlsplit(text).scheme.lower() in {"http", "https"}
+
+
+def _download(url: str, *, max_bytes: int, timeout: float) -> bytes:
+    request = urllib.request.Request(url, headers={"User-Agent": "stackrig-bench"})  # noqa: S310 - scheme checked
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only
+            length = response.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > max_bytes:
+                raise JobFetchError(
+                    f"job file {url} is too large ({int(length)} bytes, limit {max_bytes})",
+                    hint="a fio job file is a few KiB; check the URL",
+                )
+            data: bytes = response.read(max_bytes + 1)
+    except urllib.error.HTTPError as exc:
+        raise JobFetchError(f"cannot download job file {url}: HTTP {exc.code} {exc.reason}") from exc
+    except urllib.error.URLError as exc:
+        raise JobFetchError(
+            f"cannot download job file {url}: {exc.reason}", hint="check the URL and the network"
+        ) from exc
+    except TimeoutError as exc:
+        raise JobFetchError(f"cannot download job file {url}: no answer within {timeout:g} s") from exc
+    except OSError as exc:
+        raise JobFetchError(f"cannot download job file {url}: {exc}") from exc
+    if len(data) > max_bytes:
+        raise JobFetchError(
+            f"job file {url} is too large (more than {max_bytes} bytes)",
+            hint="a fio job file is a few KiB; check the URL",
+        )
+    return data
+
+
+def fetch_job(source: str, *, max_bytes: int = 1024 * 1024, timeout: float = 20.0) -> tuple[bytes, str]:
+    """The bytes of a job file (path or http(s) URL) and a base name for its copy."""
+    if _is_url(source):
+        data = _download(source, max_bytes=max_bytes, timeout=timeout)
+        name = PurePosixPath(urllib.parse.urlsplit(source).path).name or "job.fio"
+        return data, name
+    if "://" in source:
+        raise JobFetchError(f"job {source}: only paths and http(s) URLs are supported")
+    path = Path(source)
+    text = _io.read_text(path, what="job file")
+    return text.encode("utf-8"), path.name
+
+
+def _copy_name(base: str, taken: set[str]) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in base).lstrip(".") or "job.fio"
+    if cleaned in _RESERVED or cleaned.endswith(".log") or ".log." in cleaned:
+        cleaned = f"job-{cleaned}"
+    name = cleaned
+    counter = 2
+    while name in taken:
+        stem, dot, ext = cleaned.rpartition(".")
+        name = f"{stem}-{counter}.{ext}" if dot and stem else f"{cleaned}-{counter}"
+        counter += 1
+    taken.add(name)
+    return name
+
+
+def prepare_jobs(
+    sources: tuple[str, ...], *, max_bytes: int = 1024 * 1024, timeout: float = 20.0
+) -> tuple[JobFile, ...]:
+    """Read or download every job; the copies get distinct file names."""
+    if not sources:
+        raise UsageError("give at least one job file (a path or an http(s) URL)")
+    taken: set[str] = set()
+    jobs = []
+    for source in sources:
+        data, base = fetch_job(source, max_bytes=max_bytes, timeout=timeout)
+        jobs.append(JobFile(source=source, data=data, file=_copy_name(base, taken)))
+    return tuple(jobs)
+
+
+def header(*, target: Path | None, logs: bool, log_avg_msec: int) -> str:
+    """The ``[global]`` section stackrig puts before a job ("" when nothing to add)."""
+    lines: list[str] = []
+    if target is not None:
+        lines.append(f"directory={target}")
+    if logs:
+        lines += ["write_bw_log", "write_iops_log", "write_lat_log", f"log_avg_msec={log_avg_msec}"]
+    if not lines:
+        return ""
+    return (
+        "; added by stackrig bench run (a setting of the job itself wins)\n[global]\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+
+
+def job_text(job: JobFile, prefix: str) -> bytes:
+    if not prefix:
+        return job.data
+    return prefix.encode("utf-8") + b"\n" + job.data
+
+
+def validate_jobs(jobs: tuple[JobFile, ...], prefix: str) -> None:
+    """``fio --parse-only`` on each job (as it will run); InvalidJobError quoting fio."""
+    with tempfile.TemporaryDirectory(prefix="stackrig-parse-") as tmp:
+        for job in jobs:
+            path = Path(tmp) / job.file
+            path.write_bytes(job_text(job, prefix))
+            done = _proc.run(
+                "fio", ["--parse-only", str(path)], timeout=60, check=False, needed_for="bench run"
+            )
+            bad = [
+                line
+                for line in (done.stderr + "\n" + done.stdout).splitlines()
+                if line.startswith(("fio:", "Bad option", "Did you mean")) or "failed parsing" in line
+            ]
+            if done.returncode != 0 or any("job" in line and "dropped" in line for line in bad):
+                quoted = "\n".join(bad) or _proc.tail(done.stderr or done.stdout)
+                raise InvalidJobError(
+                    f"fio rejects job file {job.source}:\n{quoted}",
+                    hint="fix the job file; see man fio",
+                )

@@ -1,0 +1,362 @@
+"""Run fio: locally, or on fio servers through ``fio --client=HOST,PORT job ...`` in one invocation.
+
+:func:`run_jobs` reads and checks the job files, creates a new run folder,
+runs fio there with ``--output-format=json+`` (logs land in the folder; in
+client mode fio names them ``*.log.<host>``), shows a live line on stderr from
+the ``--status-interval`` documents fio prints, and records the run in the
+history. A failed fio run or Ctrl-C keeps the folder and records it as
+``failed`` / ``interrupted`` before the error (exit 1 / 130) is raised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Any
+
+from stackrig import _io, _proc
+from stackrig.bench import jobfile
+from stackrig.bench.history import History
+from stackrig.bench.model import (
+    RESULTS_FILE,
+    STDERR_FILE,
+    FioHost,
+    RunRecord,
+    RunSettings,
+    RunStatus,
+    machine_info,
+    make_run_folder,
+    new_run_id,
+    write_meta,
+)
+from stackrig.bench.results import FioResults, ResultsError, parse_results, split_output
+from stackrig.errors import FailedError, InterruptError, MissingError
+
+__all__ = ["FioRunFailedError", "FioServerUnreachableError", "fio_version", "run_jobs"]
+
+log = logging.getLogger("stackrig.bench")
+
+_CONNECT_FAILED = re.compile(r"failed to connect to (\S+)")
+_STOP_GRACE = 30.0
+
+
+class FioRunFailedError(FailedError):
+    """fio ran and failed; the run folder is kept."""
+
+
+class FioServerUnreachableError(MissingError):
+    """A fio server of ``--hosts`` does not answer."""
+
+
+def fio_version() -> str | None:
+    done = _proc.run("fio", ["--version"], timeout=30, check=False, needed_for="bench run")
+    text = done.stdout.strip() or done.stderr.strip()
+    return text.removeprefix("fio-") or None
+
+
+def check_reachable(hosts: tuple[FioHost, ...], timeout: float = 5.0) -> None:
+    """Connect to each fio server once; name every one that does not answer."""
+    down: list[str] = []
+    for host in hosts:
+        try:
+            with socket.create_connection((host.host, host.port), timeout=timeout):
+                pass
+        except OSError as exc:
+            down.append(f"{host} ({exc.strerror or exc})")
+    if down:
+        raise FioServerUnreachableError(
+            "fio server unreachable: " + ", ".join(down),
+            hint="start `stackrig bench server --host ADDR` (or fio --server) on each host; nothing was run",
+        )
+
+
+def build_argv(settings: RunSettings, files: tuple[str, ...]) -> list[str]:
+    argv = ["--output-format=json+"]
+    if settings.hosts:
+        for host in settings.hosts:
+            argv.append(f"--client={host.client_arg}")
+            argv.extend(files)
+        return argv
+    if settings.status_interval > 0:
+        argv.append(f"--status-interval={settings.status_interval:g}")
+    argv.extend(files)
+    return argv
+
+
+# ---------------------------------------------------------------- progress
+
+
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(us|ms|s|m|h|d)?\s*", value.lower())
+    if not match:
+        return None
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """One live reading: elapsed, percent/ETA when the runtime is known, current rates."""
+
+    elapsed_s: float
+    percent: float | None
+    eta_s: float | None
+    read_iops: float
+    read_bw: float
+    write_iops: float
+    write_bw: float
+
+    def line(self) -> str:
+        head = f"{self.percent:5.1f}%  eta {self.eta_s:4.0f}s" if self.percent is not None else "running"
+        return (
+            f"{head}  elapsed {self.elapsed_s:4.0f}s  "
+            f"read {_si(self.read_iops)} IOPS {_bytes(self.read_bw)}/s  "
+            f"write {_si(self.write_iops)} IOPS {_bytes(self.write_bw)}/s"
+        )
+
+
+def _si(value: float) -> str:
+    for unit, size in (("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            return f"{value / size:.1f}{unit}"
+    return f"{value:.0f}"
+
+
+def _bytes(value: float) -> str:
+    for unit, size in (("GiB", 1024.0**3), ("MiB", 1024.0**2), ("KiB", 1024.0)):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value:.0f} B"
+
+
+def _totals(doc: Mapping[str, Any]) -> tuple[float, dict[str, tuple[float, float]], float | None]:
+    """(elapsed s, {direction: (ios, bytes)}, expected total s) of a status document."""
+    jobs = doc.get("jobs") if isinstance(doc.get("jobs"), list) else []
+    elapsed = 0.0
+    expected: float | None = None
+    sums: dict[str, tuple[float, float]] = {"read": (0.0, 0.0), "write": (0.0, 0.0)}
+    global_opts = doc.get("global options") if isinstance(doc.get("global options"), Mapping) else {}
+    for job in jobs or []:
+        if not isinstance(job, Mapping):
+            continue
+        elapsed = max(elapsed, float(job.get("elapsed") or 0))
+        opts = {**(global_opts or {}), **(job.get("job options") or {})}
+        runtime = _seconds(opts.get("runtime"))
+        if runtime is not None:
+            total = runtime + (_seconds(opts.get("ramp_time")) or 0.0)
+            expected = max(expected or 0.0, total)
+        for direction, (ios, nbytes) in list(sums.items()):
+            stats = job.get(direction)
+            if isinstance(stats, Mapping):
+                sums[direction] = (
+                    ios + float(stats.get("total_ios") or 0),
+                    nbytes + float(stats.get("io_bytes") or 0),
+                )
+    return elapsed, sums, expected
+
+
+class _Reader(threading.Thread):
+    """Collects fio's stdout; turns each complete status document into a Progress."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__(daemon=True, name="fio-stdout")
+        self.stream = stream
+        self.lines: list[str] = []
+        self.progress: Progress | None = None
+        self._doc_start: int | None = None
+        self._last: tuple[float, dict[str, tuple[float, float]]] | None = None
+
+    def run(self) -> None:
+        for line in self.stream:
+            self.lines.append(line)
+            if line.startswith("{") and line.strip() == "{":
+                self._doc_start = len(self.lines) - 1
+            elif line.rstrip() == "}" and self._doc_start is not None:
+                self._status("".join(self.lines[self._doc_start :]))
+                self._doc_start = None
+
+    def _status(self, text: str) -> None:
+        _, docs = split_output(text)
+        if not docs:
+            return
+        now = time.monotonic()
+        elapsed, sums, expected = _totals(docs[-1])
+        rates = {"read": (0.0, 0.0), "write": (0.0, 0.0)}
+        if self._last is not None:
+            then, before = self._last
+            span = max(now - then, 1e-3)
+            for direction, (ios, nbytes) in sums.items():
+                old_ios, old_bytes = before.get(direction, (0.0, 0.0))
+                rates[direction] = ((ios - old_ios) / span, (nbytes - old_bytes) / span)
+        elif elapsed > 0:
+            rates = {d: (ios / elapsed, nbytes / elapsed) for d, (ios, nbytes) in sums.items()}
+        self._last = (now, sums)
+        percent = eta = None
+        if expected:
+            percent = min(100.0, 100.0 * elapsed / expected)
+            eta = max(0.0, expected - elapsed)
+        self.progress = Progress(
+            elapsed, percent, eta, rates["read"][0], rates["read"][1], rates["write"][0], rates["write"][1]
+        )
+
+
+# ---------------------------------------------------------------- one run
+
+
+def _wait(proc: subprocess.Popen[str], reader: _Reader, settings: RunSettings, started: float) -> bool:
+    """Wait for fio; True when interrupted (fio was asked to stop and has stopped)."""
+    live = None
+    if settings.progress:
+        from rich.live import Live
+        from rich.text import Text
+
+        from stackrig.output import stderr_console
+
+        live = Live(Text("starting fio"), console=stderr_console(), transient=True, refresh_per_second=4)
+        live.start()
+    try:
+        while True:
+            try:
+                proc.wait(timeout=0.25)
+                break
+            except subprocess.TimeoutExpired:
+                if live is not None:
+                    progress = reader.progress
+                    if progress is not None:
+                        text = progress.line()
+                    else:
+                        where = f" on {len(settings.hosts)} hosts" if settings.hosts else ""
+                        text = f"running{where}  elapsed {time.monotonic() - started:4.0f}s"
+                    from rich.text import Text
+
+                    live.update(Text(text))
+        return False
+    except KeyboardInterrupt:
+        _stop(proc)
+        return True
+    finally:
+        if live is not None:
+            live.stop()
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Ask fio to stop (it then writes its results), kill it if it does not."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=_STOP_GRACE)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        proc.wait()
+
+
+def _final_output(lines: list[str]) -> str:
+    """fio.json: the text lines before the first document and the last document."""
+    starts = [i for i, line in enumerate(lines) if line.startswith("{") and line.strip() == "{"]
+    if not starts:
+        return "".join(lines)
+    return "".join(lines[: starts[0]]) + "".join(lines[starts[-1] :])
+
+
+def _status(
+    rc: int, interrupted: bool, results: FioResults | None, stderr: str
+) -> tuple[RunStatus, str | None]:
+    if interrupted:
+        return RunStatus.INTERRUPTED, "interrupted by the user"
+    unreachable = _CONNECT_FAILED.findall(stderr)
+    if unreachable:
+        return RunStatus.FAILED, "fio server unreachable: " + ", ".join(unreachable)
+    if rc != 0:
+        return RunStatus.FAILED, f"fio exited with {rc}: {_proc.tail(stderr, 3)}".strip()
+    if results is None:
+        return RunStatus.FAILED, "fio wrote no results"
+    failed = [job.name for job in results.all_jobs if job.error]
+    if failed:
+        return RunStatus.FAILED, "jobs failed: " + ", ".join(sorted(set(failed)))
+    return RunStatus.OK, None
+
+
+def run_jobs(settings: RunSettings) -> RunRecord:
+    """Run the jobs of ``settings`` into a new run folder; return its record (status ok).
+
+    Raises FioRunFailedError (1) or InterruptError (130) after saving a failed
+    or interrupted run; nothing is created when a job is invalid or a server
+    unreachable.
+    """
+    jobs = jobfile.prepare_jobs(settings.jobs, max_bytes=settings.url_max_bytes, timeout=settings.url_timeout)
+    prefix = jobfile.header(target=settings.target, logs=settings.logs, log_avg_msec=settings.log_avg_msec)
+    jobfile.validate_jobs(jobs, prefix)
+    if settings.hosts:
+        check_reachable(settings.hosts)
+    version = fio_version()
+    history = History.open(settings.db)  # fail on a bad database before fio runs
+    started = dt.datetime.now(dt.UTC)
+    name = settings.name or Path(jobs[0].file).stem
+    folder = make_run_folder(settings.runs_dir, name, started)
+    for job in jobs:
+        _io.atomic_write(folder / job.file, jobfile.job_text(job, prefix))
+    argv = build_argv(settings, tuple(job.file for job in jobs))
+    record = RunRecord(
+        id=new_run_id(),
+        name=name,
+        folder=folder,
+        status=RunStatus.RUNNING,
+        started=started,
+        ended=None,
+        exit_code=None,
+        command=("fio", *argv),
+        jobs=tuple(job.record() for job in jobs),
+        labels=dict(settings.labels),
+        hosts=tuple(str(h) for h in settings.hosts),
+        machine=machine_info(),
+        fio_version=version,
+    )
+    write_meta(record)
+    log.info("running fio in %s", folder)
+    mono = time.monotonic()
+    with (folder / STDERR_FILE).open("w", encoding="utf-8") as err:
+        proc = _proc.start("fio", argv, cwd=folder, stderr=err.fileno(), needed_for="bench run")
+        if proc.stdout is None:  # pragma: no cover - start() always pipes stdout
+            raise FailedError("fio gave no output stream")
+        reader = _Reader(proc.stdout)
+        reader.start()
+        interrupted = _wait(proc, reader, settings, mono)
+        reader.join(timeout=_STOP_GRACE)
+    stderr = (folder / STDERR_FILE).read_text(encoding="utf-8", errors="replace")
+    text = _final_output(reader.lines)
+    _io.atomic_write(folder / RESULTS_FILE, text)
+    results: FioResults | None
+    try:
+        results = parse_results(text, source=folder / RESULTS_FILE)
+    except ResultsError:
+        results = None
+    status, error = _status(proc.returncode, interrupted, results, stderr)
+    record = replace(
+        record, status=status, ended=dt.datetime.now(dt.UTC), exit_code=proc.returncode, error=error
+    )
+    write_meta(record)
+    with history:
+        history.add(record, results)
+    if status is RunStatus.INTERRUPTED:
+        raise InterruptError(f"interrupted; the partial run {record.id} is kept in {folder}")
+    if status is RunStatus.FAILED:
+        raise FioRunFailedError(
+            f"fio run failed ({error}); the run {record.id} is kept in {folder}",
+            hint=f"see {folder / STDERR_FILE}",
+        )
+    return record
