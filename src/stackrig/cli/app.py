@@ -44,7 +44,7 @@ app = typer.Typer(
 )
 
 # Command families: (name, module). Each module defines a Typer ``app``.
-FAMILIES: tuple[tuple[str, str], ...] = ()
+FAMILIES: tuple[tuple[str, str], ...] = (("bench", "stackrig.cli.bench"),)
 
 
 def _version(value: bool) -> None:
