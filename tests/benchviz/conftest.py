@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from stackrig.bench import RunRecord, RunSettings, run_jobs
 from tests.services import free_port, start_service
 
 FIO = shutil.which("fio")
@@ -113,55 +114,68 @@ def fio_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run folder as ``bench run`` makes it: job copy, fio.json (json+), logs, meta.json."""
-    if FIO is None:
-        pytest.skip("fio is not installed")
-    runs = tmp_path_factory.mktemp("runs")
-    return make_run(runs, "20260101T000000Z-mixed", runtime=2)
+RUN_JOB = textwrap.dedent(
+    """\
+    [global]
+    ioengine=psync
+    size=4m
+    runtime={runtime}
+    time_based=1
+    bs={bs}
+    write_hist_log=mixed
+    log_hist_msec=100
+
+    [randread]
+    filename=r.dat
+    rw=randread
+
+    [randwrite]
+    filename=w.dat
+    rw=randwrite
+    """
+)
 
 
-def make_run(runs: Path, name: str, *, runtime: int = 1, bs: str = "4k") -> Path:
-    folder = runs / name
-    folder.mkdir(parents=True)
-    job = textwrap.dedent(
-        f"""\
-        [global]
-        ioengine=psync
-        size=4m
-        runtime={runtime}
-        time_based=1
-        bs={bs}
-        write_bw_log=mixed
-        write_iops_log=mixed
-        write_lat_log=mixed
-        write_hist_log=mixed
-        log_avg_msec=100
-        log_hist_msec=100
+@dataclass(frozen=True)
+class RunsEnv:
+    """A data folder whose runs were made by the real ``bench run`` library (fio, history)."""
 
-        [randread]
-        filename=r.dat
-        rw=randread
+    home: Path
+    runs: Path
+    db: Path
+    records: tuple[RunRecord, ...]
 
-        [randwrite]
-        filename=w.dat
-        rw=randwrite
-        """
+    @property
+    def folder(self) -> Path:
+        return self.records[0].folder
+
+
+def make_run(home: Path, name: str, *, runtime: int = 1, bs: str = "4k") -> RunRecord:
+    job = home / f"{name}.fio"
+    job.write_text(RUN_JOB.format(runtime=runtime, bs=bs))
+    settings = RunSettings(
+        jobs=(str(job),),
+        runs_dir=home / "runs",
+        db=home / "stackrig.db",
+        name=name,
+        labels={"cloud": "local", "bs": bs},
+        target=home / "target",
+        logs=True,
+        log_avg_msec=100,
     )
-    (folder / "mixed.fio").write_text(job)
-    _run_fio(["--output-format=json+", "--output=fio.json", "mixed.fio"], folder)
-    for data in folder.glob("*.dat"):
+    (home / "target").mkdir(exist_ok=True)
+    record = run_jobs(settings)
+    for data in (home / "target").glob("*.dat"):
         data.unlink()
-    (folder / "fio.stderr").write_text("")
-    meta = {"name": name.split("-", 1)[1], "status": "ok", "host": "testhost", "fio_version": "fio-3.33"}
-    (folder / "meta.json").write_text(json.dumps(meta))
-    return folder
+    return record
 
 
 @pytest.fixture(scope="session")
-def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def runs_env(tmp_path_factory: pytest.TempPathFactory) -> RunsEnv:
+    """Two runs (4k and 16k blocks, two jobs each, every log kind) in one data folder."""
     if FIO is None:
         pytest.skip("fio is not installed")
-    runs = tmp_path_factory.mktemp("two-runs")
-    return make_run(runs, "20260102T000000Z-base"), make_run(runs, "20260102T000100Z-big", bs="16k")
+    home = tmp_path_factory.mktemp("home")
+    first = make_run(home, "base", runtime=2)
+    second = make_run(home, "big", bs="16k")
+    return RunsEnv(home=home, runs=home / "runs", db=home / "stackrig.db", records=(first, second))
