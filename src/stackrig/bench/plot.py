@@ -255,7 +255,8 @@ def _timeseries(kind: str, logs: list[FioLog], s: PlotSettings, window: int, tit
         )
     what = _TITLES[kind]
     band = "band: min-max per window" if any(len(x) for x in series) else "no samples in the time window"
-    _style(ax, f"{title} — {what}", f"time (s) — window {window} ms; {band}", f"{what} ({unit})")
+    ylabel = "I/Os per second" if kind == "iops" else f"{what} ({unit})"
+    _style(ax, f"{title} — {what}", f"time (s) — window {window} ms; {band}", ylabel)
     ax.set_ylim(bottom=0)
     if series:
         ax.legend(loc="best", fontsize=8)

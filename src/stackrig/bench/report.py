@@ -12,7 +12,7 @@ import base64
 import datetime as dt
 import html
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,17 +114,25 @@ def _summary(rows: Sequence[ResultRow]) -> str:
     return f"<table>{head}{body}</table>"
 
 
-def _graphs(run: RunRecord, size: tuple[int, int]) -> tuple[str, int]:
+def _embed(files: Sequence[Path]) -> list[str]:
+    parts = []
+    for path in files:
+        kind = "svg+xml" if path.suffix == ".svg" else "png"
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        parts.append(f"<img class='graph' alt='{_e(path.stem)}' src='data:image/{kind};base64,{data}'>")
+    return parts
+
+
+def _graphs(run: RunRecord, size: tuple[int, int], drawn: Sequence[Path] | None) -> tuple[str, int]:
     from stackrig.bench.logs import find_logs
 
+    if drawn:
+        return "\n".join(_embed(drawn)), len(drawn)
     if not find_logs(run.folder):
         return "<p class='note'>No fio logs in this run (run with <code>--logs</code> for graphs).</p>", 0
     with tempfile.TemporaryDirectory(prefix="stackrig-report-") as tmp:
         result = plot(PlotSettings(source=run.folder, title=run.name, outdir=Path(tmp), size=size))
-        parts = []
-        for path in result.files:
-            data = base64.b64encode(path.read_bytes()).decode("ascii")
-            parts.append(f"<img class='graph' alt='{_e(path.stem)}' src='data:image/png;base64,{data}'>")
+        parts = _embed(result.files)
     if result.no_data:
         parts.append(f"<p class='note'>No data (said, not plotted): {_e(', '.join(result.no_data))}</p>")
     return "\n".join(parts), len(result.files)
@@ -180,7 +188,7 @@ def build_report(
     for i, run in enumerate(runs):
         anchor = f"run{i}"
         toc.append(f"<li><a href='#{anchor}'>{_e(run.name)}</a> ({_e(run.id)})</li>")
-        pictures, count = _graphs(run, graph_size)
+        pictures, count = _graphs(run, graph_size, (graphs_drawn or {}).get(run.id))
         graphs += count
         sections.append(
             f"<section id='{anchor}'><h2>{_e(run.name)}</h2>{_facts(run)}<h3>Summary</h3>"
@@ -203,9 +211,15 @@ def build_report(
     return doc, graphs
 
 
-def write_report(history: History, runs: Sequence[RunRecord], output: Path | None) -> ReportResult:
+def write_report(
+    history: History,
+    runs: Sequence[RunRecord],
+    output: Path | None,
+    *,
+    graphs_drawn: Mapping[str, Sequence[Path]] | None = None,
+) -> ReportResult:
     """Build the report; write it to ``output`` (atomically) or return its text when None."""
-    text, graphs = build_report(history, runs)
+    text, graphs = build_report(history, runs, graphs_drawn=graphs_drawn)
     if output is not None:
         _io.ensure_not_input(output, [r.folder for r in runs] + [r.results_path for r in runs])
         _io.atomic_write(output, text)
