@@ -176,9 +176,16 @@ def _comparison(history: History, runs: Sequence[RunRecord]) -> str:
 
 
 def build_report(
-    history: History, runs: Sequence[RunRecord], *, graph_size: tuple[int, int] = (1100, 520)
+    history: History,
+    runs: Sequence[RunRecord],
+    *,
+    graph_size: tuple[int, int] = (1100, 520),
+    graphs_drawn: Mapping[str, Sequence[Path]] | None = None,
 ) -> tuple[str, int]:
-    """The HTML text of the report and the number of graphs in it."""
+    """The HTML text of the report and the number of graphs in it.
+
+    ``graphs_drawn`` maps a run id to graphs already drawn for it (embedded as they are).
+    """
     if not runs:
         raise UsageError("report needs at least one run")
     title = runs[0].name if len(runs) == 1 else f"{len(runs)} fio runs compared"
