@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import textwrap
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from stackrig.bench import RunRecord, RunSettings, run_jobs
+from stackrig.bench import History, RunRecord
+from tests.conftest import STACKRIG
 from tests.services import free_port, start_service
 
 FIO = shutil.which("fio")
@@ -151,23 +153,20 @@ class RunsEnv:
 
 
 def make_run(home: Path, name: str, *, runtime: int = 1, bs: str = "4k") -> RunRecord:
+    """A run made by the real ``stackrig bench run --logs`` (fio, run folder, history)."""
     job = home / f"{name}.fio"
     job.write_text(RUN_JOB.format(runtime=runtime, bs=bs))
-    settings = RunSettings(
-        jobs=(str(job),),
-        runs_dir=home / "runs",
-        db=home / "stackrig.db",
-        name=name,
-        labels={"cloud": "local", "bs": bs},
-        target=home / "target",
-        logs=True,
-        log_avg_msec=100,
-    )
     (home / "target").mkdir(exist_ok=True)
-    record = run_jobs(settings)
+    argv = [str(STACKRIG), "--data-dir", str(home), "bench", "run", str(job), "--name", name, "--logs"]
+    argv += ["--log-avg-msec", "100", "--label", "cloud=local", "--label", f"bs={bs}"]
+    argv += ["--target", str(home / "target"), "--json"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
     for data in (home / "target").glob("*.dat"):
         data.unlink()
-    return record
+    run_id = json.loads(done.stdout)["data"]["run"]["id"]
+    with History.open(home / "stackrig.db") as history:
+        return history.resolve(run_id)
 
 
 @pytest.fixture(scope="session")
