@@ -210,7 +210,12 @@ def _figure(s: PlotSettings) -> Any:
     from matplotlib.figure import Figure
 
     width, height = s.size
-    fig = Figure(figsize=(width / 100.0, height / 100.0), dpi=100, layout="constrained")
+    fig = Figure(figsize=(width / 100.0, height / 100.0), dpi=100)
+    # fixed margins (in pixels) instead of a layout engine, which draws every figure twice
+    fig.subplots_adjust(
+        left=min(0.3, 80 / width), right=1 - min(0.3, 80 / width), bottom=min(0.3, 55 / height),
+        top=1 - min(0.3, 35 / height),
+    )  # fmt: skip
     return fig
 
 

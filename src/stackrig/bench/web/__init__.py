@@ -12,6 +12,7 @@ HEAD are answered. It binds 127.0.0.1 unless told otherwise.
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import logging
 import mimetypes
@@ -64,13 +65,15 @@ class Dashboard:
         self.server.server_close()
 
 
-def _page(title: str, page: str, extra: str = "") -> bytes:
+def _page(title: str, page: str) -> bytes:
+    title = html.escape(title)
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>{title}</title><link rel='stylesheet' href='/static/uPlot.min.css'>"
+        f"<title>{title}</title><link rel='icon' href='data:,'>"
+        "<link rel='stylesheet' href='/static/uPlot.min.css'>"
         "<link rel='stylesheet' href='/static/style.css'></head>"
-        f"<body data-page='{page}' {extra}><header><a href='/'>stackrig bench</a></header>"
+        f"<body data-page='{page}'><header><a href='/'>stackrig bench</a></header>"
         "<main id='main'><p class='note'>loading…</p></main>"
         "<script src='/static/uPlot.iife.min.js'></script><script src='/static/app.js'></script>"
         "</body></html>"
