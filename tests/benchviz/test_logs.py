@@ -310,3 +310,15 @@ def test_empty_file(tmp_path: Path) -> None:
     assert not log.windowed
     hist = read_hist_log(tmp_path / "e_iops.1.log")
     assert hist.no_data
+
+
+def test_blank_line_and_bad_direction_far_into_a_big_file(tmp_path: Path) -> None:
+    good = "1, 2, 0, 4096, 0\n" * 150_000
+    path = tmp_path / "blank_bw.1.log"
+    path.write_text(good + "\n" + good)
+    with pytest.raises(LogFormatError, match="line 150001: empty line"):
+        read_log(path)
+    path = tmp_path / "dir_bw.1.log"
+    path.write_text(good + "1, 2, 9, 4096, 0\n" + good)
+    with pytest.raises(LogFormatError, match="line 150001: data direction 9"):
+        read_log(path)

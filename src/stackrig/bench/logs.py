@@ -498,22 +498,11 @@ def read_log(
     chunks, nrows, ncols, first = _read_matrix(p)
     if nrows and not 2 <= ncols <= 8:
         raise _bad_line(p, 1, first, f"{ncols} fields; fio logs have 2 to 8")
-    arrays: dict[str, Any] = {}
-    cols: tuple[str, ...] | None = None
     candidates = _forced_layout(ncols, offset, issue_time, window_both) if nrows else []
     if nrows and not candidates:
         raise _bad_line(p, 1, first, f"{ncols} fields do not fit the given log options")
-    hex_col = _hex_column(first)
-    for start, mat in chunks:
-        if cols is None:
-            cols = next((c for c in candidates if _consistent(c, mat, hex_col)), None)
-            if cols is None:
-                line = int(start) + 1
-                raise _bad_line(p, line, first, "values do not fit any fio log layout")
-            arrays = {c: np.empty(nrows, dtype=_DTYPES[c]) for c in cols}
-        for i, c in enumerate(cols):
-            arrays[c][start : start + mat.shape[0]] = mat[:, i]
-    if cols is None:
+    cols, arrays = _columns(p, chunks, candidates, nrows, first)
+    if cols is None or arrays is None:
         cols = ("time", "value", "ddir", "bs")
         arrays = {c: np.empty(0, dtype=_DTYPES[c]) for c in cols}
     if "ddir" not in arrays:
@@ -532,6 +521,64 @@ def read_log(
         prio=arrays.get("prio"),
         issue_ns=arrays.get("issue"),
     )
+
+
+def _columns(
+    p: Path,
+    chunks: Iterator[tuple[int, npt.NDArray[np.int64]]],
+    candidates: list[tuple[str, ...]],
+    nrows: int,
+    first: bytes,
+) -> tuple[tuple[str, ...] | None, dict[str, Any] | None]:
+    """The layout (settled by the first chunk) and the column arrays of the whole log."""
+    import numpy as np
+
+    arrays: dict[str, Any] | None = None
+    cols: tuple[str, ...] | None = None
+    hex_col = _hex_column(first)
+    for start, mat in chunks:
+        if cols is None:
+            cols = next((c for c in candidates if _consistent(c, mat, hex_col)), None)
+            if cols is None:
+                raise _bad_line(p, int(start) + 1, first, "values do not fit any fio log layout")
+            # numpy's C reader takes the whole file; the chunked one does hex and names bad lines
+            arrays = _loadtxt(p, cols, nrows) if hex_col is None else None
+            if arrays is not None:
+                break
+            arrays = {c: np.empty(nrows, dtype=_DTYPES[c]) for c in cols}
+        if arrays is not None:
+            for i, c in enumerate(cols):
+                arrays[c][start : start + mat.shape[0]] = mat[:, i]
+    if arrays is not None and "ddir" in arrays:
+        _check_directions(p, arrays["ddir"])
+    return cols, arrays
+
+
+def _loadtxt(path: Path, cols: tuple[str, ...], nrows: int) -> dict[str, Any] | None:
+    """The whole log through numpy's C reader into one compact record array; None if it balks.
+
+    A row count that differs from the line count (a blank line) or any parse error sends
+    the caller to the chunked reader, which names the file and line.
+    """
+    import numpy as np
+
+    dtype = np.dtype([(c, _DTYPES[c]) for c in cols])
+    try:
+        table = np.loadtxt(path, delimiter=",", dtype=dtype, comments=None, ndmin=1)
+    except (ValueError, OverflowError):
+        return None
+    if table.shape[0] != nrows:
+        return None
+    return {c: table[c] for c in cols}
+
+
+def _check_directions(path: Path, ddir: npt.NDArray[np.int8]) -> None:
+    import numpy as np
+
+    bad = np.flatnonzero((ddir < 0) | (ddir > 2))
+    if bad.shape[0]:
+        line = int(bad[0]) + 1
+        raise LogFormatError(f"{path}, line {line}: data direction {int(ddir[bad[0]])} is not 0, 1 or 2")
 
 
 def _dtype(name: str) -> Any:
