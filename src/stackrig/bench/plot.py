@@ -122,6 +122,17 @@ def _scale(kind: str, peak: float) -> tuple[float, str]:
     return 1.0, "ns"
 
 
+def _run_name(folder: Path) -> str:
+    """A run folder's name from its meta.json, else the folder's name."""
+    import json
+
+    try:
+        name = json.loads((folder / "meta.json").read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError, AttributeError):
+        name = None
+    return name if isinstance(name, str) and name else folder.resolve().name
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "fio"
 
@@ -400,7 +411,7 @@ def plot(settings: PlotSettings) -> PlotResult:
     loaded = _load(s)
     outdir = s.outdir or s.source
     _io.ensure_dir(outdir)
-    title = s.title or s.source.resolve().name
+    title = s.title or _run_name(s.source)
     base = _slug(s.basename or s.title or "fio")
     all_logs = [log for logs in loaded.logs.values() for log in logs]
     window = s.window_ms or binning.auto_window_ms(all_logs)
