@@ -15,6 +15,8 @@ touches an earlier one::
         *.log                every log fio wrote (``--logs``: <job>_bw.N.log,
         *.log.<host>         _iops, _lat, _clat, _slat; client mode appends the host)
         fio.stderr           fio's stderr
+        scratch/             only while fio runs: its data files when neither the
+                             job nor ``--target`` sets ``directory=`` (removed after)
         meta.json            :class:`RunRecord` as JSON: schema, id, name, status
                              (ok | failed | interrupted), started/ended (ISO UTC),
                              exit_code (fio's), command (argv), jobs [{file, source,

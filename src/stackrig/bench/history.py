@@ -18,7 +18,7 @@ import fnmatch
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -260,6 +260,12 @@ class History:
 
     # ------------------------------------------------------------ reading
 
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self.conn.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise OutputPathError(f"cannot read the bench history in {self.path}: {exc}") from exc
+
     def _record(self, row: sqlite3.Row) -> RunRecord:
         meta = json.loads(row["meta"])
         return RunRecord.from_meta(meta, Path(row["folder"]))
@@ -288,13 +294,13 @@ class History:
             sql += " AND started >= ?"
             args.append(_iso(since))
         sql += " ORDER BY started DESC, rowid DESC" if newest_first else " ORDER BY started, rowid"
-        records = [self._record(row) for row in self.conn.execute(sql, args)]
+        records = [self._record(row) for row in self._query(sql, args)]
         if host:
             records = [r for r in records if _host_matches(r, host)]
         return records
 
     def get(self, run_id: str) -> RunRecord | None:
-        row = self.conn.execute("SELECT * FROM bench_runs WHERE id = ?", (run_id,)).fetchone()
+        row = self._query("SELECT * FROM bench_runs WHERE id = ?", (run_id,)).fetchone()
         return self._record(row) if row else None
 
     def resolve(self, ref: str) -> RunRecord:
@@ -303,26 +309,24 @@ class History:
         if not text:
             raise RunNotFoundError("empty RUN reference")
         if text == "latest":
-            row = self.conn.execute(
-                "SELECT * FROM bench_runs ORDER BY started DESC, rowid DESC LIMIT 1"
-            ).fetchone()
+            row = self._query("SELECT * FROM bench_runs ORDER BY started DESC, rowid DESC LIMIT 1").fetchone()
             if row is None:
                 raise RunNotFoundError("no runs yet", hint="run `stackrig bench run JOB` first")
             return self._record(row)
         path = Path(text)
         if (path / META_FILE).is_file():
             folder = path.absolute()
-            row = self.conn.execute("SELECT * FROM bench_runs WHERE folder = ?", (str(folder),)).fetchone()
+            row = self._query("SELECT * FROM bench_runs WHERE folder = ?", (str(folder),)).fetchone()
             return self._record(row) if row else read_meta(folder)
         exact = self.get(text)
         if exact is not None:
             return exact
-        rows = self.conn.execute(
+        rows = self._query(
             "SELECT * FROM bench_runs WHERE folder LIKE ? ESCAPE '\\'", ("%/" + _like(text),)
         ).fetchall()
         if len(rows) == 1:
             return self._record(rows[0])
-        rows = self.conn.execute(
+        rows = self._query(
             "SELECT * FROM bench_runs WHERE id LIKE ? ESCAPE '\\' ORDER BY started", (_like(text) + "%",)
         ).fetchall()
         if len(rows) == 1:
@@ -340,7 +344,7 @@ class History:
 
     def rows(self, record: RunRecord) -> builtins.list[ResultRow]:
         """The result rows of a run (read from its fio.json when the run is not indexed)."""
-        found = self.conn.execute(
+        found = self._query(
             f"SELECT {', '.join(_ROW_FIELDS)} FROM bench_results WHERE run_id = ? ORDER BY seq",  # noqa: S608
             (record.id,),
         ).fetchall()

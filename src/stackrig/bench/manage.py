@@ -12,6 +12,7 @@ import ipaddress
 import logging
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 from collections.abc import Mapping
@@ -192,11 +193,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _check_bind(host: str, port: int) -> None:
+    """fio exits 0 when it cannot listen; find out first and say why."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        raise FailedError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="use an address of this machine and a free port",
+        ) from exc
+
+
 def serve(host: str, port: int) -> int:
     """Run ``fio --server`` in the foreground until it ends or Ctrl-C; return fio's exit code."""
     if not 0 < port < 65536:
         raise UsageError(f"bad port {port}", hint="use 1-65535")
     address = f"ip6:{host},{port}" if ":" in host else f"ip:{host},{port}"
+    _check_bind(host, port)
     proc = _proc.start("fio", [f"--server={address}"], stdout=None, stderr=None, needed_for="bench server")
     try:
         code = proc.wait()

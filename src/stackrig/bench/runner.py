@@ -14,12 +14,13 @@ import contextlib
 import datetime as dt
 import logging
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
@@ -40,7 +41,7 @@ from stackrig.bench.model import (
     write_meta,
 )
 from stackrig.bench.results import FioResults, ResultsError, parse_results, split_output
-from stackrig.errors import FailedError, InterruptError, MissingError
+from stackrig.errors import FailedError, InterruptError, MissingError, UsageError
 
 __all__ = ["FioRunFailedError", "FioServerUnreachableError", "fio_version", "run_jobs"]
 
@@ -48,6 +49,7 @@ log = logging.getLogger("stackrig.bench")
 
 _CONNECT_FAILED = re.compile(r"failed to connect to (\S+)")
 _STOP_GRACE = 30.0
+SCRATCH_DIR = "scratch"
 
 
 class FioRunFailedError(FailedError):
@@ -88,7 +90,8 @@ def build_argv(settings: RunSettings, files: tuple[str, ...]) -> list[str]:
             argv.extend(files)
         return argv
     if settings.status_interval > 0:
-        argv.append(f"--status-interval={settings.status_interval:g}")
+        # fio takes a time with a unit; a bare "0.5" makes it print nothing at all
+        argv.append(f"--status-interval={max(1, round(settings.status_interval * 1000))}ms")
     argv.extend(files)
     return argv
 
@@ -253,6 +256,23 @@ def _wait(proc: subprocess.Popen[str], reader: _Reader, settings: RunSettings, s
             live.stop()
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (kill, systemd, CI timeouts) stops the run like Ctrl-C: fio's results are kept."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _stop(proc: subprocess.Popen[str]) -> None:
     """Ask fio to stop (it then writes its results), kill it if it does not."""
     with contextlib.suppress(ProcessLookupError):
@@ -291,43 +311,20 @@ def _status(
     return RunStatus.OK, None
 
 
-def run_jobs(settings: RunSettings) -> RunRecord:
-    """Run the jobs of ``settings`` into a new run folder; return its record (status ok).
-
-    Raises FioRunFailedError (1) or InterruptError (130) after saving a failed
-    or interrupted run; nothing is created when a job is invalid or a server
-    unreachable.
-    """
+def _checked_jobs(settings: RunSettings) -> tuple[jobfile.JobFile, ...]:
+    """Read, download and check every job; reach every server. Nothing is created here."""
+    if settings.target is not None and not settings.hosts and not settings.target.is_dir():
+        raise UsageError(f"--target {settings.target} is not a folder", hint="create it or choose another")
     jobs = jobfile.prepare_jobs(settings.jobs, max_bytes=settings.url_max_bytes, timeout=settings.url_timeout)
     prefix = jobfile.header(target=settings.target, logs=settings.logs, log_avg_msec=settings.log_avg_msec)
     jobfile.validate_jobs(jobs, prefix)
     if settings.hosts:
         check_reachable(settings.hosts)
-    version = fio_version()
-    history = History.open(settings.db)  # fail on a bad database before fio runs
-    started = dt.datetime.now(dt.UTC)
-    name = settings.name or Path(jobs[0].file).stem
-    folder = make_run_folder(settings.runs_dir, name, started)
-    for job in jobs:
-        _io.atomic_write(folder / job.file, jobfile.job_text(job, prefix))
-    argv = build_argv(settings, tuple(job.file for job in jobs))
-    record = RunRecord(
-        id=new_run_id(),
-        name=name,
-        folder=folder,
-        status=RunStatus.RUNNING,
-        started=started,
-        ended=None,
-        exit_code=None,
-        command=("fio", *argv),
-        jobs=tuple(job.record() for job in jobs),
-        labels=dict(settings.labels),
-        hosts=tuple(str(h) for h in settings.hosts),
-        machine=machine_info(),
-        fio_version=version,
-    )
-    write_meta(record)
-    log.info("running fio in %s", folder)
+    return jobs
+
+
+def _execute(folder: Path, argv: list[str], settings: RunSettings) -> tuple[int, bool, list[str]]:
+    """Run fio in ``folder``: (exit code, interrupted, stdout lines)."""
     mono = time.monotonic()
     with (folder / STDERR_FILE).open("w", encoding="utf-8") as err:
         proc = _proc.start("fio", argv, cwd=folder, stderr=err.fileno(), needed_for="bench run")
@@ -335,28 +332,89 @@ def run_jobs(settings: RunSettings) -> RunRecord:
             raise FailedError("fio gave no output stream")
         reader = _Reader(proc.stdout)
         reader.start()
-        interrupted = _wait(proc, reader, settings, mono)
+        with _sigterm_as_interrupt():
+            interrupted = _wait(proc, reader, settings, mono)
         reader.join(timeout=_STOP_GRACE)
+    return proc.returncode, interrupted, reader.lines
+
+
+def run_jobs(settings: RunSettings) -> RunRecord:
+    """Run the jobs of ``settings`` into a new run folder; return its record (status ok).
+
+    Raises FioRunFailedError (1) or InterruptError (130) after saving a failed
+    or interrupted run; nothing is created when a job is invalid or a server
+    unreachable.
+    """
+    jobs = _checked_jobs(settings)
+    with History.open(settings.db) as history:  # a bad database fails before fio runs
+        started = dt.datetime.now(dt.UTC)
+        name = settings.name or Path(jobs[0].file).stem
+        folder = make_run_folder(settings.runs_dir, name, started)
+        # Without --target, fio lays out its data files in a scratch folder removed after the run.
+        scratch = None if settings.target is not None or settings.hosts else folder / SCRATCH_DIR
+        if scratch is not None:
+            _io.ensure_dir(scratch)
+        prefix = jobfile.header(
+            target=scratch or settings.target, logs=settings.logs, log_avg_msec=settings.log_avg_msec
+        )
+        for job in jobs:
+            _io.atomic_write(folder / job.file, jobfile.job_text(job, prefix))
+        argv = build_argv(settings, tuple(job.file for job in jobs))
+        record = RunRecord(
+            id=new_run_id(),
+            name=name,
+            folder=folder,
+            status=RunStatus.RUNNING,
+            started=started,
+            ended=None,
+            exit_code=None,
+            command=("fio", *argv),
+            jobs=tuple(job.record() for job in jobs),
+            labels=dict(settings.labels),
+            hosts=tuple(str(h) for h in settings.hosts),
+            machine=machine_info(),
+        )
+        write_meta(record)
+        log.info("running fio in %s", folder)
+        try:
+            returncode, interrupted, lines = _execute(folder, argv, settings)
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+        record = _record_outcome(record, history, returncode, interrupted, lines)
+    if record.status is RunStatus.INTERRUPTED:
+        raise InterruptError(f"interrupted; the partial run {record.id} is kept in {folder}")
+    if record.status is RunStatus.FAILED:
+        raise FioRunFailedError(
+            f"fio run failed ({record.error}); the run {record.id} is kept in {folder}",
+            hint=f"see {folder / STDERR_FILE}",
+        )
+    return record
+
+
+def _record_outcome(
+    record: RunRecord, history: History, returncode: int, interrupted: bool, lines: list[str]
+) -> RunRecord:
+    """Write fio.json and the final meta.json, index the run; return the final record."""
+    folder = record.folder
     stderr = (folder / STDERR_FILE).read_text(encoding="utf-8", errors="replace")
-    text = _final_output(reader.lines)
+    text = _final_output(lines)
     _io.atomic_write(folder / RESULTS_FILE, text)
     results: FioResults | None
     try:
         results = parse_results(text, source=folder / RESULTS_FILE)
     except ResultsError:
         results = None
-    status, error = _status(proc.returncode, interrupted, results, stderr)
+    status, error = _status(returncode, interrupted, results, stderr)
+    version = results.fio_version.removeprefix("fio-") if results and results.fio_version else fio_version()
     record = replace(
-        record, status=status, ended=dt.datetime.now(dt.UTC), exit_code=proc.returncode, error=error
+        record,
+        status=status,
+        ended=dt.datetime.now(dt.UTC),
+        exit_code=returncode,
+        error=error,
+        fio_version=version,
     )
     write_meta(record)
-    with history:
-        history.add(record, results)
-    if status is RunStatus.INTERRUPTED:
-        raise InterruptError(f"interrupted; the partial run {record.id} is kept in {folder}")
-    if status is RunStatus.FAILED:
-        raise FioRunFailedError(
-            f"fio run failed ({error}); the run {record.id} is kept in {folder}",
-            hint=f"see {folder / STDERR_FILE}",
-        )
+    history.add(record, results)
     return record

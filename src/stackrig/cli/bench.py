@@ -6,18 +6,22 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from stackrig import bench, output
+from stackrig import output
 from stackrig._io import atomic_write, ensure_not_input
 from stackrig.cli import bench_views
 from stackrig.cli._common import finish, state
 from stackrig.cli.options import DbOpt, JsonOpt
 from stackrig.errors import ConflictError, ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from stackrig import bench
 
 app = typer.Typer(
     help="Run fio jobs locally or on fio servers, keep every run, compare and export results.",
@@ -51,6 +55,8 @@ def _runs_dir(ctx: typer.Context, runs_dir: Path | None) -> Path:
 
 
 def _labels(items: Sequence[str] | None) -> dict[str, str]:
+    from stackrig import bench
+
     return dict(bench.parse_label(item) for item in items or ())
 
 
@@ -65,6 +71,8 @@ def _since(text: str | None) -> dt.datetime | None:
 
 
 def _hosts(hosts: str | None, inventory: Path | None, limit: str | None) -> tuple[bench.FioHost, ...]:
+    from stackrig import bench
+
     if hosts and inventory:
         raise UsageError("give --hosts or --inventory, not both")
     if limit and not inventory:
@@ -108,10 +116,19 @@ def _lat(value: float | None) -> str:
     return f"{value:.0f} ns"
 
 
+def _wide(console: Console) -> Console:
+    """Pipes and files get whole rows, not tables squeezed to 80 columns."""
+    if not console.is_terminal:
+        console.width = max(console.width, 200)
+    return console
+
+
 def _rows_table(rows: Sequence[bench.ResultRow], title: str | None = None) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ("host", "job", "dir", "IOPS", "bandwidth", "lat mean", "p50", "p99", "p99.9"):
-        table.add_column(column, justify="right" if column not in {"host", "job", "dir"} else "left")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("host", "job", "dir"):
+        table.add_column(column, no_wrap=True)
+    for column in ("IOPS", "bandwidth", "lat mean", "p50", "p99", "p99.9"):
+        table.add_column(column, justify="right", no_wrap=True)
     for row in rows:
         table.add_row(
             row.host or "local",
@@ -140,6 +157,7 @@ def _record_lines(console: Console, record: bench.RunRecord) -> None:
 
 def _run_view(record: bench.RunRecord, rows: Sequence[bench.ResultRow]) -> output.Renderer:
     def draw(console: Console) -> None:
+        _wide(console)
         _record_lines(console, record)
         if rows:
             console.print(_rows_table(rows))
@@ -189,6 +207,8 @@ def run(  # noqa: PLR0917 - Typer maps parameters to flags
     Each job is checked with fio --parse-only first. A failed run exits 1 and
     Ctrl-C exits 130; both keep the folder.
     """
+    from stackrig import bench
+
     settings = bench.RunSettings(
         jobs=tuple(jobs),
         runs_dir=_runs_dir(ctx, runs_dir),
@@ -219,6 +239,8 @@ def server(
     fio's server has no authentication: anyone who can reach the port can run
     jobs as this user. Bind it beyond loopback only on a trusted network.
     """
+    from stackrig import bench
+
     err = output.stderr_console()
     if not bench.is_loopback(host):
         err.print(
@@ -240,10 +262,13 @@ def list_runs(  # noqa: PLR0917 - Typer maps parameters to flags
     json_: JsonOpt = False,
 ) -> None:
     """List recorded runs, newest first."""
+    from stackrig import bench
+
     with bench.History.open(_db(ctx, db)) as history:
         runs = history.list(name=name, labels=_labels(label), since=_since(since), host=host)
 
     def draw(console: Console) -> None:
+        _wide(console)
         table = Table(title=f"{len(runs)} runs", title_justify="left")
         for column in ("id", "started (UTC)", "name", "status", "hosts", "labels"):
             table.add_column(column)
@@ -259,6 +284,8 @@ def list_runs(  # noqa: PLR0917 - Typer maps parameters to flags
 @app.command(epilog="Example: stackrig bench show latest")
 def show(ctx: typer.Context, run: RunArg, db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Show one run: its description and results per host, job and direction."""
+    from stackrig import bench
+
     with bench.History.open(_db(ctx, db)) as history:
         record = history.resolve(run)
         rows = history.rows(record)
@@ -269,6 +296,7 @@ def show(ctx: typer.Context, run: RunArg, db: DbOpt = None, json_: JsonOpt = Fal
 
 def _compare_view(comparison: bench.Comparison) -> output.Renderer:
     def draw(console: Console) -> None:
+        _wide(console)
         base = comparison.baseline
         console.print(
             f"baseline {base.id} ({base.name}); regression = worse by more than "
@@ -319,6 +347,8 @@ def compare(  # noqa: PLR0917 - Typer maps parameters to flags
 
     With --label, runs carrying those labels are added (oldest first) after the given RUNs.
     """
+    from stackrig import bench
+
     with bench.History.open(_db(ctx, db)) as history:
         chosen = _select(history, runs or [], _labels(label))
         comparison = bench.compare_runs(history, chosen, bench.parse_metrics(metric), fail_on_regression)
@@ -329,6 +359,7 @@ def compare(  # noqa: PLR0917 - Typer maps parameters to flags
 
 
 def _select(history: bench.History, refs: Sequence[str], labels: dict[str, str]) -> list[bench.RunRecord]:
+
     chosen = [history.resolve(ref) for ref in refs]
     if labels:
         known = {r.id for r in chosen}
@@ -351,6 +382,8 @@ def import_(  # noqa: PLR0917 - Typer maps parameters to flags
     json_: JsonOpt = False,
 ) -> None:
     """Copy fio output made elsewhere into new run folders (the source is never changed)."""
+    from stackrig import bench
+
     with bench.History.open(_db(ctx, db)) as history:
         result = bench.import_dir(
             folder, runs_dir=_runs_dir(ctx, runs_dir), history=history, name=name, labels=_labels(label)
@@ -380,6 +413,8 @@ def export(  # noqa: PLR0917 - Typer maps parameters to flags
     json_: JsonOpt = False,
 ) -> None:
     """Export results: one row per run, host, job and direction."""
+    from stackrig import bench
+
     with bench.History.open(_db(ctx, db)) as history:
         chosen = [history.resolve(r) for r in runs or []] or history.list(
             labels=_labels(label), newest_first=False
@@ -400,6 +435,8 @@ def delete(
     ctx: typer.Context, run: RunArg, yes: YesOpt = False, db: DbOpt = None, json_: JsonOpt = False
 ) -> None:
     """Delete a run: its history rows and its folder."""
+    from stackrig import bench
+
     with bench.History.open(_db(ctx, db)) as history:
         record = history.resolve(run)
         _confirm(f"delete run {record.id} ({record.name}) and {record.folder}?", yes)
@@ -420,6 +457,8 @@ def prune(  # noqa: PLR0917 - Typer maps parameters to flags
     json_: JsonOpt = False,
 ) -> None:
     """Delete old runs (history rows and folders)."""
+    from stackrig import bench
+
     with bench.History.open(_db(ctx, db)) as history:
         doomed = bench.plan_prune(history, keep=keep, older_than_days=older_than)
         if doomed:
