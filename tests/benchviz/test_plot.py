@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -12,8 +13,8 @@ import pytest
 from PIL import Image
 
 from stackrig.bench import _binning as binning
-from stackrig.bench.logs import read_log
-from stackrig.bench.plot import PlotSettings, parse_duration_ms, parse_size, plot
+from stackrig.bench.logs import parse_log_name, read_log
+from stackrig.bench.plot import PlotSettings, _read_with_hints, log_hints, parse_duration_ms, parse_size, plot
 from stackrig.errors import UsageError
 from tests.benchviz.conftest import RunsEnv
 
@@ -188,3 +189,29 @@ def test_durations_and_sizes() -> None:
     with pytest.raises(UsageError):
         parse_duration_ms("0.1ms")
     assert parse_size("1024x768") == (1024, 768)
+
+
+def test_job_options_settle_the_layout(tmp_path: Path) -> None:
+    """A bw log of fio 3.37+ with log_issue_time=1 (issue time 0 outside clat/slat logs): six
+    columns that the values alone would read as log_offset; the run's fio.json settles it."""
+    rows = "".join(f"{t}, {1000 + t}, {t % 2}, 4096, 1, 0\n" for t in range(1, 200))
+    (tmp_path / "new_bw.1.log").write_text(rows)
+    assert read_log(tmp_path / "new_bw.1.log").columns[-2:] == ("offset", "prio")
+    doc = {
+        "fio version": "fio-3.37",
+        "global options": {},
+        "jobs": [{"jobname": "new", "job options": {"log_issue_time": "1"}}],
+    }
+    (tmp_path / "fio.json").write_text(json.dumps(doc))
+    assert log_hints(tmp_path) == {1: {"offset": None, "issue_time": True, "window_both": None}}
+    result = plot(PlotSettings(source=tmp_path, bandwidth=True, outdir=tmp_path / "out"))
+    assert [p.name for p in result.files] == ["fio_bw.png"]
+    log = _read_with_hints(parse_log_name(tmp_path / "new_bw.1.log"), log_hints(tmp_path))  # type: ignore[arg-type]
+    assert log.columns == ("time", "value", "ddir", "bs", "prio", "issue")
+    assert log.prio is not None
+    assert set(log.prio.tolist()) == {1}
+    # options that do not fit the file: the values decide
+    doc["jobs"][0]["job options"] = {"log_window_value": "both"}  # type: ignore[index]
+    (tmp_path / "fio.json").write_text(json.dumps(doc))
+    log = _read_with_hints(parse_log_name(tmp_path / "new_bw.1.log"), log_hints(tmp_path))  # type: ignore[arg-type]
+    assert log.columns[-2:] == ("offset", "prio")

@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from stackrig import _io
 from stackrig.bench import _binning as binning
-from stackrig.bench.logs import FioHistLog, FioLog, LogName, find_logs, read_hist_log, read_log
+from stackrig.bench.logs import (
+    FioHistLog,
+    FioLog,
+    LogFormatError,
+    LogName,
+    find_logs,
+    read_hist_log,
+    read_log,
+)
 from stackrig.errors import UsageError
 
 if TYPE_CHECKING:
@@ -184,6 +192,7 @@ def _load(s: PlotSettings) -> _Loaded:
         )
     kinds = _selected_kinds(s)
     wants_hist = s.hist or s.percentiles or not kinds
+    hints = log_hints(s.source)
     loaded = _Loaded()
     for name in names:
         if name.is_hist:
@@ -192,7 +201,7 @@ def _load(s: PlotSettings) -> _Loaded:
             continue
         if kinds and name.kind not in kinds and not (name.kind in LAT_KINDS and (s.hist or s.percentiles)):
             continue
-        log = read_log(name.path)
+        log = _read_with_hints(name, hints)
         loaded.names.append(name.path.name)
         if log.no_data:
             loaded.no_data.append(name.path.name)
@@ -202,6 +211,51 @@ def _load(s: PlotSettings) -> _Loaded:
     if not loaded.names:
         raise UsageError(f"no log of the asked kinds matches {pattern!r} in {s.source}")
     return loaded
+
+
+def _flag(options: dict[str, str], key: str) -> bool | None:
+    value = options.get(key)
+    if value is None:
+        return None
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
+def log_hints(folder: Path) -> dict[int, dict[str, bool | None]]:
+    """Per job number, the log layout options its job set (from the run's fio.json), if known.
+
+    Settles the layouts that column counts leave open (``log_offset``, ``log_issue_time``,
+    ``log_window_value=both``); without a fio.json the reader works them out from the values.
+    """
+    from stackrig.bench.results import ResultsError, load_results
+
+    if not (folder / "fio.json").is_file():
+        return {}
+    try:
+        results = load_results(folder)
+    except ResultsError:
+        return {}
+    if results.group_reporting:  # jobs are merged in fio.json: numbers no longer match the logs
+        return {}
+    hints: dict[int, dict[str, bool | None]] = {}
+    for number, job in enumerate(results.jobs, start=1):
+        options = {**results.global_options, **job.options}
+        window = options.get("log_window_value")
+        hints[number] = {
+            "offset": _flag(options, "log_offset"),
+            "issue_time": _flag(options, "log_issue_time"),
+            "window_both": None if window is None else window.strip().lower() in ("both", "2"),
+        }
+    return hints
+
+
+def _read_with_hints(name: LogName, hints: dict[int, dict[str, bool | None]]) -> FioLog:
+    given = hints.get(name.job or 0)
+    if given:
+        try:
+            return read_log(name.path, **given)
+        except LogFormatError:
+            pass  # the options did not fit (an edited job?): let the values decide, or name the line
+    return read_log(name.path)
 
 
 def _add_hist(loaded: _Loaded, name: LogName) -> None:
