@@ -243,3 +243,39 @@ def test_report_offline_in_chromium(browser: Any, cli: Any, runs_env: RunsEnv, t
     assert all(u.startswith(("file:", "data:")) for u in requests)
     assert console.errors == []
     context.close()
+
+
+def _get(port: int, path: str) -> tuple[int, Any]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path)
+        res = conn.getresponse()
+        return res.status, json.loads(res.read())
+    finally:
+        conn.close()
+
+
+def test_runs_folder_without_history(runs_env: RunsEnv, tmp_path: Path) -> None:
+    """A runs folder copied elsewhere (no stackrig.db): runs come from their meta.json."""
+    from stackrig.bench.web import DashboardSettings, start
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    shutil.copytree(runs_env.folder, runs / runs_env.folder.name)
+    (runs / "not-a-run").mkdir()
+    dash = start(DashboardSettings(runs_dir=runs, db=tmp_path / "none.db", port=0))
+    port = int(dash.server.server_address[1])
+    try:
+        status, doc = _get(port, "/api/runs")
+        assert status == 200
+        assert [r["id"] for r in doc["runs"]] == [runs_env.records[0].id]
+        assert doc["runs"][0]["iops"] > 0
+        rid = doc["runs"][0]["id"]
+        status, detail = _get(port, f"/api/runs/{rid}")
+        assert {r["job"] for r in detail["rows"]} == {"randread", "randwrite"}
+        assert "bw" in detail["kinds"]
+        status, _ = _get(port, f"/api/compare?runs={rid},{rid}")
+        assert status == 404
+    finally:
+        dash.stop()
+    assert not (tmp_path / "none.db").exists()  # read-only: no database made
