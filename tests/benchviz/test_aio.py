@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import sys
 import textwrap
 import urllib.request
@@ -199,3 +201,21 @@ def test_serve_warns_beyond_loopback(cli: Any, tmp_path: Path) -> None:
     assert done.returncode == 3
     assert "no authentication" in done.stderr
     assert "cannot listen on 192.0.2.1:8000" in done.stderr
+
+
+def test_serve_stops_on_ctrl_c(runs_env: RunsEnv) -> None:
+    port = free_port()
+    argv = [str(STACKRIG), "--data-dir", str(runs_env.home), "bench", "serve", "--port", str(port)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.strip() == f"dashboard: http://127.0.0.1:{port}/ (Ctrl-C stops it)"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0
+    assert "dashboard stopped" in err
