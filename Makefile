@@ -52,7 +52,7 @@ venv: apt-run $(VENV)/.installed-run
 venv-test: apt-test $(VENV)/.installed-test
 
 run: venv
-	$(BIN)/stackrig doctor
+	$(BIN)/stackrig bench aio examples/jobs/quick.fio
 
 lint: venv-test
 	$(BIN)/ruff check src tests benchmarks

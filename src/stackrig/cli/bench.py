@@ -15,6 +15,7 @@ from rich.table import Table
 
 from stackrig import output
 from stackrig._io import atomic_write, ensure_not_input
+from stackrig.cli import bench_views
 from stackrig.cli._common import finish, state
 from stackrig.cli.options import DbOpt, JsonOpt
 from stackrig.errors import ConflictError, ExitCode, UsageError
@@ -470,3 +471,5 @@ def prune(  # noqa: PLR0917 - Typer maps parameters to flags
 
 # The benchviz branch registers its commands (plot, report, dashboard, aio) here, with
 # ``bench_views.register(app)`` from stackrig.cli.
+
+bench_views.register(app)

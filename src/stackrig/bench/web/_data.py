@@ -1,0 +1,248 @@
+"""What the dashboard's JSON endpoints answer: runs, one run, its binned series, a comparison."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from stackrig.bench import _binning as binning
+from stackrig.bench.compare import DEFAULT_METRICS, compare_runs
+from stackrig.bench.history import History, ResultRow, RunNotFoundError
+from stackrig.bench.logs import find_logs, read_log
+from stackrig.bench.model import META_FILE, RunRecord, read_meta
+from stackrig.bench.plot import _scale
+from stackrig.errors import StackrigError
+
+KINDS = ("bw", "iops", "clat", "lat", "slat")
+_MAX_POINTS = 600
+
+
+@contextlib.contextmanager
+def _history(db: Path) -> Iterator[History | None]:
+    if not db.is_file():
+        yield None
+        return
+    history = History.open(db)
+    try:
+        yield history
+    finally:
+        history.close()
+
+
+def _inside(folder: Path, runs_dir: Path) -> bool:
+    try:
+        folder.resolve().relative_to(runs_dir.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _records(runs_dir: Path, history: History | None) -> list[RunRecord]:
+    """Runs of the history inside the runs folder, plus run folders the history does not know."""
+    found: dict[str, RunRecord] = {}
+    if history is not None:
+        for record in history.list():
+            if _inside(record.folder, runs_dir):
+                found[record.folder.name] = record
+    for meta in sorted(runs_dir.glob(f"*/{META_FILE}")):
+        if meta.parent.name not in found and not meta.parent.is_symlink():
+            with contextlib.suppress(StackrigError):
+                found[meta.parent.name] = read_meta(meta.parent)
+    return sorted(found.values(), key=lambda r: r.started, reverse=True)
+
+
+def _find(runs_dir: Path, history: History | None, run_id: str) -> RunRecord:
+    for record in _records(runs_dir, history):
+        if run_id in (record.id, record.folder.name):
+            return record
+    raise RunNotFoundError(f"no run {run_id!r} in {runs_dir}")
+
+
+def run_record(runs_dir: Path, db: Path, run_id: str) -> RunRecord:
+    with _history(db) as history:
+        return _find(runs_dir, history, run_id)
+
+
+def _rows(history: History | None, record: RunRecord) -> list[ResultRow]:
+    if history is None:
+        from stackrig.bench.history import rows_from_results
+        from stackrig.bench.results import load_results
+
+        try:
+            return rows_from_results(load_results(record.folder))
+        except StackrigError:
+            return []
+    try:
+        return history.rows(record)
+    except StackrigError:
+        return []
+
+
+def _num(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _summary(record: RunRecord, rows: Sequence[ResultRow]) -> dict[str, Any]:
+    top = [r for r in rows if r.host in ("", "all")] or list(rows)
+    return {
+        "id": record.id,
+        "name": record.name,
+        "folder": record.folder.name,
+        "status": record.status.value,
+        "started": record.started.isoformat(timespec="seconds"),
+        "ended": record.ended.isoformat(timespec="seconds") if record.ended else None,
+        "labels": dict(record.labels),
+        "hosts": list(record.hosts),
+        "machine": str(record.machine.get("hostname", "")),
+        "fio_version": record.fio_version,
+        "iops": _num(sum(r.iops or 0.0 for r in top)) if top else None,
+        "bw_bytes": _num(sum(r.bw_bytes or 0.0 for r in top)) if top else None,
+    }
+
+
+def _matches(doc: dict[str, Any], query: str | None) -> bool:
+    if not query:
+        return True
+    needle = query.lower()
+    hay = " ".join(
+        [doc["id"], doc["name"], doc["status"], doc["machine"], doc["folder"], *doc["hosts"]]
+        + [f"{k}={v}" for k, v in doc["labels"].items()]
+    ).lower()
+    return all(word in hay for word in needle.split())
+
+
+def runs(runs_dir: Path, db: Path, query: str | None = None) -> dict[str, Any]:
+    with _history(db) as history:
+        docs = [_summary(r, _rows(history, r)) for r in _records(runs_dir, history)]
+    return {"runs": [d for d in docs if _matches(d, query)], "total": len(docs)}
+
+
+def _row(r: ResultRow) -> dict[str, Any]:
+    return {
+        "host": r.host or "local",
+        "job": r.job,
+        "direction": r.direction,
+        "iops": _num(r.iops),
+        "bw_bytes": _num(r.bw_bytes),
+        "lat_mean_ns": _num(r.lat_mean_ns),
+        "lat_p50_ns": _num(r.lat_p50_ns),
+        "lat_p99_ns": _num(r.lat_p99_ns),
+        "lat_p999_ns": _num(r.lat_p999_ns),
+        "runtime_ms": r.runtime_ms,
+    }
+
+
+def run_detail(runs_dir: Path, db: Path, run_id: str) -> dict[str, Any]:
+    with _history(db) as history:
+        record = _find(runs_dir, history, run_id)
+        rows = _rows(history, record)
+    files = [
+        {"name": p.name, "size": p.stat().st_size, "url": f"/files/{record.folder.name}/{p.name}"}
+        for p in sorted(record.folder.iterdir())
+        if p.is_file() and not p.is_symlink()
+    ]
+    kinds = sorted({n.kind for n in find_logs(record.folder) if not n.is_hist}, key=_kind_order)
+    doc = _summary(record, rows)
+    doc.update(
+        rows=[_row(r) for r in rows],
+        files=files,
+        kinds=kinds,
+        command=list(record.command),
+        machine_facts={str(k): str(v) for k, v in record.machine.items()},
+        error=record.error,
+    )
+    return doc
+
+
+def _kind_order(kind: str) -> int:
+    return KINDS.index(kind) if kind in KINDS else len(KINDS)
+
+
+def _aligned(series: list[binning.Series], div: float) -> tuple[list[float], list[list[float | None]]]:
+    import numpy as np
+
+    if not series:
+        return [], []
+    t = np.unique(np.concatenate([s.t for s in series]))
+    columns: list[list[float | None]] = []
+    for s in series:
+        col = np.full(t.shape[0], np.nan)
+        col[np.searchsorted(t, s.t)] = s.mean / div
+        columns.append([None if math.isnan(v) else round(float(v), 3) for v in col])
+    return [round(float(x), 3) for x in t], columns
+
+
+def _series_of(folder: Path, kind: str) -> tuple[list[binning.Series], int]:
+    logs = [read_log(n.path) for n in find_logs(folder) if n.kind == kind]
+    logs = [log for log in logs if not log.no_data]
+    window = binning.auto_window_ms(logs, max_points=_MAX_POINTS)
+    return [s for log in logs for s in binning.bin_log(log, window)], window
+
+
+def run_series(runs_dir: Path, db: Path, run_id: str, kind: str | None) -> dict[str, Any]:
+    if kind not in KINDS:
+        raise RunNotFoundError(f"unknown log kind {kind!r}")
+    with _history(db) as history:
+        record = _find(runs_dir, history, run_id)
+    series, window = _series_of(record.folder, kind)
+    peak = max((float(s.mean.max()) for s in series if len(s)), default=1.0)
+    div, unit = _scale(kind, peak)
+    labels = [f"{s.label} {s.direction}" for s in series]
+    t, columns = _aligned(series, div)
+    if kind in ("bw", "iops") and len(series) > 1:
+        st, total = binning.sum_series(series)
+        sums = {round(float(a), 3): float(b) / div for a, b in zip(st, total, strict=True)}
+        columns.append([round(sums[x], 3) if x in sums else None for x in t])
+        labels.append("sum of jobs")
+    return {"kind": kind, "unit": unit, "window_ms": window, "t": t, "labels": labels, "values": columns}
+
+
+def compare(runs_dir: Path, db: Path, ids: Sequence[str]) -> dict[str, Any]:
+    if len(ids) < 2:
+        raise RunNotFoundError("pick at least two runs to compare")
+    if not db.is_file():
+        raise RunNotFoundError("no history to compare from")
+    with _history(db) as history:
+        if history is None:  # pragma: no cover - checked above
+            raise RunNotFoundError("no history to compare from")
+        records = [_find(runs_dir, history, i) for i in ids]
+        comp = compare_runs(history, records, DEFAULT_METRICS, None)
+    changes = [
+        {
+            "run": c.run_id,
+            "key": f"{c.host or 'local'}/{c.job}/{c.direction}",
+            "metric": c.metric,
+            "baseline": _num(c.baseline),
+            "value": _num(c.value),
+            "change_pct": _num(c.change_pct),
+            "regression": c.regression,
+        }
+        for c in comp.changes
+    ]
+    # total bandwidth over time of each run, on one time axis (seconds since each run's start)
+    per_run = []
+    for record in records:
+        series, _ = _series_of(record.folder, "bw")
+        per_run.append(binning.sum_series(series))
+    peak = max((float(v.max()) for _, v in per_run if v.shape[0]), default=1.0)
+    div, unit = _scale("bw", peak)
+    import numpy as np
+
+    arrays = [t for t, _ in per_run if t.shape[0]]
+    t_all = np.unique(np.concatenate(arrays)) if arrays else np.empty(0)
+    values = []
+    for t, v in per_run:
+        col = np.full(t_all.shape[0], np.nan)
+        col[np.searchsorted(t_all, t)] = v / div
+        values.append([None if math.isnan(x) else round(float(x), 3) for x in col])
+    return {
+        "runs": [_summary(r, []) for r in records],
+        "baseline": records[0].id,
+        "threshold_pct": comp.threshold_pct,
+        "changes": changes,
+        "unmatched": list(comp.unmatched),
+        "bw": {"unit": unit, "t": [round(float(x), 3) for x in t_all], "values": values},
+    }

@@ -1,0 +1,156 @@
+/* stackrig bench dashboard: run list, run page, compare view. Plain DOM + the vendored uPlot. */
+"use strict";
+(function () {
+  const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+  const main = document.getElementById("main");
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") node.className = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v);
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  async function getJSON(url) {
+    const res = await fetch(url, { headers: { Accept: "application/json" } });
+    const doc = await res.json();
+    if (!res.ok) throw new Error(doc.error || res.statusText);
+    return doc;
+  }
+
+  function num(v, digits) {
+    if (v === null || v === undefined) return "—";
+    return v.toLocaleString("en-US", { maximumFractionDigits: digits === undefined ? 0 : digits });
+  }
+  function rate(b) {
+    if (b === null || b === undefined) return "—";
+    const units = [[1 << 30, "GiB/s"], [1 << 20, "MiB/s"], [1 << 10, "KiB/s"]];
+    for (const [d, u] of units) if (b >= d) return (b / d).toFixed(1) + " " + u;
+    return b.toFixed(0) + " B/s";
+  }
+  function ns(v) {
+    if (v === null || v === undefined) return "—";
+    const units = [[1e9, "s"], [1e6, "ms"], [1e3, "µs"]];
+    for (const [d, u] of units) if (v >= d) return (v / d).toPrecision(3) + " " + u;
+    return v.toFixed(0) + " ns";
+  }
+  function table(head, rows) {
+    return el("table", {}, el("thead", {}, el("tr", {}, ...head.map((h) => el("th", {}, h)))),
+      el("tbody", {}, ...rows.map((r) => el("tr", {}, ...r.map((c) => el("td", {}, c))))));
+  }
+  function fail(err) {
+    main.replaceChildren(el("p", { class: "error" }, "error: " + err.message));
+  }
+
+  function chart(target, title, unit, t, labels, values) {
+    const width = Math.max(400, Math.min(1100, target.clientWidth || 900));
+    const opts = {
+      title: title, width: width, height: 320,
+      scales: { x: { time: false } },
+      cursor: { drag: { x: true, y: false } },
+      axes: [{ label: "time (s)" }, { label: unit, size: 70 }],
+      series: [{ label: "time (s)" }].concat(labels.map((label, i) => ({
+        label: label, unit: unit, stroke: label === "sum of jobs" ? "#000" : COLORS[i % COLORS.length],
+        width: label === "sum of jobs" ? 2 : 1.2, spanGaps: false,
+        value: (u, v) => (v === null || v === undefined ? "—" : num(v, 2) + " " + unit),
+      }))),
+    };
+    const box = el("div", { class: "chart", "data-chart": title });
+    target.append(box);
+    return new uPlot(opts, [t].concat(values), box);
+  }
+
+  // ------------------------------------------------------------------ run list
+  async function runsPage() {
+    const filter = el("input", { type: "search", id: "filter", placeholder: "filter: name, label k=v, host, status" });
+    const count = el("span", { class: "note", id: "count" });
+    const button = el("button", { id: "compare", disabled: "" }, "compare selected");
+    const body = el("tbody");
+    main.replaceChildren(el("h1", {}, "fio runs"), el("div", { class: "bar" }, filter, button, count),
+      el("table", { id: "runs" }, el("thead", {}, el("tr", {}, ...["", "started", "name", "status", "labels", "machine",
+        "IOPS", "bandwidth", "id"].map((h) => el("th", {}, h)))), body));
+    const picked = new Set();
+    button.addEventListener("click", () => { location.href = "/compare?runs=" + [...picked].map(encodeURIComponent).join(","); });
+    async function load() {
+      const doc = await getJSON("/api/runs?q=" + encodeURIComponent(filter.value));
+      body.replaceChildren(...doc.runs.map((r) => {
+        const box = el("input", { type: "checkbox", value: r.id });
+        if (picked.has(r.id)) box.checked = true;
+        box.addEventListener("change", () => {
+          if (box.checked) picked.add(r.id); else picked.delete(r.id);
+          if (picked.size >= 2) button.removeAttribute("disabled"); else button.setAttribute("disabled", "");
+        });
+        const labels = Object.entries(r.labels).map(([k, v]) => k + "=" + v).join(" ");
+        return el("tr", { class: "run", "data-id": r.id }, el("td", {}, box), el("td", {}, r.started),
+          el("td", {}, el("a", { href: "/run/" + encodeURIComponent(r.id) }, r.name)),
+          el("td", { class: "status-" + r.status }, r.status), el("td", {}, labels), el("td", {}, r.machine),
+          el("td", {}, num(r.iops)), el("td", {}, rate(r.bw_bytes)), el("td", { class: "mono" }, r.id));
+      }));
+      count.textContent = doc.runs.length + " of " + doc.total + " runs";
+    }
+    let timer = null;
+    filter.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => load().catch(fail), 150); });
+    await load();
+  }
+
+  // ------------------------------------------------------------------ one run
+  async function runPage() {
+    const id = decodeURIComponent(location.pathname.split("/").pop());
+    const doc = await getJSON("/api/runs/" + encodeURIComponent(id));
+    const facts = el("dl", {});
+    const pairs = [["id", doc.id], ["status", doc.status], ["started", doc.started], ["ended", doc.ended || "—"],
+      ["labels", Object.entries(doc.labels).map(([k, v]) => k + "=" + v).join(", ") || "—"],
+      ["fio", doc.fio_version || "—"], ["fio servers", doc.hosts.join(", ") || "— (local)"],
+      ["command", doc.command.join(" ")]].concat(Object.entries(doc.machine_facts));
+    for (const [k, v] of pairs) facts.append(el("dt", {}, k), el("dd", {}, v));
+    const rows = doc.rows.map((r) => [r.host, r.job, r.direction, num(r.iops), rate(r.bw_bytes), ns(r.lat_mean_ns),
+      ns(r.lat_p50_ns), ns(r.lat_p99_ns), ns(r.lat_p999_ns)]);
+    const charts = el("div", { id: "charts" });
+    const files = el("ul", { id: "files" }, ...doc.files.map((f) =>
+      el("li", {}, el("a", { href: f.url }, f.name), " ", el("span", { class: "note" }, num(f.size) + " bytes"))));
+    const pngs = doc.files.filter((f) => /\.(png|svg)$/.test(f.name));
+    main.replaceChildren(el("h1", {}, doc.name), facts, el("h2", {}, "Summary"),
+      table(["host", "job", "direction", "IOPS", "bandwidth", "mean lat", "p50", "p99", "p99.9"], rows),
+      el("h2", {}, "Charts"), el("p", { class: "note" }, "drag to zoom, double-click to reset, click a legend entry to hide it"),
+      charts, el("h2", {}, "Graphs"), el("div", { class: "pngs" }, ...pngs.map((f) => el("a", { href: f.url },
+        el("img", { src: f.url, alt: f.name, class: "thumb" })))), el("h2", {}, "Raw files"), files);
+    if (!doc.kinds.length) charts.append(el("p", { class: "note" }, "no fio logs in this run (run with --logs)"));
+    const names = { bw: "bandwidth", iops: "IOPS", clat: "completion latency", lat: "total latency", slat: "submission latency" };
+    for (const kind of doc.kinds) {
+      const s = await getJSON("/api/runs/" + encodeURIComponent(id) + "/series?kind=" + kind);
+      if (!s.t.length) { charts.append(el("p", { class: "note" }, kind + ": no data")); continue; }
+      chart(charts, names[kind] + " (" + s.unit + ", window " + s.window_ms + " ms)", s.unit, s.t, s.labels, s.values);
+    }
+    document.body.setAttribute("data-ready", "1");
+  }
+
+  // ------------------------------------------------------------------ compare
+  async function comparePage() {
+    const ids = (new URLSearchParams(location.search).get("runs") || "").split(",").filter(Boolean);
+    const doc = await getJSON("/api/compare?runs=" + ids.map(encodeURIComponent).join(","));
+    const fmt = { iops: (v) => num(v), bw: rate };
+    const rows = doc.changes.map((c) => [c.run, c.key, c.metric, (fmt[c.metric] || ns)(c.baseline),
+      (fmt[c.metric] || ns)(c.value), c.change_pct === null ? "—" : (c.change_pct > 0 ? "+" : "") + c.change_pct.toFixed(1) + "%",
+      c.regression ? "regression" : ""]);
+    const t = table(["run", "host/job/direction", "metric", "baseline", "value", "change", ""], rows);
+    t.id = "changes";
+    const charts = el("div", { id: "charts" });
+    main.replaceChildren(el("h1", {}, "compare " + doc.runs.length + " runs"),
+      el("p", {}, "baseline: ", el("b", {}, doc.runs[0].name + " (" + doc.baseline + ")"),
+        "; worse by more than " + doc.threshold_pct + "% is marked"), t, el("h2", {}, "Total bandwidth"), charts);
+    if (doc.bw.t.length) chart(charts, "total bandwidth (" + doc.bw.unit + ")", doc.bw.unit, doc.bw.t,
+      doc.runs.map((r) => r.name + " " + r.id), doc.bw.values);
+    for (const u of doc.unmatched) main.append(el("p", { class: "note" }, u));
+    document.body.setAttribute("data-ready", "1");
+  }
+
+  const pages = { runs: runsPage, run: runPage, compare: comparePage };
+  (pages[document.body.dataset.page] || runsPage)().catch(fail);
+})();

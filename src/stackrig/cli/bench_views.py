@@ -1,0 +1,276 @@
+"""``stackrig bench plot|report|serve|aio``: graphs, the HTML report, the dashboard, all in one.
+
+Registered on the bench family's Typer app by :func:`register` (called at the end of
+``stackrig.cli.bench``).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from stackrig import output
+from stackrig.cli._common import finish, state
+from stackrig.cli.options import DbOpt, JsonOpt
+from stackrig.errors import UsageError
+
+__all__ = ["register"]
+
+
+class ImageFormat(enum.StrEnum):
+    png = "png"
+    svg = "svg"
+
+
+RunsDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--runs-dir", help="Folder of run folders (default: runs/ in the data folder).", file_okay=False
+    ),
+]
+HostOpt = Annotated[
+    str, typer.Option("--host", help="Address the dashboard listens on (0.0.0.0 only inside a container).")
+]
+PortOpt = Annotated[int, typer.Option("--port", help="Dashboard TCP port.")]
+
+
+def _db(ctx: typer.Context, db: Path | None) -> Path:
+    return db or state(ctx).paths.db
+
+
+def _source(ctx: typer.Context, ref: str | None, db: Path | None) -> Path:
+    """A folder of logs: the given folder, a run from the history, or the current folder."""
+    if ref is None:
+        return Path.cwd()
+    if Path(ref).is_dir():
+        return Path(ref)
+    from stackrig.bench import History
+
+    database = _db(ctx, db)
+    if not database.is_file():
+        raise UsageError(f"{ref!r} is not a folder and there is no history yet ({database})")
+    with History.open(database) as history:
+        return history.resolve(ref).folder
+
+
+def _files_view(lines: Sequence[str]) -> output.Renderer:
+    def draw(console: Console) -> None:
+        for line in lines:
+            console.print(line, markup=False, highlight=False)
+
+    return draw
+
+
+def _warn_public(host: str) -> None:
+    from stackrig.bench import is_loopback
+
+    if not is_loopback(host):
+        output.stderr_console().print(
+            f"warning: the dashboard on {host} has no authentication; anyone reaching it can read the runs",
+            markup=False,
+        )
+
+
+def _serve(runs_dir: Path, db: Path, host: str, port: int) -> None:
+    from stackrig.bench.web import DashboardSettings, serve
+
+    _warn_public(host)
+
+    def ready(url: str) -> None:
+        sys.stdout.write(f"dashboard: {url} (Ctrl-C stops it)\n")
+        sys.stdout.flush()
+
+    try:
+        serve(DashboardSettings(runs_dir=runs_dir, db=db, host=host, port=port), on_ready=ready)
+    except KeyboardInterrupt:
+        sys.stderr.write("dashboard stopped\n")
+
+
+def plot(  # noqa: PLR0917 - Typer maps parameters to flags
+    ctx: typer.Context,
+    source: Annotated[
+        str | None,
+        typer.Argument(help="A run (id, prefix, folder, latest) or a folder of logs (default: .)."),
+    ] = None,
+    title: Annotated[str | None, typer.Option("-t", "--title", help="Graph title.")] = None,
+    bandwidth: Annotated[bool, typer.Option("-b", "--bandwidth", help="Bandwidth logs (*_bw*).")] = False,
+    iops: Annotated[bool, typer.Option("-i", "--iops", help="IOPS logs (*_iops*).")] = False,
+    gnuplot: Annotated[
+        bool, typer.Option("-g", "--gnuplot", help="Accepted for fio2gnuplot; always renders.")
+    ] = False,
+    pattern: Annotated[
+        str | None, typer.Option("-p", "--pattern", help="Shell pattern of the log files.")
+    ] = None,
+    basename: Annotated[
+        str | None, typer.Option("-o", "--output", help="Basename of the graph files.")
+    ] = None,
+    outdir: Annotated[
+        Path | None,
+        typer.Option("-d", "--outdir", help="Folder for the graphs (default: the logs').", file_okay=False),
+    ] = None,
+    min_time: Annotated[
+        float | None, typer.Option("-m", "--min-time", help="Start of the time window (s).")
+    ] = None,
+    max_time: Annotated[
+        float | None, typer.Option("-M", "--max-time", help="End of the time window (s).")
+    ] = None,
+    lat: Annotated[bool, typer.Option("--lat", help="Latency logs (lat, clat, slat).")] = False,
+    percentiles: Annotated[
+        bool, typer.Option("--percentiles", help="Latency percentiles over time.")
+    ] = False,
+    hist: Annotated[bool, typer.Option("--hist", help="Completion-latency histogram and CDF.")] = False,
+    fmt: Annotated[ImageFormat, typer.Option("--format", help="Image format.")] = ImageFormat.png,
+    window: Annotated[str | None, typer.Option("--window", help="Binning window, e.g. 500ms or 2s.")] = None,
+    size: Annotated[str, typer.Option("--size", help="Image size WIDTHxHEIGHT in pixels.")] = "1280x720",
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Draw graphs of fio logs, with fio2gnuplot's flags (-t -b -i -g -p -o -d -m -M).
+
+    Without -b/-i/--lat every log kind is drawn: time series per job with the sum,
+    a moving average and min/max bands, latency percentiles, the clat histogram with
+    its CDF, and IOPS against latency. Logs of zeros (gtod_reduce) are named, not drawn.
+    """
+    from stackrig.bench.plot import PlotSettings, parse_duration_ms, parse_size
+    from stackrig.bench.plot import plot as draw
+
+    del gnuplot  # fio2gnuplot's "render with gnuplot": we always render
+    settings = PlotSettings(
+        source=_source(ctx, source, db), title=title, bandwidth=bandwidth, iops=iops, latency=lat,
+        percentiles=percentiles, hist=hist, pattern=pattern, basename=basename, outdir=outdir,
+        min_time=min_time, max_time=max_time, fmt="svg" if fmt is ImageFormat.svg else "png",
+        window_ms=parse_duration_ms(window) if window else None, size=parse_size(size),
+    )  # fmt: skip
+    result = draw(settings)
+    lines = [str(p) for p in result.files] + [f"no data (not plotted): {n}" for n in result.no_data]
+    warnings = tuple(f"{n}: no data (all zeros or empty, e.g. gtod_reduce=1)" for n in result.no_data)
+    finish(ctx, output.Report(result, render=_files_view(lines), warnings=warnings), json_mode=json_)
+
+
+def report(
+    ctx: typer.Context,
+    runs: Annotated[
+        list[str], typer.Argument(help="Runs: id, unique prefix, folder, or latest. First = baseline.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="HTML file to write (default: stdout).", dir_okay=False),
+    ] = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Write one self-contained HTML report (opens offline) of one or more runs.
+
+    Summary per job and direction, the graphs, the job files and the system facts;
+    with several runs, a comparison against the first.
+    """
+    from stackrig.bench import History
+    from stackrig.bench.report import write_report
+
+    with History.open(_db(ctx, db)) as history:
+        records = [history.resolve(ref) for ref in runs]
+        result = write_report(history, records, out)
+    if out is None and not json_:
+        sys.stdout.write(result.html)
+        return
+    lines = [f"report: {out} ({result.bytes} bytes, {result.graphs} graphs)"] if out else []
+    finish(ctx, output.Report(result, render=_files_view(lines)), json_mode=json_)
+
+
+def serve(
+    ctx: typer.Context,
+    runs_dir: RunsDirOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    db: DbOpt = None,
+) -> None:
+    """Serve the read-only dashboard: run list, run pages with charts, raw files, compare view.
+
+    It binds 127.0.0.1 unless --host says otherwise; nothing outside the runs folder
+    can be read. Ctrl-C stops it.
+    """
+    _serve(runs_dir or state(ctx).paths.runs, _db(ctx, db), host, port)
+
+
+def aio(  # noqa: PLR0917 - Typer maps parameters to flags
+    ctx: typer.Context,
+    jobs: Annotated[list[str] | None, typer.Argument(help="Job files: paths or http(s) URLs.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Run name and graph title (PLOTNAME).")] = None,
+    from_env: Annotated[
+        bool,
+        typer.Option("--from-env", help="Read JOBFILES, REMOTEFILES and PLOTNAME (fio-tools' contract)."),
+    ] = False,
+    fio_data: Annotated[
+        Path,
+        typer.Option(
+            "--fio-data", help="With --from-env: folder of job names and of every run.", file_okay=False
+        ),
+    ] = Path("/tmp/fio-data"),  # noqa: S108 - the fio-tools contract names this folder
+    label: Annotated[
+        list[str] | None, typer.Option("--label", "-l", help="KEY=VALUE tag (repeatable).")
+    ] = None,
+    runs_dir: RunsDirOpt = None,
+    target: Annotated[
+        Path | None,
+        typer.Option("--target", help="directory= for jobs that leave it unset.", file_okay=False),
+    ] = None,
+    log_avg_msec: Annotated[
+        int, typer.Option("--log-avg-msec", min=1, help="Average log samples (ms).")
+    ] = 100,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Stop after the report; no dashboard.")
+    ] = False,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Run jobs, draw IOPS, bandwidth and latency graphs, write the report, then serve the dashboard.
+
+    With --from-env the jobs come from JOBFILES/REMOTEFILES and the name from PLOTNAME,
+    and every run is kept in --fio-data (fio-tools wiped it).
+    """
+    from stackrig.bench import RunSettings, parse_label
+    from stackrig.bench.aio import jobs_from_env, run_aio
+
+    found = jobs_from_env(os.environ, fio_data) if from_env else None
+    wanted = tuple(jobs or ()) or (found.jobs if found else ())
+    if not wanted:
+        raise UsageError(
+            "give job files (JOB...) or --from-env", hint="e.g. stackrig bench aio examples/jobs/quick.fio"
+        )
+    runs = fio_data if found else (runs_dir or state(ctx).paths.runs)
+    database = fio_data / "stackrig.db" if found and db is None else _db(ctx, db)
+    title = name or (found.name if found else None)
+    settings = RunSettings(
+        jobs=wanted, runs_dir=runs, db=database, name=title, labels=dict(parse_label(x) for x in label or ()),
+        target=target.absolute() if target else None, logs=True, log_avg_msec=log_avg_msec,
+        progress=not json_ and sys.stderr.isatty(),
+    )  # fmt: skip
+    result = run_aio(settings, title=title)
+    lines = [
+        f"run {result.run.id}: {result.run.folder}",
+        *(str(p) for p in result.plots),
+        f"report: {result.report}",
+    ]
+    warnings = tuple(
+        f"REMOTEFILES entry not in JOBFILES, not run: {u}" for u in (found.ignored if found else ())
+    )
+    finish(ctx, output.Report(result, render=_files_view(lines), warnings=warnings), json_mode=json_)
+    if not no_serve:
+        _serve(runs, database, host, port)
+
+
+def register(app: typer.Typer) -> None:
+    """Add plot, report, serve and aio to the bench family's app."""
+    app.command(epilog="Example: stackrig bench plot -t My16kAWSRandomReadTest -b -g -p '*_bw*'")(plot)
+    app.command(epilog="Example: stackrig bench report latest -o report.html")(report)
+    app.command(epilog="Example: stackrig bench serve --port 8000")(serve)
+    app.command(epilog="Example: stackrig bench aio examples/jobs/quick.fio --no-serve")(aio)
