@@ -339,8 +339,9 @@ def _execute(folder: Path, argv: list[str], settings: RunSettings) -> tuple[int,
         except KeyboardInterrupt:
             _stop(proc)
             interrupted = True
-        if reader.is_alive() or reader.ident is not None:
+        if reader.ident is not None:  # started
             reader.join(timeout=_STOP_GRACE)
+        proc.stdout.close()
     return proc.returncode, interrupted, reader.lines
 
 
