@@ -12,25 +12,13 @@ import typer
 from rich.console import Console
 
 from stackrig.cli._common import finish, state
-from stackrig.cli.fleet import (
-    AddressOpt,
-    FilterOpt,
-    FormatOpt,
-    GroupByOpt,
-    GroupOpt,
-    HostnameOpt,
-    HostVarsOpt,
-    OutputOpt,
-    PortOpt,
-    ProxyOpt,
-    StateOpt,
-    UserOpt,
-    inventory_options,
-)
+from stackrig.cli.fleet import HostVarsOpt, OutputOpt, inventory_group
 from stackrig.cli.options import JsonOpt
 from stackrig.errors import ConflictError, UsageError
-from stackrig.fleet._aws import RETRY_MODES, AwsTarget
+from stackrig.fleet import InventoryOptions
 from stackrig.fleet.cloud import (
+    RETRY_MODES,
+    AwsTarget,
     DownPlan,
     DownResult,
     UpOutcome,
@@ -161,6 +149,7 @@ def _up_report(outcome: UpOutcome) -> Report:
     return Report(outcome.to_dict(), render=render, warnings=outcome.notes())
 
 
+@inventory_group
 def up(  # noqa: PLR0917 - Typer passes options positionally
     ctx: typer.Context,
     prefix: Annotated[str, typer.Option("--prefix", help="Fleet name: instances NAME-<i>, group NAME-sg.")],
@@ -194,16 +183,8 @@ def up(  # noqa: PLR0917 - Typer passes options positionally
     profile: ProfileOpt = None,
     max_attempts: MaxAttemptsOpt = 5,
     retry_mode: RetryModeOpt = "standard",
-    filters: FilterOpt = None,
-    state_: StateOpt = "running",
-    address: AddressOpt = "auto",
-    hostname: HostnameOpt = "address",
-    groups: GroupOpt = None,
-    group_by: GroupByOpt = None,
-    user: UserOpt = None,
-    port: PortOpt = None,
-    ssh_proxy: ProxyOpt = None,
-    fmt: FormatOpt = "ini",
+    *,
+    options: InventoryOptions,
     host_vars_dir: HostVarsOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
@@ -214,10 +195,6 @@ def up(  # noqa: PLR0917 - Typer passes options positionally
         prefix, count, image, instance_type, key_name, vpc, subnet,
         tuple(parse_rule(r) for r in rules or ()), tuple(parse_tag(t) for t in tags or ()),
         prune_rules, scale_down, wait, poll_interval, timeout,
-    )  # fmt: skip
-    options = inventory_options(
-        filters=filters, state=state_, address=address, hostname=hostname, groups=groups,
-        group_by=group_by, user=user, port=port, ssh_proxy=ssh_proxy, fmt=fmt,
     )  # fmt: skip
     with _progress(json_) as progress:
         outcome = up_inventory(
@@ -241,6 +218,7 @@ def _discover_report(outcome: DiscoverOutcome) -> Report:
     return Report(outcome.to_dict(), render=render, warnings=outcome.notes(), partial=outcome.result.partial)
 
 
+@inventory_group
 def discover(  # noqa: PLR0917 - Typer passes options positionally
     ctx: typer.Context,
     provider: Annotated[
@@ -265,16 +243,8 @@ def discover(  # noqa: PLR0917 - Typer passes options positionally
     profile: ProfileOpt = None,
     max_attempts: MaxAttemptsOpt = 5,
     retry_mode: RetryModeOpt = "standard",
-    filters: FilterOpt = None,
-    state_: StateOpt = "running",
-    address: AddressOpt = "auto",
-    hostname: HostnameOpt = "address",
-    groups: GroupOpt = None,
-    group_by: GroupByOpt = None,
-    user: UserOpt = None,
-    port: PortOpt = None,
-    ssh_proxy: ProxyOpt = None,
-    fmt: FormatOpt = "ini",
+    *,
+    options: InventoryOptions,
     host_vars_dir: HostVarsOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
@@ -283,11 +253,7 @@ def discover(  # noqa: PLR0917 - Typer passes options positionally
     target = _target(None, endpoint_url, profile, max_attempts, retry_mode)
     wanted = tuple(r.strip() for given in regions or () for r in given.split(",") if r.strip())
     settings = DiscoverSettings(
-        provider, wanted, all_regions, tuple(filters or ()), state_, cache_ttl, refresh
-    )  # fmt: skip
-    options = inventory_options(
-        filters=filters, state=state_, address=address, hostname=hostname, groups=groups,
-        group_by=group_by, user=user, port=port, ssh_proxy=ssh_proxy, fmt=fmt,
+        provider, wanted, all_regions, options.filters, options.state, cache_ttl, refresh
     )  # fmt: skip
     with _progress(json_) as progress:
         outcome = discover_inventory(
