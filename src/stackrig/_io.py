@@ -7,8 +7,9 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 from stackrig.errors import ConflictError, OutputPathError, UsageError
 
@@ -16,6 +17,7 @@ __all__ = [
     "atomic_write",
     "ensure_dir",
     "ensure_not_input",
+    "open_text",
     "read_text",
     "safe_join",
 ]
@@ -171,11 +173,11 @@ def safe_join(base: str | os.PathLike[str], untrusted: str) -> Path:
     return candidate
 
 
-def read_text(path: str | os.PathLike[str], *, what: str = "file") -> str:
-    """Read a user-given text file or raise a UsageError that names it."""
-    source = Path(path)
+@contextlib.contextmanager
+def _reading(source: Path, what: str) -> Iterator[None]:
+    """Turn the OSError (or decoding error) of reading ``source`` into a UsageError that names it."""
     try:
-        return source.read_text(encoding="utf-8")
+        yield
     except FileNotFoundError as exc:
         raise UsageError(f"{what} {source} does not exist") from exc
     except IsADirectoryError as exc:
@@ -186,3 +188,17 @@ def read_text(path: str | os.PathLike[str], *, what: str = "file") -> str:
         raise UsageError(f"{what} {source} is not UTF-8 text (byte {exc.start})") from exc
     except OSError as exc:
         raise UsageError(f"cannot read {what} {source}: {exc.strerror or exc}") from exc
+
+
+def read_text(path: str | os.PathLike[str], *, what: str = "file") -> str:
+    """Read a user-given text file or raise a UsageError that names it."""
+    source = Path(path)
+    with _reading(source, what):
+        return source.read_text(encoding="utf-8")
+
+
+def open_text(path: str | os.PathLike[str], *, what: str = "file") -> IO[str]:
+    """Open a user-given text file (UTF-8) for streaming, or raise the UsageError of :func:`read_text`."""
+    source = Path(path)
+    with _reading(source, what):
+        return source.open(encoding="utf-8")

@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,27 +66,32 @@ def ansible_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("ansible")
 
 
+def run_ansible_inventory(sources: Sequence[Path], base: Path) -> dict[str, Any]:
+    """Run the real ``ansible-inventory --list`` on one or more sources in ``base``; return its JSON (raw)."""
+    args = [str(BIN / "ansible-inventory")]
+    for source in sources:
+        target = json_script(source) if source.suffix == ".json" else source
+        args += ["-i", str(target)]
+    done = subprocess.run(
+        [*args, "--list"],
+        capture_output=True,
+        text=True,
+        env=ansible_env(base),
+        cwd=base,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    doc: dict[str, Any] = json.loads(done.stdout)
+    return doc
+
+
 @pytest.fixture(scope="session")
 def ansible_inventory(ansible_base: Path) -> Callable[..., dict[str, Any]]:
-    """Run the real ``ansible-inventory --list`` on one or more sources; return its JSON (raw)."""
+    """:func:`run_ansible_inventory` in the session's Ansible folder."""
 
     def run(*sources: Path) -> dict[str, Any]:
-        args = [str(BIN / "ansible-inventory")]
-        for source in sources:
-            target = json_script(source) if source.suffix == ".json" else source
-            args += ["-i", str(target)]
-        done = subprocess.run(
-            [*args, "--list"],
-            capture_output=True,
-            text=True,
-            env=ansible_env(ansible_base),
-            cwd=ansible_base,
-            timeout=300,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        doc: dict[str, Any] = json.loads(done.stdout)
-        return doc
+        return run_ansible_inventory(sources, ansible_base)
 
     return run
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from stackrig.fleet import InventoryOptions, build_inventory, parse_documents, write_inventory
-from tests.fleet.conftest import BIN, ansible_env, json_script, unwrap
+from tests.fleet.conftest import BIN, ansible_env, json_script, run_ansible_inventory, unwrap
 
 NASTY = [
     "",
@@ -68,24 +68,6 @@ TAGS = st.fixed_dictionaries(
 )
 
 
-def _run_inventory(sources: list[Path], base: Path) -> dict[str, Any]:
-    args = [str(BIN / "ansible-inventory")]
-    for source in sources:
-        args += ["-i", str(json_script(source) if source.suffix == ".json" else source)]
-    done = subprocess.run(
-        [*args, "--list"],
-        capture_output=True,
-        text=True,
-        env=ansible_env(base),
-        cwd=base,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    doc: dict[str, Any] = json.loads(done.stdout)
-    return doc
-
-
 @settings(
     max_examples=25,
     deadline=None,
@@ -115,7 +97,7 @@ def test_hostile_tags_survive_every_format_exactly(per_format: list[list[dict[st
                 expected_vars[host.name] = dict(host.vars)
             for group, members in result.groups.items():
                 expected_groups.setdefault(group, set()).update(members)
-        listing = _run_inventory(sources, base)
+        listing = run_ansible_inventory(sources, base)
         hostvars = listing["_meta"]["hostvars"]
         assert set(hostvars) == set(expected_vars)  # no extra host, none lost
         for name, vars_ in expected_vars.items():
@@ -196,7 +178,7 @@ def test_hostile_names_become_safe_host_names(fmt: str, tmp_path: Path) -> None:
     result = build_inventory(parse_documents([doc]), InventoryOptions(hostname="name"))
     target = tmp_path / f"hosts.{fmt}"
     write_inventory(result, target, fmt, host_vars_dir=tmp_path / "host_vars" if fmt == "ini" else None)
-    listing = _run_inventory([target], tmp_path)
+    listing = run_ansible_inventory([target], tmp_path)
     assert set(listing["_meta"]["hostvars"]) == {h.name for h in result.hosts}
     assert len(result.hosts) == 7
     for host in result.hosts:

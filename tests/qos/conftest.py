@@ -66,6 +66,21 @@ class Lab:
     def state(self) -> dict[str, Any]:
         return json.loads((self.data_dir / "qos" / "labs" / f"{self.name}.json").read_text())
 
+    def rates(self, *extra: str) -> dict[str, Any]:
+        """``qos verify`` h1 → h2 for 2 s (iperf3 in the namespaces): the data of its envelope."""
+        done = self.run("qos", "verify", "--src", "h1", "--dst", "h2", "--seconds", "2", "--json", *extra)
+        assert done.returncode in (0, 1), done.stderr
+        return done.json()["data"]
+
+
+#: The ``qos path`` options of the tests' usual policy: TCP to iperf3's port 5201, metered at 2 Mbit/s.
+TCP_5201_AT_2M = ("--rate", "2M", "--protocol", "tcp", "--dst-port", "5201")
+
+
+def path_args(src: str, dst: str, *extra: str) -> tuple[str, ...]:
+    """The arguments of ``stackrig qos path --src SRC --dst DST EXTRA...``."""
+    return ("qos", "path", "--src", src, "--dst", dst, *extra)
+
 
 def sh(*argv: str, check: bool = True) -> str:
     done = subprocess.run(list(argv), capture_output=True, text=True, check=False, timeout=60)

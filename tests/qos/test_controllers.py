@@ -16,6 +16,7 @@ from stackrig.qos.backends.floodlight import FloodlightBackend, flow_entry, qos_
 from stackrig.qos.backends.ryu import RyuBackend, rule_body
 from stackrig.qos.manage import PathRequest, add_policies, plan_path, remove_policies, rollback
 from stackrig.qos.model import Policy
+from tests.qos.conftest import TCP_5201_AT_2M, path_args
 from tests.qos.controllers import Sim, serve
 from tests.services import free_port
 
@@ -243,20 +244,18 @@ def test_cli_against_floodlight_services_and_path(cli: Any, fl_ctl: tuple[str, S
     assert sim.services == {}
     assert sim.policies == {}
     done = cli(
-        "qos",
-        "path",
-        "--src",
-        "10.0.0.1",
-        "--dst",
-        "10.0.0.3",
-        "--queue",
-        "1",
-        "--backend",
-        "floodlight",
-        "--controller",
-        url,
-        "--dry-run",
-        "--json",
+        *path_args(
+            "10.0.0.1",
+            "10.0.0.3",
+            "--queue",
+            "1",
+            "--backend",
+            "floodlight",
+            "--controller",
+            url,
+            "--dry-run",
+            "--json",
+        )
     )
     assert done.returncode == 0, done.stderr
     assert len(done.json()["data"]["planned"]) == 3
@@ -266,24 +265,17 @@ def test_cli_against_floodlight_services_and_path(cli: Any, fl_ctl: tuple[str, S
 def test_cli_against_ryu(cli: Any, ryu_ctl: tuple[str, Sim]) -> None:
     url, sim = ryu_ctl
     done = cli(
-        "qos",
-        "path",
-        "--src",
-        "10.0.0.1",
-        "--dst",
-        "10.0.0.2",
-        "--rate",
-        "2M",
-        "--protocol",
-        "tcp",
-        "--dst-port",
-        "5201",
-        "--both-directions",
-        "--backend",
-        "ryu",
-        "--controller",
-        url,
-        "--json",
+        *path_args(
+            "10.0.0.1",
+            "10.0.0.2",
+            *TCP_5201_AT_2M,
+            "--both-directions",
+            "--backend",
+            "ryu",
+            "--controller",
+            url,
+            "--json",
+        )
     )
     assert done.returncode == 0, done.stderr
     assert len(done.json()["data"]["added"]) == 4

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from stackrig import _tools
-from tests.qos.conftest import Lab, needs_lab, sh
+from tests.qos.conftest import TCP_5201_AT_2M, Lab, needs_lab, path_args, sh
 
 pytestmark = [
     pytest.mark.serial,
@@ -50,37 +50,13 @@ def lab(lab_factory: Any) -> Lab:
     return lab
 
 
-def _rate(lab: Lab, *extra: str) -> dict[str, Any]:
-    done = lab.run(
-        "qos", "verify", "--src", "h1", "--dst", "h2", "--seconds", "2", "--port", "5201", "--json", *extra
-    )
-    assert done.returncode in (0, 1), done.stderr
-    return done.json()["data"]
-
-
 def test_faucet_path_meters_and_remove_rollback(lab: Lab) -> None:
     state = lab.state()
     assert state["controller"] == "faucet"
     status = lab.run("qos", "lab", "status", "--json").json()["data"]
     assert status["controller_alive"] is True
     config = Path(state["faucet_config"])
-    done = lab.run(
-        "qos",
-        "path",
-        "--src",
-        "h1",
-        "--dst",
-        "h2",
-        "--rate",
-        "2M",
-        "--protocol",
-        "tcp",
-        "--dst-port",
-        "5201",
-        "--backend",
-        "faucet",
-        "--json",
-    )
+    done = lab.run(*path_args("h1", "h2", *TCP_5201_AT_2M, "--backend", "faucet", "--json"))
     assert done.returncode == 0, done.stderr
     doc = yaml.safe_load(config.read_text())
     assert set(doc["acls"]) == {"stackrig-lab-s1-1", "stackrig-lab-s2-2"}
@@ -92,7 +68,7 @@ def test_faucet_path_meters_and_remove_rollback(lab: Lab) -> None:
         for line in sh("ovs-ofctl", "-O", "OpenFlow13", "dump-meters", "lab-s1").split("\n")
     )
 
-    shaped = _rate(lab, "--reverse")
+    shaped = lab.rates("--port", "5201", "--reverse")
     assert 0.8 * MBIT <= shaped["forward"]["bits_per_second"] <= 3.5 * MBIT, shaped
     assert shaped["reverse"]["bits_per_second"] > 50 * MBIT, shaped
 
@@ -100,7 +76,7 @@ def test_faucet_path_meters_and_remove_rollback(lab: Lab) -> None:
     assert removed.returncode == 0, removed.stderr
     assert "acls" not in yaml.safe_load(config.read_text())
     _until(lambda: not _metered("lab-s1") and not _metered("lab-s2"), 30, "Faucet removing the metered flows")
-    assert _rate(lab)["forward"]["bits_per_second"] > 50 * MBIT
+    assert lab.rates("--port", "5201")["forward"]["bits_per_second"] > 50 * MBIT
 
     back = lab.run("qos", "policy", "rollback")
     assert back.returncode == 0, back.stderr
@@ -131,20 +107,18 @@ def test_faucet_rejections_change_nothing(lab: Lab, tmp_path: Path) -> None:
     broken.write_text(yaml.safe_dump(doc))
     original = broken.read_text()
     done = lab.run(
-        "qos",
-        "path",
-        "--src",
-        "h3",
-        "--dst",
-        "h4",
-        "--rate",
-        "1M",
-        "--backend",
-        "faucet",
-        "--faucet-config",
-        str(broken),
-        "--faucet-pid",
-        str(pid_file),
+        *path_args(
+            "h3",
+            "h4",
+            "--rate",
+            "1M",
+            "--backend",
+            "faucet",
+            "--faucet-config",
+            str(broken),
+            "--faucet-pid",
+            str(pid_file),
+        )
     )
     assert done.returncode == 2, done.stderr
     assert "Faucet rejects the new configuration" in done.stderr
@@ -155,19 +129,7 @@ def test_faucet_rejections_change_nothing(lab: Lab, tmp_path: Path) -> None:
     dead = tmp_path / "dead.pid"
     dead.write_text("999999\n")
     done = lab.run(
-        "qos",
-        "path",
-        "--src",
-        "h3",
-        "--dst",
-        "h4",
-        "--rate",
-        "1M",
-        "--backend",
-        "faucet",
-        "--faucet-pid",
-        str(dead),
-        "--json",
+        *path_args("h3", "h4", "--rate", "1M", "--backend", "faucet", "--faucet-pid", str(dead), "--json")
     )
     assert done.returncode == 3, done.stderr
     assert "is not running" in done.json()["error"]["message"]

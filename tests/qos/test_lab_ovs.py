@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.qos.conftest import Lab, flows, meters, needs_lab, sh
+from tests.qos.conftest import TCP_5201_AT_2M, Lab, flows, meters, needs_lab, path_args, sh
 
 pytestmark = [pytest.mark.serial, pytest.mark.e2e, needs_lab]
 
@@ -17,12 +17,6 @@ MBIT = 1_000_000
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any) -> Lab:
     return lab_factory("--topo", "linear,4")
-
-
-def _rates(lab: Lab, *extra: str) -> dict[str, Any]:
-    done = lab.run("qos", "verify", "--src", "h1", "--dst", "h2", "--seconds", "2", "--json", *extra)
-    assert done.returncode in (0, 1), done.stderr
-    return done.json()["data"]
 
 
 def test_lab_is_up_and_healthy(lab: Lab) -> None:
@@ -45,41 +39,12 @@ def test_lab_is_up_and_healthy(lab: Lab) -> None:
 
 
 def test_path_meters_h1_to_h2_and_remove_rollback_restore(lab: Lab) -> None:
-    dry = lab.run(
-        "qos",
-        "path",
-        "--src",
-        "10.0.0.1",
-        "--dst",
-        "10.0.0.2",
-        "--rate",
-        "2M",
-        "--protocol",
-        "tcp",
-        "--dst-port",
-        "5201",
-        "--dry-run",
-        "--json",
-    )
+    dry = lab.run(*path_args("10.0.0.1", "10.0.0.2", *TCP_5201_AT_2M, "--dry-run", "--json"))
     assert dry.returncode == 0, dry.stderr
     assert [p["switch"] for p in dry.json()["data"]["planned"]] == ["0000000000000001", "0000000000000002"]
     assert flows("lab-s1") == []
 
-    done = lab.run(
-        "qos",
-        "path",
-        "--src",
-        "10.0.0.1",
-        "--dst",
-        "10.0.0.2",
-        "--rate",
-        "2M",
-        "--protocol",
-        "tcp",
-        "--dst-port",
-        "5201",
-        "--json",
-    )
+    done = lab.run(*path_args("10.0.0.1", "10.0.0.2", *TCP_5201_AT_2M, "--json"))
     assert done.returncode == 0, done.stderr
     s1, s2 = flows("lab-s1"), flows("lab-s2")
     assert len(s1) == 1
@@ -92,7 +57,7 @@ def test_path_meters_h1_to_h2_and_remove_rollback_restore(lab: Lab) -> None:
     assert flows("lab-s3") == []
     assert "rate=2000" in sh("ovs-ofctl", "-O", "OpenFlow13", "dump-meters", "lab-s1")
 
-    shaped = _rates(lab, "--port", "5201", "--reverse", "--expect-max", "3.5M")
+    shaped = lab.rates("--port", "5201", "--reverse", "--expect-max", "3.5M")
     forward = shaped["forward"]["bits_per_second"]
     reverse = shaped["reverse"]["bits_per_second"]
     assert 0.8 * MBIT <= forward <= 3.5 * MBIT, shaped
@@ -104,26 +69,10 @@ def test_path_meters_h1_to_h2_and_remove_rollback_restore(lab: Lab) -> None:
     assert flows("lab-s1") == []
     assert meters("lab-s1") == []
     assert meters("lab-s2") == []
-    assert _rates(lab, "--port", "5201")["forward"]["bits_per_second"] > 50 * MBIT
+    assert lab.rates("--port", "5201")["forward"]["bits_per_second"] > 50 * MBIT
 
     # again, then remove by the path's name
-    assert (
-        lab.run(
-            "qos",
-            "path",
-            "--src",
-            "h1",
-            "--dst",
-            "h2",
-            "--rate",
-            "2M",
-            "--protocol",
-            "tcp",
-            "--dst-port",
-            "5201",
-        ).returncode
-        == 0
-    )
+    assert lab.run(*path_args("h1", "h2", *TCP_5201_AT_2M)).returncode == 0
     listed = lab.run("qos", "policy", "list", "--json").json()["data"]["installed"]
     assert {r["policy"]["group"] for r in listed} == {"path-h1-h2"}
     removed = lab.run("qos", "policy", "remove", "path-h1-h2")
@@ -131,7 +80,7 @@ def test_path_meters_h1_to_h2_and_remove_rollback_restore(lab: Lab) -> None:
     assert flows("lab-s1") == []
     assert flows("lab-s2") == []
     assert meters("lab-s2") == []
-    unshaped = _rates(lab, "--port", "5201", "--expect-min", "50M")
+    unshaped = lab.rates("--port", "5201", "--expect-min", "50M")
     assert unshaped["forward"]["bits_per_second"] > 50 * MBIT
     assert lab.run("qos", "policy", "list", "--json").json()["data"]["installed"] == []
 

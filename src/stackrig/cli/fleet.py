@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 
 from stackrig.cli._common import finish
+from stackrig.cli._params import Opt, option_group
 from stackrig.cli.options import JsonOpt
-from stackrig.fleet import InventoryOptions
-from stackrig.fleet._commands import InventoryOutcome, InventorySettings, make_inventory
+from stackrig.fleet import InventoryOptions, InventoryOutcome, InventorySettings, make_inventory
 from stackrig.fleet._flow import RunResult, RunSettings, parse_render_specs, run_flow
 from stackrig.fleet.ansible import PlayResult, PlaySettings
 from stackrig.fleet.ansible import play as run_play
@@ -126,6 +126,23 @@ def inventory_options(
     )
 
 
+#: The options of ``fleet inventory`` that make its InventoryOptions (``run``, ``up``, ``discover`` too).
+inventory_group = option_group(
+    "options",
+    inventory_options,
+    Opt("filters", FilterOpt, None),
+    Opt("state", StateOpt, "running"),
+    Opt("address", AddressOpt, "auto"),
+    Opt("hostname", HostnameOpt, "address"),
+    Opt("groups", GroupOpt, None),
+    Opt("group_by", GroupByOpt, None),
+    Opt("user", UserOpt, None),
+    Opt("port", PortOpt, None),
+    Opt("ssh_proxy", ProxyOpt, None),
+    Opt("fmt", FormatOpt, "ini"),
+)
+
+
 def _inventory_report(outcome: InventoryOutcome, json_: bool) -> Report:
     def render(console: Console) -> None:
         if outcome.output is None:
@@ -139,37 +156,18 @@ def _inventory_report(outcome: InventoryOutcome, json_: bool) -> Report:
 
 # ------------------------------------------------------------------ commands
 @app.command(epilog="Example: aws ec2 describe-instances --output json | stackrig fleet inventory -o hosts")
-def inventory(  # noqa: PLR0917 - Typer passes options positionally
+@inventory_group
+def inventory(
     ctx: typer.Context,
     sources: SourcesArg = None,
     provider: ProviderOpt = None,
-    filters: FilterOpt = None,
-    state: StateOpt = "running",
-    address: AddressOpt = "auto",
-    hostname: HostnameOpt = "address",
-    groups: GroupOpt = None,
-    group_by: GroupByOpt = None,
-    user: UserOpt = None,
-    port: PortOpt = None,
-    ssh_proxy: ProxyOpt = None,
-    fmt: FormatOpt = "ini",
+    *,
+    options: InventoryOptions,
     host_vars_dir: HostVarsOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Turn cloud CLI JSON (aws, az, gcloud, openstack) into an Ansible inventory (INI, YAML or JSON)."""
-    options = inventory_options(
-        filters=filters,
-        state=state,
-        address=address,
-        hostname=hostname,
-        groups=groups,
-        group_by=group_by,
-        user=user,
-        port=port,
-        ssh_proxy=ssh_proxy,
-        fmt=fmt,
-    )
     settings = InventorySettings(tuple(sources or ()), provider, options, output, host_vars_dir)
     outcome = make_inventory(settings, stdin=sys.stdin)
     finish(ctx, _inventory_report(outcome, json_), json_mode=json_)
@@ -318,21 +316,14 @@ def play(  # noqa: PLR0917 - Typer passes options positionally
     epilog="Example: aws ec2 describe-instances --output json | stackrig fleet run site.yml --group nodes "
     "--render agent.yml.j2:agent.yml --key-file key.pem --no-host-key-checking --workdir run1"
 )
-def run(  # noqa: PLR0917 - Typer passes options positionally
+@inventory_group
+def run(
     ctx: typer.Context,
     playbook: PlaybookArg,
     sources: SourcesArg = None,
     provider: ProviderOpt = None,
-    filters: FilterOpt = None,
-    state: StateOpt = "running",
-    address: AddressOpt = "auto",
-    hostname: HostnameOpt = "address",
-    groups: GroupOpt = None,
-    group_by: GroupByOpt = None,
-    user: UserOpt = None,
-    port: PortOpt = None,
-    ssh_proxy: ProxyOpt = None,
-    fmt: FormatOpt = "ini",
+    *,
+    options: InventoryOptions,
     renders: Annotated[
         list[str] | None,
         typer.Option(
@@ -358,18 +349,6 @@ def run(  # noqa: PLR0917 - Typer passes options positionally
 
     The playbook gets the work dir as the extra var stackrig_workdir.
     """
-    options = inventory_options(
-        filters=filters,
-        state=state,
-        address=address,
-        hostname=hostname,
-        groups=groups,
-        group_by=group_by,
-        user=user,
-        port=port,
-        ssh_proxy=ssh_proxy,
-        fmt=fmt,
-    )
     settings = RunSettings(
         InventorySettings(tuple(sources or ()), provider, options),
         _play_settings(

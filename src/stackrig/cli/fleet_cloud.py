@@ -12,25 +12,14 @@ import typer
 from rich.console import Console
 
 from stackrig.cli._common import finish, state
-from stackrig.cli.fleet import (
-    AddressOpt,
-    FilterOpt,
-    FormatOpt,
-    GroupByOpt,
-    GroupOpt,
-    HostnameOpt,
-    HostVarsOpt,
-    OutputOpt,
-    PortOpt,
-    ProxyOpt,
-    StateOpt,
-    UserOpt,
-    inventory_options,
-)
+from stackrig.cli._params import Opt, option_group
+from stackrig.cli.fleet import HostVarsOpt, OutputOpt, inventory_group
 from stackrig.cli.options import JsonOpt
 from stackrig.errors import ConflictError, UsageError
-from stackrig.fleet._aws import RETRY_MODES, AwsTarget
+from stackrig.fleet import InventoryOptions
 from stackrig.fleet.cloud import (
+    RETRY_MODES,
+    AwsTarget,
     DownPlan,
     DownResult,
     UpOutcome,
@@ -98,7 +87,12 @@ TimeoutOpt = Annotated[
 
 
 def _target(
-    region: str | None, endpoint_url: str | None, profile: str | None, max_attempts: int, retry_mode: str
+    *,
+    region: str | None = None,
+    endpoint_url: str | None,
+    profile: str | None,
+    max_attempts: int,
+    retry_mode: str,
 ) -> AwsTarget:
     if retry_mode not in RETRY_MODES[:2]:
         raise UsageError(f"--retry-mode {retry_mode!r} is not standard or adaptive")
@@ -109,6 +103,18 @@ def _target(
         retry_mode=retry_mode,
         max_attempts=max_attempts,
     )
+
+
+_AWS_OPTIONS = (
+    Opt("endpoint_url", EndpointOpt, None),
+    Opt("profile", ProfileOpt, None),
+    Opt("max_attempts", MaxAttemptsOpt, 5),
+    Opt("retry_mode", RetryModeOpt, "standard"),
+)
+#: The AWS options of up and down, passed to them as one ``target: AwsTarget``.
+aws_group = option_group("target", _target, Opt("region", RegionOpt, None), *_AWS_OPTIONS)
+#: The same without --region (discover has its own, for several regions).
+aws_endpoint_group = option_group("target", _target, *_AWS_OPTIONS)
 
 
 @contextlib.contextmanager
@@ -161,6 +167,8 @@ def _up_report(outcome: UpOutcome) -> Report:
     return Report(outcome.to_dict(), render=render, warnings=outcome.notes())
 
 
+@aws_group
+@inventory_group
 def up(  # noqa: PLR0917 - Typer passes options positionally
     ctx: typer.Context,
     prefix: Annotated[str, typer.Option("--prefix", help="Fleet name: instances NAME-<i>, group NAME-sg.")],
@@ -189,35 +197,18 @@ def up(  # noqa: PLR0917 - Typer passes options positionally
     ] = True,
     poll_interval: PollOpt = 2.0,
     timeout: TimeoutOpt = 600.0,
-    region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None,
-    profile: ProfileOpt = None,
-    max_attempts: MaxAttemptsOpt = 5,
-    retry_mode: RetryModeOpt = "standard",
-    filters: FilterOpt = None,
-    state_: StateOpt = "running",
-    address: AddressOpt = "auto",
-    hostname: HostnameOpt = "address",
-    groups: GroupOpt = None,
-    group_by: GroupByOpt = None,
-    user: UserOpt = None,
-    port: PortOpt = None,
-    ssh_proxy: ProxyOpt = None,
-    fmt: FormatOpt = "ini",
+    *,
+    target: AwsTarget,
+    options: InventoryOptions,
     host_vars_dir: HostVarsOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Create fleet NAME on EC2 (security group, N tagged instances), idempotently; write its inventory."""
-    target = _target(region, endpoint_url, profile, max_attempts, retry_mode)
     settings = UpSettings(
         prefix, count, image, instance_type, key_name, vpc, subnet,
         tuple(parse_rule(r) for r in rules or ()), tuple(parse_tag(t) for t in tags or ()),
         prune_rules, scale_down, wait, poll_interval, timeout,
-    )  # fmt: skip
-    options = inventory_options(
-        filters=filters, state=state_, address=address, hostname=hostname, groups=groups,
-        group_by=group_by, user=user, port=port, ssh_proxy=ssh_proxy, fmt=fmt,
     )  # fmt: skip
     with _progress(json_) as progress:
         outcome = up_inventory(
@@ -241,6 +232,8 @@ def _discover_report(outcome: DiscoverOutcome) -> Report:
     return Report(outcome.to_dict(), render=render, warnings=outcome.notes(), partial=outcome.result.partial)
 
 
+@aws_endpoint_group
+@inventory_group
 def discover(  # noqa: PLR0917 - Typer passes options positionally
     ctx: typer.Context,
     provider: Annotated[
@@ -261,33 +254,17 @@ def discover(  # noqa: PLR0917 - Typer passes options positionally
         typer.Option("--cache-ttl", min=0, help="Reuse results younger than this many seconds (0: off)."),
     ] = 300.0,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore the cache (and renew it).")] = False,
-    endpoint_url: EndpointOpt = None,
-    profile: ProfileOpt = None,
-    max_attempts: MaxAttemptsOpt = 5,
-    retry_mode: RetryModeOpt = "standard",
-    filters: FilterOpt = None,
-    state_: StateOpt = "running",
-    address: AddressOpt = "auto",
-    hostname: HostnameOpt = "address",
-    groups: GroupOpt = None,
-    group_by: GroupByOpt = None,
-    user: UserOpt = None,
-    port: PortOpt = None,
-    ssh_proxy: ProxyOpt = None,
-    fmt: FormatOpt = "ini",
+    *,
+    target: AwsTarget,
+    options: InventoryOptions,
     host_vars_dir: HostVarsOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """List instances through the cloud's API (AWS: regions in parallel, cached) and write the inventory."""
-    target = _target(None, endpoint_url, profile, max_attempts, retry_mode)
     wanted = tuple(r.strip() for given in regions or () for r in given.split(",") if r.strip())
     settings = DiscoverSettings(
-        provider, wanted, all_regions, tuple(filters or ()), state_, cache_ttl, refresh
-    )  # fmt: skip
-    options = inventory_options(
-        filters=filters, state=state_, address=address, hostname=hostname, groups=groups,
-        group_by=group_by, user=user, port=port, ssh_proxy=ssh_proxy, fmt=fmt,
+        provider, wanted, all_regions, options.filters, options.state, cache_ttl, refresh
     )  # fmt: skip
     with _progress(json_) as progress:
         outcome = discover_inventory(
@@ -330,6 +307,7 @@ def _down_report(result: DownResult) -> Report:
     return Report(result, render=render)
 
 
+@aws_group
 def down(  # noqa: PLR0917 - Typer passes options positionally
     ctx: typer.Context,
     prefix: Annotated[str, typer.Option("--prefix", help="Fleet name given to fleet up.")],
@@ -337,15 +315,11 @@ def down(  # noqa: PLR0917 - Typer passes options positionally
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be removed.")] = False,
     poll_interval: PollOpt = 2.0,
     timeout: TimeoutOpt = 600.0,
-    region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None,
-    profile: ProfileOpt = None,
-    max_attempts: MaxAttemptsOpt = 5,
-    retry_mode: RetryModeOpt = "standard",
+    *,
+    target: AwsTarget,
     json_: JsonOpt = False,
 ) -> None:
     """Terminate the fleet's instances, then delete its security group (asks first)."""
-    target = _target(region, endpoint_url, profile, max_attempts, retry_mode)
     plan = plan_down(target, prefix)
     if dry_run or plan.empty:
         finish(ctx, _down_report(DownResult(plan, (), (), dry_run=dry_run)), json_mode=json_)

@@ -9,6 +9,7 @@ import typer
 
 from stackrig import output
 from stackrig.cli._common import finish, state
+from stackrig.cli._params import Opt, option_group
 from stackrig.cli.options import JsonOpt
 from stackrig.qos import commands as cmd
 
@@ -64,13 +65,26 @@ def _ctx(ctx: typer.Context, state_file: Path | None = None, lab: str = "lab") -
 
 
 def _spec(
-    backend: str,
-    controller: str | None,
-    faucet_config: Path | None,
-    faucet_pid: Path | None,
-    faucet_metrics: str | None,
+    *,
+    backend: str = "ovs",
+    controller: str | None = None,
+    faucet_config: Path | None = None,
+    faucet_pid: Path | None = None,
+    faucet_metrics: str | None = None,
 ) -> cmd.BackendSpec:
     return cmd.BackendSpec(backend, controller, faucet_config, faucet_pid, faucet_metrics)
+
+
+_BACKEND = (Opt("backend", BackendOpt, "ovs"), Opt("controller", ControllerOpt, None))
+_FAUCET_RUNNING = (Opt("faucet_pid", FaucetPidOpt, None), Opt("faucet_metrics", FaucetMetricsOpt, None))
+#: The backend options, passed to a command as one ``spec: cmd.BackendSpec``.
+backend_group = option_group("spec", _spec, *_BACKEND)
+#: ... with Faucet's config, PID file and metrics URL (commands that install).
+full_backend_group = option_group(
+    "spec", _spec, *_BACKEND, Opt("faucet_config", FaucetConfigOpt, None), *_FAUCET_RUNNING
+)
+#: Only the running Faucet's (commands that remove through the backend recorded in the state).
+faucet_group = option_group("spec", _spec, *_FAUCET_RUNNING)
 
 
 # ------------------------------------------------------------------ lab
@@ -131,7 +145,7 @@ def queues(
     json_: JsonOpt = False,
 ) -> None:
     """Give ports an OVS QoS record (linux-htb) with queues; idempotent; --clear removes them."""
-    spec = _spec(backend, controller, None, None, None)
+    spec = _spec(backend=backend, controller=controller)
     report = cmd.queues(switch, ports, max_rate, queue or [], clear, spec=spec, ovsdb=ovsdb)
     finish(ctx, report, json_mode=json_)
 
@@ -147,6 +161,7 @@ _ADD_EXAMPLE = (
 
 
 @policy_app.command("add", epilog=_ADD_EXAMPLE)
+@full_backend_group
 def policy_add(
     ctx: typer.Context,
     *,
@@ -154,17 +169,12 @@ def policy_add(
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="JSON file with a policy or a list.", dir_okay=False)
     ] = None,
-    backend: BackendOpt = "ovs",
-    controller: ControllerOpt = None,
-    faucet_config: FaucetConfigOpt = None,
-    faucet_pid: FaucetPidOpt = None,
-    faucet_metrics: FaucetMetricsOpt = None,
+    spec: cmd.BackendSpec,
     state_file: StateOpt = None,
     lab: LabOpt = "lab",
     json_: JsonOpt = False,
 ) -> None:
     """Install policies (match → meter | queue | DSCP on a switch) and record them."""
-    spec = _spec(backend, controller, faucet_config, faucet_pid, faucet_metrics)
     finish(ctx, cmd.policy_add(_ctx(ctx, state_file, lab), spec, policies or [], file), json_mode=json_)
 
 
@@ -175,33 +185,31 @@ def policy_list(ctx: typer.Context, state_file: StateOpt = None, json_: JsonOpt 
 
 
 @policy_app.command("remove", epilog="Example: stackrig qos policy remove path-h1-h2")
+@faucet_group
 def policy_remove(
     ctx: typer.Context,
     *,
     names: Annotated[list[str], typer.Argument(help="Policy names or group names (a path's name).")],
-    faucet_pid: FaucetPidOpt = None,
-    faucet_metrics: FaucetMetricsOpt = None,
+    spec: cmd.BackendSpec,
     state_file: StateOpt = None,
     lab: LabOpt = "lab",
     json_: JsonOpt = False,
 ) -> None:
     """Remove policies from the network (through the backend that installed them) and the state."""
-    spec = _spec("ovs", None, None, faucet_pid, faucet_metrics)
     finish(ctx, cmd.policy_remove(_ctx(ctx, state_file, lab), spec, names), json_mode=json_)
 
 
 @policy_app.command("rollback", epilog="Example: stackrig qos policy rollback")
+@faucet_group
 def policy_rollback(
     ctx: typer.Context,
     *,
-    faucet_pid: FaucetPidOpt = None,
-    faucet_metrics: FaucetMetricsOpt = None,
+    spec: cmd.BackendSpec,
     state_file: StateOpt = None,
     lab: LabOpt = "lab",
     json_: JsonOpt = False,
 ) -> None:
     """Undo the last change: remove what it added, put back what it removed."""
-    spec = _spec("ovs", None, None, faucet_pid, faucet_metrics)
     finish(ctx, cmd.policy_rollback(_ctx(ctx, state_file, lab), spec), json_mode=json_)
 
 
@@ -209,6 +217,7 @@ def policy_rollback(
 
 
 @service_app.command("add", epilog="Example: stackrig qos service add gold --queue 1 --dscp 46")
+@backend_group
 def service_add(
     ctx: typer.Context,
     *,
@@ -216,13 +225,11 @@ def service_add(
     queue: Annotated[int | None, typer.Option("--queue", help="Queue id.")] = None,
     dscp: Annotated[int | None, typer.Option("--dscp", help="DSCP value 0-63.")] = None,
     rate: Annotated[str | None, typer.Option("--rate", help="Meter rate (bit/s, SI).")] = None,
-    backend: BackendOpt = "ovs",
-    controller: ControllerOpt = None,
+    spec: cmd.BackendSpec,
     state_file: StateOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Define a named class that policies can use with "service": NAME."""
-    spec = _spec(backend, controller, None, None, None)
     finish(
         ctx,
         cmd.service_add(_ctx(ctx, state_file), spec=spec, name=name, queue=queue, dscp=dscp, rate=rate),
@@ -256,6 +263,7 @@ def service_remove(
     epilog="Example: stackrig qos path --src 10.0.0.1 --dst 10.0.0.2 --rate 2M --protocol tcp --dst-port 5201"
     "",
 )
+@full_backend_group
 def path(
     ctx: typer.Context,
     *,
@@ -276,17 +284,12 @@ def path(
         bool, typer.Option("--dry-run", help="Print the per-switch policies; install nothing.")
     ] = False,
     name: Annotated[str | None, typer.Option("--name", help="Group name (default path-SRC-DST).")] = None,
-    backend: BackendOpt = "ovs",
-    controller: ControllerOpt = None,
-    faucet_config: FaucetConfigOpt = None,
-    faucet_pid: FaucetPidOpt = None,
-    faucet_metrics: FaucetMetricsOpt = None,
+    spec: cmd.BackendSpec,
     state_file: StateOpt = None,
     lab: LabOpt = "lab",
     json_: JsonOpt = False,
 ) -> None:
     """Install one policy per switch on the shortest path between two hosts."""
-    spec = _spec(backend, controller, faucet_config, faucet_pid, faucet_metrics)
     req = cmd.path_request(
         src=src,
         dst=dst,

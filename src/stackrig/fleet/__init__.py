@@ -4,11 +4,13 @@ The public names other families and the CLI use. Data flow::
 
     load_hosts / parse_documents  →  [Host]  →  build_inventory(hosts, InventoryOptions)
         →  InventoryResult  →  render_inventory / write_inventory (ini | yaml | json)
+    inventory_from_hosts(hosts, options, output=...)  (the two steps above; fleet discover / up use it)
     read_inventory(path) → Inventory   (the reader for the three formats)
 """
 
 from __future__ import annotations
 
+from stackrig.fleet._commands import InventoryOutcome, InventorySettings, inventory_from_hosts, make_inventory
 from stackrig.fleet._filters import Filter, parse_filter
 from stackrig.fleet._input import load_hosts, read_documents
 from stackrig.fleet._inventory import (
@@ -35,15 +37,19 @@ __all__ = [
     "InventoryFiles",
     "InventoryHost",
     "InventoryOptions",
+    "InventoryOutcome",
     "InventoryResult",
+    "InventorySettings",
     "NoHostsError",
     "ProviderParseError",
     "Skipped",
     "build_inventory",
     "detect_provider",
+    "inventory_from_hosts",
     "json_document",
     "load_documents",
     "load_hosts",
+    "make_inventory",
     "parse_documents",
     "parse_filter",
     "read_documents",

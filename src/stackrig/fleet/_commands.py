@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -9,9 +10,10 @@ from typing import IO, Any
 from stackrig._io import ensure_not_input
 from stackrig.fleet._input import load_hosts
 from stackrig.fleet._inventory import InventoryOptions, InventoryResult, build_inventory
+from stackrig.fleet._model import Host
 from stackrig.fleet._writers import InventoryFiles, render_inventory, write_host_vars, write_inventory
 
-__all__ = ["InventoryOutcome", "InventorySettings", "make_inventory"]
+__all__ = ["InventoryOutcome", "InventorySettings", "inventory_from_hosts", "make_inventory"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +75,32 @@ class InventoryOutcome:
         return data
 
 
+def inventory_from_hosts(
+    hosts: Sequence[Host],
+    options: InventoryOptions,
+    *,
+    output: Path | None = None,
+    host_vars_dir: Path | None = None,
+) -> InventoryOutcome:
+    """Build the inventory of ``hosts``, write it to ``output`` (or return its text): ``fleet inventory``.
+
+    With ``host_vars_dir`` the values INI cannot hold safely go to ``DIR/<host>.yml``.
+    """
+    result = build_inventory(hosts, options)
+    if output is None:
+        files = render_inventory(result, options.format, host_vars=host_vars_dir is not None)
+        if host_vars_dir is not None:
+            write_host_vars(host_vars_dir, files)
+    else:
+        files = write_inventory(result, output, options.format, host_vars_dir=host_vars_dir)
+    return InventoryOutcome(result, files, output)
+
+
 def make_inventory(settings: InventorySettings, *, stdin: IO[str] | None = None) -> InventoryOutcome:
     """Read cloud JSON, build the inventory and write it to ``settings.output`` (or return its text)."""
     if settings.output is not None:
         ensure_not_input(settings.output, [s for s in settings.sources if s != "-"])
     hosts = load_hosts(settings.sources, settings.provider, stdin=stdin)
-    result = build_inventory(hosts, settings.options)
-    fmt = settings.options.format
-    if settings.output is None:
-        files = render_inventory(result, fmt, host_vars=settings.host_vars_dir is not None)
-        if settings.host_vars_dir is not None:
-            write_host_vars(settings.host_vars_dir, files)
-    else:
-        files = write_inventory(result, settings.output, fmt, host_vars_dir=settings.host_vars_dir)
-    return InventoryOutcome(result, files, settings.output)
+    return inventory_from_hosts(
+        hosts, settings.options, output=settings.output, host_vars_dir=settings.host_vars_dir
+    )

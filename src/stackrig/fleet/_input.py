@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from stackrig.errors import UsageError
+from stackrig._io import open_text
 from stackrig.fleet._model import Host, ProviderParseError
 from stackrig.fleet.providers import parse_documents
 
@@ -154,19 +154,6 @@ def iter_documents(handle: IO[str], source: str, *, chunk: int = CHUNK) -> Itera
             yield stream.decode()
 
 
-def _open(path: Path) -> IO[str]:
-    try:
-        return path.open(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise UsageError(f"input file {path} does not exist") from exc
-    except IsADirectoryError as exc:
-        raise UsageError(f"input file {path} is a folder, not a file") from exc
-    except PermissionError as exc:
-        raise UsageError(f"cannot read input file {path}: permission denied") from exc
-    except OSError as exc:
-        raise UsageError(f"cannot read input file {path}: {exc.strerror or exc}") from exc
-
-
 def _documents(sources: Sequence[str | Path], stdin: IO[str] | None) -> Iterator[Any]:
     for source in sources or ["-"]:
         if str(source) == "-":
@@ -175,7 +162,7 @@ def _documents(sources: Sequence[str | Path], stdin: IO[str] | None) -> Iterator
                 raise ProviderParseError("stdin is a terminal, not cloud JSON", hint=PIPE_HINT)
             yield from iter_documents(handle, "stdin")
         else:
-            with _open(Path(source)) as handle:
+            with open_text(source, what="input file") as handle:
                 yield from iter_documents(handle, str(source))
 
 

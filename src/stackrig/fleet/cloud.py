@@ -23,14 +23,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stackrig.errors import ConflictError, FailedError, InterruptError, UsageError, WaitTimeoutError
-from stackrig.fleet._aws import AwsTarget, aws_errors, jsonable, secrets_of
+from stackrig.fleet._aws import RETRY_MODES, AwsTarget, aws_errors, jsonable, secrets_of
 
 if TYPE_CHECKING:
-    from stackrig.fleet._commands import InventoryOutcome
+    from stackrig.fleet import InventoryOutcome
     from stackrig.fleet.discover import InventoryRequest
 
 __all__ = [
     "FLEET_TAG",
+    "RETRY_MODES",
+    "AwsTarget",
     "DownPlan",
     "DownResult",
     "FleetInstance",
@@ -634,7 +636,7 @@ def up_inventory(
 ) -> UpOutcome:
     """``fleet up``: converge the fleet, forget stale discover caches, write the inventory."""
     from stackrig.fleet import NoHostsError, parse_documents
-    from stackrig.fleet.discover import forget_region, inventory_of
+    from stackrig.fleet.discover import forget_region
 
     try:
         result = fleet_up(target, settings, progress)
@@ -659,7 +661,7 @@ def up_inventory(
         if h.instance_id in ids
     ]
     try:
-        inventory = inventory_of(hosts, request)
+        inventory = request.inventory(hosts)
     except NoHostsError:
         if settings.wait:
             raise

@@ -34,8 +34,7 @@ from stackrig.fleet._aws import (
 from stackrig.fleet._cache import DiscoverCache, endpoint_scope
 
 if TYPE_CHECKING:
-    from stackrig.fleet import Host, InventoryOptions
-    from stackrig.fleet._commands import InventoryOutcome
+    from stackrig.fleet import Host, InventoryOptions, InventoryOutcome
 
 __all__ = [
     "CLI_COMMANDS",
@@ -49,7 +48,6 @@ __all__ = [
     "discover_inventory",
     "ec2_filters",
     "forget_region",
-    "inventory_of",
 ]
 
 DISCOVER_PROVIDERS = ("aws", "azure", "gcp", "openstack")
@@ -384,22 +382,11 @@ class InventoryRequest:
     output: Path | None = None
     host_vars_dir: Path | None = None
 
+    def inventory(self, hosts: Sequence[Host]) -> InventoryOutcome:
+        """Build and write (or render) the inventory of ``hosts`` exactly as ``fleet inventory`` does."""
+        from stackrig.fleet import inventory_from_hosts
 
-def inventory_of(hosts: Sequence[Host], request: InventoryRequest) -> InventoryOutcome:
-    """Build and write (or render) the inventory exactly as ``fleet inventory`` does."""
-    from stackrig.fleet import build_inventory, render_inventory, write_inventory
-    from stackrig.fleet._commands import InventoryOutcome
-    from stackrig.fleet._writers import write_host_vars
-
-    result = build_inventory(hosts, request.options)
-    fmt = request.options.format
-    if request.output is None:
-        files = render_inventory(result, fmt, host_vars=request.host_vars_dir is not None)
-        if request.host_vars_dir is not None:
-            write_host_vars(request.host_vars_dir, files)
-    else:
-        files = write_inventory(result, request.output, fmt, host_vars_dir=request.host_vars_dir)
-    return InventoryOutcome(result, files, request.output)
+        return inventory_from_hosts(hosts, self.options, output=self.output, host_vars_dir=self.host_vars_dir)
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,4 +425,4 @@ def discover_inventory(
         if settings.provider == "aws":
             hint = "check --region / --all-regions, " + hint + ", and which account the credentials belong to"
         raise NoHostsError(f"{settings.provider} lists no instances (regions: {where})", hint=hint)
-    return DiscoverOutcome(result, inventory_of(result.hosts, request))
+    return DiscoverOutcome(result, request.inventory(result.hosts))

@@ -16,7 +16,7 @@ from typing import Any
 
 from stackrig import _proc
 from stackrig.errors import UsageError
-from stackrig.qos.backends.ovs import vsctl_tables
+from stackrig.qos.backends.ovs import vsctl_list
 from stackrig.qos.model import parse_dpid, parse_rate
 
 __all__ = ["PortQueues", "QueuesRequest", "QueuesResult", "apply_queues", "parse_queue"]
@@ -73,31 +73,13 @@ class QueuesResult:
 def _bridge_and_ports(
     switch: str, ports: Sequence[str]
 ) -> tuple[str, list[str], dict[str, dict[str, object]]]:
-    done = _proc.run(
-        "ovs-vsctl",
-        [
-            "--format=json",
-            "--timeout=10",
-            "--columns=name,datapath_id,ports",
-            "list",
-            "Bridge",
-            "--",
-            "--columns=_uuid,name,qos,interfaces",
-            "list",
-            "Port",
-            "--",
-            "--columns=_uuid,name,ofport",
-            "list",
-            "Interface",
-            "--",
-            "--columns=_uuid,queues,external_ids",
-            "list",
-            "QoS",
-        ],
-        timeout=20,
+    bridges, port_rows, ifaces, qos_rows = vsctl_list(
+        ("Bridge", "name,datapath_id,ports"),
+        ("Port", "_uuid,name,qos,interfaces"),
+        ("Interface", "_uuid,name,ofport"),
+        ("QoS", "_uuid,queues,external_ids"),
         needed_for="qos queues",
     )
-    bridges, port_rows, ifaces, qos_rows = vsctl_tables(done.stdout)
     bridge = next((b for b in bridges if b["name"] == switch), None)
     if bridge is None:
         try:

@@ -60,6 +60,17 @@ def _ips(value: Any) -> list[str]:
     return [part.strip() for part in joined.split(",") if part.strip()]
 
 
+def _first_addresses(
+    private: list[str], public: list[str], extra: dict[str, Any]
+) -> tuple[str | None, str | None]:
+    """The first private and public address; all of them go to ``extra`` when a VM has several."""
+    if len(private) > 1:
+        extra["private_ips"] = private
+    if len(public) > 1:
+        extra["public_ips"] = public
+    return (private[0] if private else None), (public[0] if public else None)
+
+
 def _from_ip_listing(entry: Mapping[str, Any], index: int, n: int) -> Host:
     vm = as_dict(entry.get("virtualMachine"))
     name = text(vm.get("name"))
@@ -76,16 +87,13 @@ def _from_ip_listing(entry: Mapping[str, Any], index: int, n: int) -> Host:
     extra: dict[str, Any] = {}
     if group:
         extra["resource_group"] = group
-    if len(private) > 1:
-        extra["private_ips"] = private
-    if len(public) > 1:
-        extra["public_ips"] = public
+    private_address, public_address = _first_addresses(private, public, extra)
     return Host(
         provider="azure",
         instance_id=f"{group}/{name}" if group else name,
         name=name,
-        private_address=private[0] if private else None,
-        public_address=public[0] if public else None,
+        private_address=private_address,
+        public_address=public_address,
         extra=extra,
     )
 
@@ -118,18 +126,15 @@ def _from_vm(vm: Mapping[str, Any], index: int, n: int) -> Host:
     admin = text(as_dict(vm.get("osProfile")).get("adminUsername"))
     if admin:
         extra["admin_username"] = admin
-    if len(private) > 1:
-        extra["private_ips"] = private
-    if len(public) > 1:
-        extra["public_ips"] = public
+    private_address, public_address = _first_addresses(private, public, extra)
     return Host(
         provider="azure",
         instance_id=rid or name or "",
         name=name,
         state=state,
         raw_state=raw_state,
-        private_address=private[0] if private else None,
-        public_address=public[0] if public else None,
+        private_address=private_address,
+        public_address=public_address,
         region=text(vm.get("location")),
         zone=zones[0] if zones else None,
         instance_type=text(as_dict(vm.get("hardwareProfile")).get("vmSize")),

@@ -23,7 +23,7 @@ from stackrig.qos.model import Policy, Service
 from stackrig.qos.state import Installed, new_key
 from stackrig.qos.topology import HostInfo, Link, Topology
 
-__all__ = ["OvsBackend", "flow_line", "local_topology", "vsctl_tables"]
+__all__ = ["OvsBackend", "flow_line", "local_topology", "vsctl_list", "vsctl_tables"]
 
 log = logging.getLogger("stackrig.qos")
 
@@ -67,29 +67,23 @@ def vsctl_tables(text: str) -> list[list[dict[str, Any]]]:
     return tables
 
 
+def vsctl_list(*tables: tuple[str, str], needed_for: str) -> list[list[dict[str, Any]]]:
+    """``ovs-vsctl list`` of each (TABLE, COLUMNS) in one call: one list of rows per table."""
+    args = ["--format=json", "--timeout=10"]
+    for i, (table, columns) in enumerate(tables):
+        args += [*(["--"] if i else []), f"--columns={columns}", "list", table]
+    done = _proc.run("ovs-vsctl", args, timeout=20, needed_for=needed_for)
+    return vsctl_tables(done.stdout)
+
+
 def local_topology() -> Topology:
     """Bridges, patch links and stackrig-labelled host ports as OVS on this machine knows them."""
-    done = _proc.run(
-        "ovs-vsctl",
-        [
-            "--format=json",
-            "--timeout=10",
-            "--columns=name,datapath_id,ports",
-            "list",
-            "Bridge",
-            "--",
-            "--columns=_uuid,name,interfaces",
-            "list",
-            "Port",
-            "--",
-            "--columns=_uuid,name,ofport,type,options,external_ids",
-            "list",
-            "Interface",
-        ],
-        timeout=20,
+    bridges, ports, ifaces = vsctl_list(
+        ("Bridge", "name,datapath_id,ports"),
+        ("Port", "_uuid,name,interfaces"),
+        ("Interface", "_uuid,name,ofport,type,options,external_ids"),
         needed_for="qos",
     )
-    bridges, ports, ifaces = vsctl_tables(done.stdout)
     iface_by_id = {i["_uuid"]: i for i in ifaces}
     port_by_id = {p["_uuid"]: p for p in ports}
     owner: dict[str, tuple[str, int]] = {}  # interface name -> (dpid, ofport)
