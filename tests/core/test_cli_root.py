@@ -6,7 +6,7 @@ from pathlib import Path
 
 import stackrig
 from stackrig.cli import docs
-from stackrig.cli.app import _first_word, load_families, run
+from stackrig.cli.app import _families_to_load, _first_word, load_families, run
 from stackrig.output import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,8 +108,13 @@ def test_public_api_is_curated() -> None:
 
 def test_first_word_picks_the_family_to_load() -> None:
     assert _first_word(["--data-dir", "migrate", "-v", "migrate", "wait"]) == "migrate"
-    assert _first_word(["-v", "doctor"]) is None
     assert _first_word(["--help"]) is None
+    assert _families_to_load(["-v", "migrate", "wait"]) == "migrate"
+    assert _families_to_load(["-v", "doctor"]) == ""
+    assert _families_to_load(["--version"]) == ""
+    assert _families_to_load(["no-such-family"]) == ""
+    assert _families_to_load([]) is None
+    assert _families_to_load(["--help"]) is None
 
 
 def test_family_command_runs_without_loading_the_others(cli) -> None:  # type: ignore[no-untyped-def]

@@ -115,14 +115,25 @@ def load_families(only: str | None = None) -> typer.Typer:
 
 
 def _first_word(args: Sequence[str]) -> str | None:
-    families = {name for name, _ in FAMILIES}
+    """The first command word of ``args`` (skipping root options and their values)."""
     words = iter(args)
     for arg in words:
         if arg == "--data-dir":
             next(words, None)  # its value is not a command word
+        elif arg == "--":
+            return None
         elif not arg.startswith("-"):
-            return arg if arg in families else None
+            return arg
     return None
+
+
+def _families_to_load(args: Sequence[str]) -> str | None:
+    """Which family ``load_families`` should import: one, all (None), or none ("")."""
+    word = _first_word(args)
+    if word is not None:
+        return word if word in {name for name, _ in FAMILIES} else ""
+    # No command word: the root help lists every family; --version needs none.
+    return "" if "--version" in args else None
 
 
 # ---------------------------------------------------------------- error handling
@@ -199,7 +210,7 @@ def run(args: Sequence[str] | None = None) -> int:
     name = " ".join(a for a in argv[:2] if not a.startswith("-"))
     st = State()
     try:
-        command = typer.main.get_command(load_families(_first_word(argv)))
+        command = typer.main.get_command(load_families(_families_to_load(argv)))
         name = _command_path(command, argv)
         result: Any = command.main(args=argv, prog_name="stackrig", standalone_mode=False, obj=st)
     except StackrigError as exc:
