@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stackrig.bench.history import History, ResultRow
+from stackrig.bench.history import ROW_FIELDS, History, ResultRow
 from stackrig.bench.model import RunRecord
 from stackrig.errors import UsageError
 
@@ -153,19 +153,7 @@ EXPORT_FIELDS = (
     "status",
     "labels",
     "machine",
-    "host",
-    "job",
-    "direction",
-    "iops",
-    "bw_bytes",
-    "io_bytes",
-    "runtime_ms",
-    "lat_mean_ns",
-    "lat_p50_ns",
-    "lat_p99_ns",
-    "lat_p999_ns",
-    "usr_cpu",
-    "sys_cpu",
+    *ROW_FIELDS,
 )
 
 

@@ -116,7 +116,7 @@ class ResultRow:
         return value
 
 
-_ROW_FIELDS = (
+ROW_FIELDS = (
     "host",
     "job",
     "direction",
@@ -234,9 +234,9 @@ class History:
                 [(record.id, k, v) for k, v in record.labels.items()],
             )
             conn.executemany(
-                f"INSERT INTO bench_results(run_id, seq, {', '.join(_ROW_FIELDS)})"  # noqa: S608 - fixed names
-                f" VALUES (?, ?, {', '.join('?' for _ in _ROW_FIELDS)})",
-                [(record.id, seq, *(getattr(row, f) for f in _ROW_FIELDS)) for seq, row in enumerate(rows)],
+                f"INSERT INTO bench_results(run_id, seq, {', '.join(ROW_FIELDS)})"  # noqa: S608 - fixed names
+                f" VALUES (?, ?, {', '.join('?' for _ in ROW_FIELDS)})",
+                [(record.id, seq, *(getattr(row, f) for f in ROW_FIELDS)) for seq, row in enumerate(rows)],
             )
 
     def delete(self, record: RunRecord, *, remove_folder: bool = True) -> None:
@@ -345,11 +345,11 @@ class History:
     def rows(self, record: RunRecord) -> builtins.list[ResultRow]:
         """The result rows of a run (read from its fio.json when the run is not indexed)."""
         found = self._query(
-            f"SELECT {', '.join(_ROW_FIELDS)} FROM bench_results WHERE run_id = ? ORDER BY seq",  # noqa: S608
+            f"SELECT {', '.join(ROW_FIELDS)} FROM bench_results WHERE run_id = ? ORDER BY seq",  # noqa: S608
             (record.id,),
         ).fetchall()
         if found or self.get(record.id) is not None:
-            return [ResultRow(**{f: row[f] for f in _ROW_FIELDS}) for row in found]
+            return [ResultRow(**{f: row[f] for f in ROW_FIELDS}) for row in found]
         try:
             return rows_from_results(load_results(record.folder))
         except ResultsError:

@@ -16,6 +16,7 @@ from rich.table import Table
 from stackrig import output
 from stackrig._io import atomic_write, ensure_not_input
 from stackrig.cli import bench_views
+from stackrig.cli._bench_options import RunsDirOpt, TagOpt, TargetOpt
 from stackrig.cli._common import finish, state
 from stackrig.cli.options import DbOpt, JsonOpt
 from stackrig.errors import ConflictError, ExitCode, UsageError
@@ -33,13 +34,6 @@ LabelOpt = Annotated[
     list[str] | None,
     typer.Option("--label", "-l", help="KEY=VALUE (repeatable); only runs with all these labels."),
 ]
-RunsDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--runs-dir", help="Folder of run folders (default: runs/ in the data folder).", file_okay=False
-    ),
-]
-TagOpt = Annotated[list[str] | None, typer.Option("--label", "-l", help="KEY=VALUE tag (repeatable).")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; needed when stdin is not a terminal.")]
 
 
@@ -175,14 +169,9 @@ def run(  # noqa: PLR0917 - Typer maps parameters to flags
     ctx: typer.Context,
     jobs: Annotated[list[str], typer.Argument(help="Job files: paths or http(s) URLs.")],
     name: Annotated[str | None, typer.Option("--name", help="Run name (default: the first job's).")] = None,
-    label: Annotated[
-        list[str] | None, typer.Option("--label", "-l", help="KEY=VALUE tag (repeatable).")
-    ] = None,
+    label: TagOpt = None,
     runs_dir: RunsDirOpt = None,
-    target: Annotated[
-        Path | None,
-        typer.Option("--target", help="directory= for jobs that leave it unset.", file_okay=False),
-    ] = None,
+    target: TargetOpt = None,
     logs: Annotated[
         bool, typer.Option("--logs", help="Write bw/iops/lat/clat/slat logs for all jobs.")
     ] = False,
@@ -374,9 +363,7 @@ def import_(  # noqa: PLR0917 - Typer maps parameters to flags
     ctx: typer.Context,
     folder: Annotated[Path, typer.Argument(help="Folder with fio JSON output, logs and job files.")],
     name: Annotated[str | None, typer.Option("--name", help="Run name (default: the folder's).")] = None,
-    label: Annotated[
-        list[str] | None, typer.Option("--label", "-l", help="KEY=VALUE tag (repeatable).")
-    ] = None,
+    label: TagOpt = None,
     runs_dir: RunsDirOpt = None,
     db: DbOpt = None,
     json_: JsonOpt = False,

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from stackrig import output
+from stackrig.cli._bench_options import RunsDirOpt, TagOpt, TargetOpt
 from stackrig.cli._common import finish, state
 from stackrig.cli.options import DbOpt, JsonOpt
 from stackrig.errors import UsageError
@@ -29,12 +30,6 @@ class ImageFormat(enum.StrEnum):
     svg = "svg"
 
 
-RunsDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--runs-dir", help="Folder of run folders (default: runs/ in the data folder).", file_okay=False
-    ),
-]
 HostOpt = Annotated[
     str, typer.Option("--host", help="Address the dashboard listens on (0.0.0.0 only inside a container).")
 ]
@@ -213,14 +208,9 @@ def aio(  # noqa: PLR0917 - Typer maps parameters to flags
             "--fio-data", help="With --from-env: folder of job names and of every run.", file_okay=False
         ),
     ] = Path("/tmp/fio-data"),  # noqa: S108 - the fio-tools contract names this folder
-    label: Annotated[
-        list[str] | None, typer.Option("--label", "-l", help="KEY=VALUE tag (repeatable).")
-    ] = None,
+    label: TagOpt = None,
     runs_dir: RunsDirOpt = None,
-    target: Annotated[
-        Path | None,
-        typer.Option("--target", help="directory= for jobs that leave it unset.", file_okay=False),
-    ] = None,
+    target: TargetOpt = None,
     log_avg_msec: Annotated[
         int, typer.Option("--log-avg-msec", min=1, help="Average log samples (ms).")
     ] = 100,
