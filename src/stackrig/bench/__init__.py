@@ -32,31 +32,89 @@ opens it and resolves RUN (an id, a unique id prefix, a folder, or ``latest``).
 
 from __future__ import annotations
 
-from stackrig.bench.compare import Comparison, compare_runs, export_rows, format_rows, parse_metrics
-from stackrig.bench.history import History, ResultRow, RunNotFoundError, rows_from_results
-from stackrig.bench.inventory import hosts_from_inventory
-from stackrig.bench.jobfile import InvalidJobError, JobFetchError
-from stackrig.bench.manage import ImportResult, import_dir, is_loopback, plan_prune, serve
-from stackrig.bench.model import (
-    FioHost,
-    JobSource,
-    RunRecord,
-    RunSettings,
-    RunStatus,
-    parse_host,
-    parse_label,
-)
-from stackrig.bench.results import (
-    DirectionStats,
-    DiskUtil,
-    FioResults,
-    JobResult,
-    LatencyStats,
-    ResultsError,
-    load_results,
-    parse_results,
-)
-from stackrig.bench.runner import FioRunFailedError, FioServerUnreachableError, run_jobs
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stackrig.bench.compare import Comparison, compare_runs, export_rows, format_rows, parse_metrics
+    from stackrig.bench.history import History, ResultRow, RunNotFoundError, rows_from_results
+    from stackrig.bench.inventory import hosts_from_inventory
+    from stackrig.bench.jobfile import InvalidJobError, JobFetchError
+    from stackrig.bench.manage import ImportResult, import_dir, is_loopback, plan_prune, serve
+    from stackrig.bench.model import (
+        FioHost,
+        JobSource,
+        RunRecord,
+        RunSettings,
+        RunStatus,
+        parse_host,
+        parse_label,
+    )
+    from stackrig.bench.results import (
+        DirectionStats,
+        DiskUtil,
+        FioResults,
+        JobResult,
+        LatencyStats,
+        ResultsError,
+        load_results,
+        parse_results,
+    )
+    from stackrig.bench.runner import FioRunFailedError, FioServerUnreachableError, run_jobs
+
+# Where each public name lives: imported on first use (PEP 562), so a command that needs
+# one part of the family (``bench plot`` needs only the log reader) does not import the rest.
+_HOMES: dict[str, str] = {
+    "Comparison": "stackrig.bench.compare",
+    "DirectionStats": "stackrig.bench.results",
+    "DiskUtil": "stackrig.bench.results",
+    "FioHost": "stackrig.bench.model",
+    "FioResults": "stackrig.bench.results",
+    "FioRunFailedError": "stackrig.bench.runner",
+    "FioServerUnreachableError": "stackrig.bench.runner",
+    "History": "stackrig.bench.history",
+    "ImportResult": "stackrig.bench.manage",
+    "InvalidJobError": "stackrig.bench.jobfile",
+    "JobFetchError": "stackrig.bench.jobfile",
+    "JobResult": "stackrig.bench.results",
+    "JobSource": "stackrig.bench.model",
+    "LatencyStats": "stackrig.bench.results",
+    "ResultRow": "stackrig.bench.history",
+    "ResultsError": "stackrig.bench.results",
+    "RunNotFoundError": "stackrig.bench.history",
+    "RunRecord": "stackrig.bench.model",
+    "RunSettings": "stackrig.bench.model",
+    "RunStatus": "stackrig.bench.model",
+    "compare_runs": "stackrig.bench.compare",
+    "export_rows": "stackrig.bench.compare",
+    "format_rows": "stackrig.bench.compare",
+    "hosts_from_inventory": "stackrig.bench.inventory",
+    "import_dir": "stackrig.bench.manage",
+    "is_loopback": "stackrig.bench.manage",
+    "load_results": "stackrig.bench.results",
+    "parse_host": "stackrig.bench.model",
+    "parse_label": "stackrig.bench.model",
+    "parse_metrics": "stackrig.bench.compare",
+    "parse_results": "stackrig.bench.results",
+    "plan_prune": "stackrig.bench.manage",
+    "rows_from_results": "stackrig.bench.history",
+    "run_jobs": "stackrig.bench.runner",
+    "serve": "stackrig.bench.manage",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])
+
 
 __all__ = [
     "Comparison",

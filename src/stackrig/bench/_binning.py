@@ -7,7 +7,7 @@ window), so a graph draws in well under a second and a browser chart stays light
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stackrig.bench.logs import FioHistLog, FioLog, direction_name
 
@@ -80,39 +80,63 @@ def bin_log(
     import numpy as np
 
     out: list[Series] = []
-    for ddir in log.directions:
-        part = log.select(ddir)
-        t = part.time_ms
-        v = part.value.astype(np.float64)
-        keep = np.ones(t.shape[0], dtype=bool)
-        if min_ms is not None:
-            keep &= t >= min_ms
-        if max_ms is not None:
-            keep &= t <= max_ms
-        t, v = t[keep], v[keep]
+    directions = log.directions
+    for ddir in directions:
+        if len(directions) > 1:  # only the two columns binned, not the whole log
+            # take() by index is twice as fast as a boolean mask on the reader's strided columns
+            rows = np.flatnonzero(log.ddir == ddir)
+            t, v = log.time_ms.take(rows), log.value.take(rows)
+        else:
+            t, v = log.time_ms, log.value
+        if min_ms is not None or max_ms is not None:
+            keep = np.ones(t.shape[0], dtype=bool)
+            if min_ms is not None:
+                keep &= t >= min_ms
+            if max_ms is not None:
+                keep &= t <= max_ms
+            t, v = t[keep], v[keep]
         if t.shape[0] == 0:
             continue
-        # a window ending at time T holds samples in (T - w, T]; fio stamps windows at their end
-        b = (t + window_ms - 1) // window_ms
-        if t.shape[0] > 1 and bool(np.any(np.diff(b) < 0)):
+        ends, starts = _windows(t, window_ms)
+        if starts is None:  # out of time order: sort by window
+            b = (t + window_ms - 1) // window_ms
             order = np.argsort(b, kind="stable")
             b, v = b[order], v[order]
-        starts = np.flatnonzero(np.concatenate(([True], b[1:] != b[:-1])))
-        counts = np.diff(np.append(starts, b.shape[0]))
-        sums = np.add.reduceat(v, starts)
+            starts = np.flatnonzero(np.concatenate(([True], b[1:] != b[:-1])))
+            ends = b[starts]
+        counts = np.diff(np.append(starts, t.shape[0]))
+        # reduced in the log's integers; only the few thousand results become floats
+        sums = np.add.reduceat(v, starts).astype(np.float64)
         out.append(
             Series(
-                label=part.name.label,
+                label=log.name.label,
                 direction=direction_name(ddir),
-                t=b[starts].astype(np.float64) * window_ms / 1000.0,
+                t=ends.astype(np.float64) * window_ms / 1000.0,
                 mean=sums / counts,
-                lo=np.minimum.reduceat(v, starts),
-                hi=np.maximum.reduceat(v, starts),
+                lo=np.minimum.reduceat(v, starts).astype(np.float64),
+                hi=np.maximum.reduceat(v, starts).astype(np.float64),
                 count=counts.astype(np.float64),
                 window_ms=window_ms,
             )
         )
     return out
+
+
+def _windows(t: npt.NDArray[np.int64], window_ms: int) -> tuple[Any, Any]:
+    """For time-ordered ``t``: each non-empty window's number and its first index; else (None, None).
+
+    A window numbered k holds the samples in ((k - 1) * w, k * w]. fio writes its logs in
+    time order, so a binary search per window boundary replaces a division per sample.
+    """
+    import numpy as np
+
+    if t.shape[0] > 1 and not bool((t[1:] >= t[:-1]).all()):
+        return None, None
+    first, last = (int(t[0]) + window_ms - 1) // window_ms, (int(t[-1]) + window_ms - 1) // window_ms
+    numbers = np.arange(first, last + 1, dtype=np.int64)
+    starts = np.searchsorted(t, (numbers - 1) * window_ms, side="right")
+    nonempty = np.append(starts[1:], t.shape[0]) > starts
+    return numbers[nonempty], starts[nonempty]
 
 
 def sum_series(series: list[Series]) -> tuple[Floats, Floats]:

@@ -240,9 +240,8 @@ class FioLog:
 
     @property
     def directions(self) -> list[int]:
-        import numpy as np
-
-        return [int(d) for d in np.unique(self.ddir)]
+        # three comparisons beat np.unique's sort of a million values
+        return [d for d in (0, 1, 2) if bool((self.ddir == d).any())]
 
     def select(self, ddir: int) -> FioLog:
         """The rows of one data direction (0 read, 1 write, 2 trim)."""

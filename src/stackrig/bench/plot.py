@@ -1,4 +1,4 @@
-"""Graphs of fio logs, with fio2gnuplot's flags (matplotlib, Agg, imported only when drawing).
+"""Graphs of fio logs, with fio2gnuplot's flags.
 
 fio2gnuplot's meanings are kept so the seed's commands work verbatim:
 ``-t`` title, ``-b`` bandwidth logs, ``-i`` IOPS logs, ``-g`` (accepted; we always render),
@@ -11,19 +11,24 @@ Graphs: a time series per kind with one line per job and direction, the min/max 
 each window, the sum over jobs (bandwidth, IOPS) and a moving average; latency percentiles
 over time; the clat histogram with its CDF; IOPS against latency. Per-I/O logs are binned
 (see :mod:`stackrig.bench._binning`), so a million samples draw in a fraction of a second.
+
+The time series, the graph fio2gnuplot users asked for, is a :class:`~._chart.Chart` drawn to
+PNG by :mod:`._raster` (numpy and Pillow) without importing matplotlib, which alone costs more
+than reading a million-line log; matplotlib (Agg) draws SVG and the other graphs
+(:mod:`._figures`), imported only when one of them is asked for.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from stackrig import _io
 from stackrig.bench import _binning as binning
+from stackrig.bench._chart import COLORS, KIND_TITLES, Band, Chart, Line, unit_scale
 from stackrig.bench.logs import (
     FioHistLog,
     FioLog,
@@ -36,21 +41,12 @@ from stackrig.bench.logs import (
 from stackrig.errors import UsageError
 
 if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
+    pass
 
 __all__ = ["PlotResult", "PlotSettings", "parse_duration_ms", "parse_size", "plot"]
 
 Format = Literal["png", "svg"]
 LAT_KINDS = ("lat", "clat", "slat")
-_TITLES = {
-    "bw": "bandwidth",
-    "iops": "IOPS",
-    "lat": "total latency (lat)",
-    "clat": "completion latency (clat)",
-    "slat": "submission latency (slat)",
-}
-_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,29 +101,6 @@ def parse_size(text: str) -> tuple[int, int]:
     if not (100 <= width <= 10000 and 100 <= height <= 10000):
         raise UsageError(f"size {text!r} out of range (100 to 10000 pixels per side)")
     return width, height
-
-
-# ---------------------------------------------------------------- units
-
-
-def _scale(kind: str, peak: float) -> tuple[float, str]:
-    """Divisor and unit label for values of ``kind`` whose largest is ``peak``."""
-    if kind == "bw":  # KiB/s
-        if peak >= 10 * 1024 * 1024:
-            return 1024.0 * 1024.0, "GiB/s"
-        if peak >= 10 * 1024:
-            return 1024.0, "MiB/s"
-        return 1.0, "KiB/s"
-    if kind == "iops":
-        return 1.0, "IOPS"
-    # nanoseconds
-    if peak >= 10e9:
-        return 1e9, "s"
-    if peak >= 10e6:
-        return 1e6, "ms"
-    if peak >= 10e3:
-        return 1e3, "µs"
-    return 1.0, "ns"
 
 
 def _run_name(folder: Path) -> str:
@@ -226,10 +199,10 @@ def log_hints(folder: Path) -> dict[int, dict[str, bool | None]]:
     Settles the layouts that column counts leave open (``log_offset``, ``log_issue_time``,
     ``log_window_value=both``); without a fio.json the reader works them out from the values.
     """
-    from stackrig.bench.results import ResultsError, load_results
-
     if not (folder / "fio.json").is_file():
         return {}
+    from stackrig.bench.results import ResultsError, load_results
+
     try:
         results = load_results(folder)
     except ResultsError:
@@ -268,190 +241,57 @@ def _add_hist(loaded: _Loaded, name: LogName) -> None:
         loaded.hists.append(hist)
 
 
-# ---------------------------------------------------------------- drawing
+# ---------------------------------------------------------------- time series
 
 
-def _figure(s: PlotSettings) -> Any:
-    from matplotlib.figure import Figure
-
-    width, height = s.size
-    fig = Figure(figsize=(width / 100.0, height / 100.0), dpi=100)
-    # fixed margins (in pixels) instead of a layout engine, which draws every figure twice
-    fig.subplots_adjust(
-        left=min(0.3, 80 / width), right=1 - min(0.3, 80 / width), bottom=min(0.3, 55 / height),
-        top=1 - min(0.3, 35 / height),
-    )  # fmt: skip
-    return fig
-
-
-def _save(fig: Any, path: Path, fmt: Format) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=100, metadata={"Date": None} if fmt == "svg" else None)
-    return _io.atomic_write(path, buf.getvalue())
-
-
-def _style(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
-    ax.set_title(title, fontsize=12)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(True, alpha=0.3)
-
-
-def _timeseries(kind: str, logs: list[FioLog], s: PlotSettings, window: int, title: str) -> Any:
+def timeseries_chart(kind: str, logs: list[FioLog], s: PlotSettings, window: int, title: str) -> Chart:
+    """One line per job and direction with its min-max band; for bandwidth and IOPS of several
+    jobs, their sum; a moving average of the sum (or of each line, when nothing is summed)."""
     lo_ms = s.min_time * 1000 if s.min_time is not None else None
     hi_ms = s.max_time * 1000 if s.max_time is not None else None
     series = [x for log in logs for x in binning.bin_log(log, window, min_ms=lo_ms, max_ms=hi_ms)]
     peak = max((float(x.hi.max()) for x in series if len(x)), default=1.0)
-    additive = kind in ("bw", "iops")
-    if additive and len(series) > 1:
+    summed = kind in ("bw", "iops") and len(series) > 1
+    if summed:
         sum_t, sum_v = binning.sum_series(series)
         peak = max(peak, float(sum_v.max()) if sum_v.shape[0] else 0.0)
-    div, unit = _scale(kind, peak)
-    fig = _figure(s)
-    ax = fig.subplots()
+    div, unit = unit_scale(kind, peak)
     smooth = max(3, len(series[0]) // 40) if series else 3
+    lines: list[Line] = []
+    bands: list[Band] = []
     for i, x in enumerate(series):
-        color = _COLORS[i % len(_COLORS)]
-        ax.fill_between(x.t, x.lo / div, x.hi / div, color=color, alpha=0.15, linewidth=0)
-        ax.plot(x.t, x.mean / div, color=color, linewidth=1.0, label=f"{x.label} {x.direction}")
-        if not additive or len(series) == 1:
+        color = COLORS[i % len(COLORS)]
+        bands.append(Band(x.t, x.lo / div, x.hi / div, color))
+        lines.append(Line(x.t, x.mean / div, color, width=1.0, label=f"{x.label} {x.direction}"))
+        if not summed:
             ma = binning.moving_average(x.mean, smooth) / div
-            ax.plot(x.t, ma, color=color, linewidth=1.6, linestyle="--", alpha=0.9)
-    if additive and len(series) > 1:
-        ax.plot(sum_t, sum_v / div, color="black", linewidth=1.6, label="sum of jobs")
+            label = f"moving avg ({smooth} pts)" if len(series) == 1 else None
+            lines.append(Line(x.t, ma, color, width=1.6, dashed=True, alpha=0.9, label=label))
+    if summed:
+        lines.append(Line(sum_t, sum_v / div, "#000000", width=1.6, label="sum of jobs"))
         ma = binning.moving_average(sum_v, smooth) / div
-        ax.plot(
-            sum_t, ma, color="black", linewidth=1.2, linestyle="--", label=f"sum, moving avg ({smooth} pts)"
+        lines.append(
+            Line(sum_t, ma, "#000000", width=1.2, dashed=True, label=f"sum, moving avg ({smooth} pts)")
         )
-    what = _TITLES[kind]
+    what = KIND_TITLES[kind]
     band = "band: min-max per window" if any(len(x) for x in series) else "no samples in the time window"
-    ylabel = "I/Os per second" if kind == "iops" else f"{what} ({unit})"
-    _style(ax, f"{title} — {what}", f"time (s) — window {window} ms; {band}", ylabel)
-    ax.set_ylim(bottom=0)
-    if series:
-        ax.legend(loc="best", fontsize=8)
-    return fig
-
-
-def _percentile_fig(
-    kind: str, logs: list[FioLog], hists: list[FioHistLog], s: PlotSettings, *, window: int, title: str
-) -> Any:
-    import numpy as np
-
-    curves: list[tuple[str, npt.NDArray[np.float64], npt.NDArray[np.float64]]] = []
-    # histogram logs count every I/O: prefer them; else per-I/O logs in coarser windows
-    span = max((int(log.time_ms.max()) for log in logs if len(log)), default=0)
-    window = max(window, binning.auto_window_ms(logs, max_points=100) if span else window)
-    for log in [] if hists else logs:
-        t, rows = binning.log_percentiles(log, window)
-        curves.extend((f"{log.name.label} p{_q(q)}", t, rows[i]) for i, q in enumerate(binning.PERCENTILES))
-    for hist in hists:
-        t, rows = binning.hist_percentiles(hist)
-        curves.extend(
-            (f"{hist.name.label} p{_q(q)} (histogram)", t, rows[i]) for i, q in enumerate(binning.PERCENTILES)
-        )
-    peak = max((float(np.nanmax(c[2])) for c in curves if c[2].shape[0]), default=1.0)
-    div, unit = _scale("clat", peak)
-    fig = _figure(s)
-    ax = fig.subplots()
-    styles = ("-", "--", "-.", ":")
-    for i, (label, t, v) in enumerate(curves):
-        group = i // len(binning.PERCENTILES)
-        ax.plot(
-            t,
-            v / div,
-            label=label,
-            color=_COLORS[group % len(_COLORS)],
-            linestyle=styles[i % len(styles)],
-            linewidth=1.2,
-        )
-    _style(
-        ax,
-        f"{title} — {_TITLES.get(kind, kind)} percentiles over time",
-        f"time (s) — window {window} ms",
-        f"latency ({unit})",
+    return Chart(
+        title=f"{title} — {what}",
+        xlabel=f"time (s) — window {window} ms; {band}",
+        ylabel="I/Os per second" if kind == "iops" else f"{what} ({unit})",
+        lines=tuple(lines),
+        bands=tuple(bands),
     )
-    ax.set_yscale("log")
-    ax.legend(loc="best", fontsize=7, ncol=2)
-    return fig
 
 
-def _q(q: float) -> str:
-    return f"{q:g}"
+def _write_chart(chart: Chart, path: Path, s: PlotSettings) -> Path:
+    if s.fmt == "png":
+        from stackrig.bench._raster import render_png
 
+        return _io.atomic_write(path, render_png(chart, s.size))
+    from stackrig.bench import _figures
 
-def _hist_fig(logs: list[FioLog], hists: list[FioHistLog], s: PlotSettings, title: str) -> Any:
-    import numpy as np
-
-    fig = _figure(s)
-    ax = fig.subplots()
-    cdf_ax = ax.twinx()
-    entries: list[tuple[str, npt.NDArray[np.float64], npt.NDArray[np.float64]]] = []
-    for hist in hists:
-        counts = hist.counts.sum(axis=0).astype(np.float64)
-        entries.append((f"{hist.name.label} (histogram log)", hist.bin_ns, counts))
-    if not entries:
-        for log in logs:
-            v = log.value[log.value > 0].astype(np.float64)
-            if v.shape[0] == 0:
-                continue
-            edges = np.geomspace(v.min(), v.max() * 1.0001, 80)
-            counts, edges = np.histogram(v, bins=edges)
-            entries.append(
-                (
-                    f"{log.name.label} ({log.kind} log)",
-                    np.sqrt(edges[:-1] * edges[1:]),
-                    counts.astype(np.float64),
-                )
-            )
-    peak = max((float(e[1][e[2] > 0].max()) for e in entries if e[2].any()), default=1.0)
-    div, unit = _scale("clat", peak)
-    for i, (label, x, counts) in enumerate(entries):
-        color = _COLORS[i % len(_COLORS)]
-        nz = counts > 0
-        total = counts.sum()
-        ax.vlines(x[nz] / div, 0, counts[nz] / total * 100.0, color=color, alpha=0.6, linewidth=2)
-        cdf = np.cumsum(counts) / total * 100.0
-        cdf_ax.plot(x[nz] / div, cdf[nz], color=color, linewidth=1.5, label=f"{label} CDF")
-    ax.set_xscale("log")
-    _style(
-        ax,
-        f"{title} — completion latency histogram and CDF",
-        f"latency ({unit}, log scale)",
-        "share of I/Os (%)",
-    )
-    cdf_ax.set_ylabel("cumulative share (%)")
-    cdf_ax.set_ylim(0, 100.5)
-    if entries:
-        cdf_ax.legend(loc="center right", fontsize=8)
-    return fig
-
-
-def _iops_lat_fig(iops: list[FioLog], lats: list[FioLog], s: PlotSettings, window: int, title: str) -> Any:
-    import numpy as np
-
-    fig = _figure(s)
-    ax = fig.subplots()
-    by_label = {log.name.label: log for log in lats}
-    points = []
-    for log in iops:
-        lat = by_label.get(log.name.label)
-        if lat is None:
-            continue
-        for a, b in zip(binning.bin_log(log, window), binning.bin_log(lat, window), strict=False):
-            common, ia, ib = np.intersect1d(a.t, b.t, return_indices=True)
-            if common.shape[0]:
-                # a per-I/O iops log holds a 1 per completed I/O: the rate is the count per window
-                rate = a.mean[ia] if log.windowed else a.count[ia] * 1000.0 / window
-                points.append((f"{log.name.label} {a.direction}", rate, b.mean[ib]))
-    peak = max((float(p[2].max()) for p in points), default=1.0)
-    div, unit = _scale("clat", peak)
-    for i, (label, x, y) in enumerate(points):
-        ax.scatter(x, y / div, s=10, alpha=0.6, color=_COLORS[i % len(_COLORS)], label=label)
-    _style(ax, f"{title} — IOPS against latency (window {window} ms)", "IOPS", f"mean latency ({unit})")
-    if points:
-        ax.legend(loc="best", fontsize=8)
-    return fig
+    return _figures.save(_figures.chart_figure(chart, s.size), path, s.fmt)
 
 
 # ---------------------------------------------------------------- entry point
@@ -474,21 +314,27 @@ def plot(settings: PlotSettings) -> PlotResult:
     for kind in ("bw", "iops", "lat", "clat", "slat"):
         logs = loaded.logs.get(kind, [])
         if logs and (not kinds or kind in kinds):
-            files.append(
-                _save(_timeseries(kind, logs, s, window, title), outdir / f"{base}_{kind}.{s.fmt}", s.fmt)
-            )
+            chart = timeseries_chart(kind, logs, s, window, title)
+            files.append(_write_chart(chart, outdir / f"{base}_{kind}.{s.fmt}", s))
     lat_kind = next((k for k in ("clat", "lat") if loaded.logs.get(k)), None)
     per_io = [log for log in loaded.logs.get(lat_kind or "", []) if not log.windowed]
-    if (s.percentiles or not kinds) and (per_io or loaded.hists):
-        fig = _percentile_fig(lat_kind or "clat", per_io, loaded.hists, s, window=window, title=title)
-        files.append(_save(fig, outdir / f"{base}_{lat_kind or 'clat'}_percentiles.{s.fmt}", s.fmt))
-    if (s.hist or not kinds) and (loaded.hists or per_io):
-        files.append(
-            _save(_hist_fig(per_io, loaded.hists, s, title), outdir / f"{base}_clat_hist.{s.fmt}", s.fmt)
-        )
-    if not kinds and loaded.logs.get("iops") and lat_kind:
-        fig = _iops_lat_fig(loaded.logs["iops"], loaded.logs[lat_kind], s, window, title)
-        files.append(_save(fig, outdir / f"{base}_iops_vs_{lat_kind}.{s.fmt}", s.fmt))
+    wants_percentiles = (s.percentiles or not kinds) and (per_io or loaded.hists)
+    wants_hist = (s.hist or not kinds) and (loaded.hists or per_io)
+    wants_iops_lat = not kinds and loaded.logs.get("iops") and lat_kind
+    if wants_percentiles or wants_hist or wants_iops_lat:
+        from stackrig.bench import _figures as mpl
+
+        if wants_percentiles:
+            fig = mpl.percentile_figure(
+                lat_kind or "clat", per_io, loaded.hists, s.size, window=window, title=title
+            )
+            files.append(mpl.save(fig, outdir / f"{base}_{lat_kind or 'clat'}_percentiles.{s.fmt}", s.fmt))
+        if wants_hist:
+            fig = mpl.hist_figure(per_io, loaded.hists, s.size, title)
+            files.append(mpl.save(fig, outdir / f"{base}_clat_hist.{s.fmt}", s.fmt))
+        if wants_iops_lat and lat_kind:
+            fig = mpl.iops_lat_figure(loaded.logs["iops"], loaded.logs[lat_kind], s.size, window, title)
+            files.append(mpl.save(fig, outdir / f"{base}_iops_vs_{lat_kind}.{s.fmt}", s.fmt))
     return PlotResult(
         files=tuple(files),
         logs=tuple(loaded.names),

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from stackrig import output
 from stackrig.cli._common import finish
 from stackrig.cli.options import JsonOpt
-from stackrig.doctor import DoctorReport, run_doctor
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from stackrig.doctor import DoctorReport
+
+# The root app registers this command, so every stackrig command imports this module:
+# what only doctor uses is imported when it runs.
 
 
 def _render(report: DoctorReport) -> output.Renderer:
     def draw(console: Console) -> None:
+        from rich.table import Table
+
         table = Table(title="Outside programs stackrig uses", title_justify="left")
         table.add_column("program")
         table.add_column("found")
@@ -42,6 +51,8 @@ def doctor(ctx: typer.Context, json_: JsonOpt = False) -> None:
 
     Exits 0 even when some are missing; the text output says how to install each.
     """
+    from stackrig.doctor import run_doctor
+
     report = run_doctor()
     data = {"tools": report.tools, "missing": [t.name for t in report.missing]}
     finish(ctx, output.Report(data, render=_render(report)), json_mode=json_)

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from stackrig.bench import _binning as binning
+from stackrig.bench._chart import unit_scale
 from stackrig.bench.compare import DEFAULT_METRICS, compare_runs
 from stackrig.bench.history import History, ResultRow, RunNotFoundError
 from stackrig.bench.logs import find_logs, read_log
 from stackrig.bench.model import META_FILE, RunRecord, read_meta
-from stackrig.bench.plot import _scale
 from stackrig.errors import StackrigError
 
 KINDS = ("bw", "iops", "clat", "lat", "slat")
@@ -189,7 +189,7 @@ def run_series(runs_dir: Path, db: Path, run_id: str, kind: str | None) -> dict[
         record = _find(runs_dir, history, run_id)
     series, window = _series_of(record.folder, kind)
     peak = max((float(s.mean.max()) for s in series if len(s)), default=1.0)
-    div, unit = _scale(kind, peak)
+    div, unit = unit_scale(kind, peak)
     labels = [f"{s.label} {s.direction}" for s in series]
     t, columns = _aligned(series, div)
     if kind in ("bw", "iops") and len(series) > 1:
@@ -228,7 +228,7 @@ def compare(runs_dir: Path, db: Path, ids: Sequence[str]) -> dict[str, Any]:
         series, _ = _series_of(record.folder, "bw")
         per_run.append(binning.sum_series(series))
     peak = max((float(v.max()) for _, v in per_run if v.shape[0]), default=1.0)
-    div, unit = _scale("bw", peak)
+    div, unit = unit_scale("bw", peak)
     import numpy as np
 
     arrays = [t for t, _ in per_run if t.shape[0]]
