@@ -449,3 +449,18 @@ def test_database_errors_are_translated(tmp_path: Path) -> None:
         history.list()
     with pytest.raises(UsageError, match="cannot write the bench history"):
         history.add(_record(tmp_path), None)
+
+
+def test_the_package_api_is_imported_on_first_use() -> None:
+    """``stackrig.bench`` names its public API but imports each part when first asked for."""
+    import importlib
+
+    from stackrig import bench
+
+    for name in bench.__all__:
+        value = getattr(bench, name)
+        assert getattr(importlib.import_module(bench._HOMES[name]), name) is value
+    assert set(bench.__all__) <= set(dir(bench))
+    assert set(bench._HOMES) == set(bench.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        bench.nothing_here  # noqa: B018

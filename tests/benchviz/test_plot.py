@@ -10,10 +10,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from stackrig.bench import _binning as binning
-from stackrig.bench.logs import parse_log_name, read_log
+from stackrig.bench.logs import FioLog, parse_log_name, read_log
 from stackrig.bench.plot import PlotSettings, _read_with_hints, log_hints, parse_duration_ms, parse_size, plot
 from stackrig.errors import UsageError
 from tests.benchviz.conftest import RunsEnv
@@ -215,3 +217,45 @@ def test_job_options_settle_the_layout(tmp_path: Path) -> None:
     (tmp_path / "fio.json").write_text(json.dumps(doc))
     log = _read_with_hints(parse_log_name(tmp_path / "new_bw.1.log"), log_hints(tmp_path))  # type: ignore[arg-type]
     assert log.columns[-2:] == ("offset", "prio")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    times=st.lists(st.integers(0, 5000), min_size=1, max_size=300),
+    window=st.sampled_from([1, 7, 50, 100, 1000]),
+    data=st.data(),
+)
+def test_time_ordered_and_shuffled_logs_bin_alike(times: list[int], window: int, data: st.DataObject) -> None:
+    """Binary search over a time-ordered log (the fast path) and sorting by window (any
+    order) give the same windows, means, minima and maxima."""
+    n = len(times)
+    ddir = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), dtype=np.int8)
+    value = np.array(data.draw(st.lists(st.integers(0, 10**9), min_size=n, max_size=n)), dtype=np.int64)
+    ordered = np.sort(np.array(times, dtype=np.int64))
+    name = parse_log_name(Path("prop_bw.1.log"))
+    assert name is not None
+
+    def log(order: np.ndarray) -> FioLog:
+        return FioLog(name=name, columns=("time", "value", "ddir", "bs"), time_ms=ordered[order],
+                      value=value[order], ddir=ddir[order], bs=np.full(n, 4096, dtype=np.uint32))  # fmt: skip
+
+    identity = np.arange(n)
+    shuffled = np.array(data.draw(st.permutations(list(range(n)))), dtype=np.intp)
+    lo = data.draw(st.one_of(st.none(), st.integers(0, 5000)))
+    fast = binning.bin_log(log(identity), window, min_ms=lo)
+    slow = binning.bin_log(log(shuffled), window, min_ms=lo)
+    assert [s.direction for s in fast] == [s.direction for s in slow]
+    for a, b in zip(fast, slow, strict=True):
+        assert a.t.tolist() == b.t.tolist()
+        assert a.count.tolist() == b.count.tolist()
+        assert a.lo.tolist() == b.lo.tolist()
+        assert a.hi.tolist() == b.hi.tolist()
+        assert np.allclose(a.mean, b.mean)
+        if lo is None:
+            rows = np.count_nonzero(ddir == (0 if a.direction == "read" else 1))
+            assert int(a.count.sum()) == int(rows)
+
+
+def test_directions_are_listed_in_order(fio_logs: Path) -> None:
+    log = read_log(fio_logs / "plain_clat.1.log")
+    assert log.directions == sorted(set(log.ddir.tolist()))

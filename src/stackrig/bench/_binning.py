@@ -58,7 +58,7 @@ def auto_window_ms(logs: list[FioLog], max_points: int = 800) -> int:
         if len(log):
             span = max(span, int(log.time_ms.max()))
             if log.windowed and len(log) > 1:
-                steps = np.diff(np.unique(log.time_ms))
+                steps = np.diff(_distinct(log.time_ms))
                 if steps.shape[0]:
                     finest = max(finest, int(np.median(steps)))
     window = max(finest, -(-span // max_points) if span else 1)
@@ -139,13 +139,27 @@ def _windows(t: npt.NDArray[np.int64], window_ms: int) -> tuple[Any, Any]:
     return numbers[nonempty], starts[nonempty]
 
 
+def _distinct(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The sorted distinct values (np.unique, without its 7 ms import of numpy.ma)."""
+    import numpy as np
+
+    ordered = np.sort(values)
+    if ordered.shape[0] == 0:
+        return ordered
+    keep = np.empty(ordered.shape[0], dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    result: npt.NDArray[Any] = ordered[keep]
+    return result
+
+
 def sum_series(series: list[Series]) -> tuple[Floats, Floats]:
     """The sum over series of their window means, on the union of their windows."""
     import numpy as np
 
     if not series:
         return np.empty(0), np.empty(0)
-    t = np.unique(np.concatenate([s.t for s in series]))
+    t = _distinct(np.concatenate([s.t for s in series]))
     total = np.zeros(t.shape[0])
     for s in series:
         total[np.searchsorted(t, s.t)] += s.mean

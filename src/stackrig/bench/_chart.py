@@ -69,8 +69,14 @@ class Chart:
     legend: bool = True
 
     def x_range(self) -> tuple[float, float]:
-        """The data's x extent; (0, 1) when there is nothing to draw."""
-        return _extent([a.x for a in self.lines] + [b.x for b in self.bands], pad=0.0)
+        """The data's x extent, from 0 when the data starts near it; (0, 1) when there is nothing.
+
+        fio stamps a window at its end, so a run's first point is one window after its start.
+        """
+        lo, hi = _extent([a.x for a in self.lines] + [b.x for b in self.bands], pad=0.0)
+        if 0 < lo <= 0.1 * hi:
+            lo = 0.0
+        return lo, hi
 
     def y_range(self) -> tuple[float, float]:
         """The data's y extent with matplotlib's 5 % margin, starting at ``y_min`` if set."""
@@ -134,7 +140,9 @@ def format_ticks(ticks: list[float]) -> list[str]:
         return [f"{t:g}" for t in ticks]
     step = abs(ticks[1] - ticks[0])
     decimals = 0
-    while decimals < 9 and abs(step * 10**decimals - round(step * 10**decimals)) > 1e-6:
+    while (
+        decimals < 12 and abs(step * 10**decimals - round(step * 10**decimals)) > 1e-6 * step * 10**decimals
+    ):
         decimals += 1
     return [f"{0.0 if abs(t) < step * 1e-9 else t:.{decimals}f}" for t in ticks]
 

@@ -196,8 +196,8 @@ def chart_figure(chart: Chart, size: tuple[int, int]) -> Any:
             label=line.label,
         )
     style(ax, chart.title, chart.xlabel, chart.ylabel)
-    if chart.y_min is not None:
-        ax.set_ylim(bottom=chart.y_min)
+    ax.set_xlim(*chart.x_range())  # the same window as the PNG renderer's
+    ax.set_ylim(*chart.y_range())
     if chart.legend and any(line.label for line in chart.lines):
         ax.legend(loc="best", fontsize=8)
     return fig

@@ -11,9 +11,10 @@ from Debian's fonts-dejavu-core.
 from __future__ import annotations
 
 import functools
-import io
 import itertools
 import math
+import struct
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from stackrig.bench._chart import Chart, Line, format_ticks, legend_corner, nice
 if TYPE_CHECKING:
     from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["font_path", "render_png"]
+__all__ = ["encode_png", "font_path", "render_png"]
 
 SUPERSAMPLE = 2
 PX_PER_PT = 100 / 72  # matplotlib's sizes are in points at 100 dpi
@@ -138,10 +139,38 @@ def render_png(chart: Chart, size: tuple[int, int]) -> bytes:
     _titles(canvas, draw, chart, area, fonts)
     if chart.legend and any(line.label for line in chart.lines):
         _legend(canvas, chart, area, fonts.legend)
-    buf = io.BytesIO()
-    # mostly white pixels: zlib's fastest level is within a few per cent of its best here
-    canvas.save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+    return encode_png(canvas)
+
+
+def encode_png(image: Image.Image) -> bytes:
+    """An RGB image as PNG: 8-bit truecolour, filter "Up", zlib level 3.
+
+    Written here because ``Image.save`` first imports five of Pillow's format plugins
+    (17 ms, more than drawing the graph); the format is a few fixed chunks around zlib.
+    """
+    import numpy as np
+
+    width, height = image.size
+    pixels = np.asarray(image.convert("RGB"), dtype=np.uint8).reshape(height, width * 3)
+    rows = np.empty((height, width * 3 + 1), dtype=np.uint8)
+    # filter "Up" on every scanline (each byte minus the one above, modulo 256): a graph's
+    # long horizontal runs become zeros, a third smaller than unfiltered at the same speed
+    rows[:, 0] = 2
+    rows[0, 1:] = pixels[0]
+    rows[1:, 1:] = pixels[1:] - pixels[:-1]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, RGB, deflate, no interlace
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            chunk(b"IHDR", header),
+            chunk(b"IDAT", zlib.compress(rows.tobytes(), 3)),
+            chunk(b"IEND", b""),
+        )
+    )
 
 
 def _plot_area(chart: Chart, area: _Area, xticks: list[float], yticks: list[float]) -> Image.Image:

@@ -289,4 +289,7 @@ def run(args: Sequence[str] | None = None) -> int:
 
 def main() -> None:
     """Console-script entry point."""
+    # stackrig never multiplies matrices: the OpenBLAS thread pool numpy starts on import only
+    # burns CPU (0.1 s of a 0.35 s `bench plot` on two cores). A user's own setting wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     sys.exit(run())
