@@ -16,7 +16,7 @@ from PIL import Image
 
 from stackrig.bench import _raster
 from stackrig.bench._chart import Band, Chart, Line, format_ticks, legend_corner, nice_ticks
-from stackrig.bench.logs import read_log
+from stackrig.bench.logs import find_logs, read_log
 from stackrig.bench.plot import PlotSettings, plot, timeseries_chart
 from tests.benchviz.test_plot import assert_png, assert_svg
 
@@ -189,3 +189,35 @@ def test_bandwidth_plot_imports_no_matplotlib(fio_logs: Path, tmp_path: Path) ->
     assert not {m for m in imported if m.split(".")[0] == "matplotlib"}
     assert "rich.markdown" not in imported  # typer's rich help is not loaded
     assert_png(tmp_path / "fio_bw.png")
+
+
+def test_long_texts_are_cut_to_fit() -> None:
+    font = _raster._fonts().title
+    text = "A title somebody typed without a thought for the width of the graph " * 4
+    cut = _raster._fit(font, text, 400)
+    assert cut.endswith("…")
+    assert font.getlength(cut) <= 400
+    assert text.startswith(cut[:-1])
+    assert _raster._fit(font, "short", 400) == "short"
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (500, 300)])
+def test_many_jobs_fill_legend_columns(tmp_path: Path, size: tuple[int, int]) -> None:
+    t = np.linspace(0, 10, 50)
+    lines = tuple(
+        Line(t, t * (i + 1), "#1f77b4", label=f"job_with_a_rather_long_name.{i} read") for i in range(40)
+    )
+    chart = Chart(title="many " * 40, xlabel="time (s)", ylabel="bandwidth (MiB/s)", lines=lines)
+    png_pixels(_raster.render_png(chart, size), tmp_path, size)
+
+
+def test_logs_are_listed_in_job_order(tmp_path: Path) -> None:
+    for job in (10, 2, 1):
+        (tmp_path / f"x_bw.{job}.log").write_text("1, 2, 0, 4096\n")
+    (tmp_path / "x_iops.1.log").write_text("1, 2, 0, 4096\n")
+    assert [n.path.name for n in find_logs(tmp_path)] == [
+        "x_bw.1.log",
+        "x_bw.2.log",
+        "x_bw.10.log",
+        "x_iops.1.log",
+    ]

@@ -279,43 +279,74 @@ def _axes(
         draw.text((area.left - TICK - 4, y), text, fill=INK, font=font, anchor="rm")
 
 
+def _fit(font: Any, text: str, room: float) -> str:
+    """``text`` cut with an ellipsis to fit ``room`` pixels (a long -t title, a job name)."""
+    if font.getlength(text) <= room:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:  # the longest prefix that fits with the ellipsis
+        mid = (lo + hi + 1) // 2
+        if font.getlength(text[:mid] + "…") <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo] + "…"
+
+
 def _titles(canvas: Image.Image, draw: ImageDraw.ImageDraw, chart: Chart, area: _Area, fonts: _Fonts) -> None:
     from PIL import Image, ImageDraw
 
-    center = area.left + area.width / 2
-    draw.text((center, area.top - PAD), chart.title, fill=INK, font=fonts.title, anchor="md")
-    draw.text((center, canvas.height - PAD), chart.xlabel, fill=INK, font=fonts.label, anchor="md")
+    center = canvas.width / 2
+    room = canvas.width - 2 * PAD
+    title, xlabel = _fit(fonts.title, chart.title, room), _fit(fonts.label, chart.xlabel, room)
+    draw.text((center, area.top - PAD), title, fill=INK, font=fonts.title, anchor="md")
+    draw.text((center, canvas.height - PAD), xlabel, fill=INK, font=fonts.label, anchor="md")
     # the y label, drawn on its own strip and turned a quarter to read bottom to top
-    w, h = _text_size(fonts.label, chart.ylabel)
+    ylabel = _fit(fonts.label, chart.ylabel, max(area.height, canvas.height - 2 * PAD))
+    w, h = _text_size(fonts.label, ylabel)
     strip = Image.new("L", (w + 4, h + 8), 0)
-    ImageDraw.Draw(strip).text((2, 2), chart.ylabel, fill=255, font=fonts.label, anchor="lt")
+    ImageDraw.Draw(strip).text((2, 2), ylabel, fill=255, font=fonts.label, anchor="lt")
     turned = strip.rotate(90, expand=True)
     y = round(area.top + area.height / 2 - turned.height / 2)
-    canvas.paste(INK, (PAD - 2, max(0, y)), turned)
+    canvas.paste(INK, (PAD - 2, min(max(0, y), canvas.height - turned.height)), turned)
 
 
 def _legend(canvas: Image.Image, chart: Chart, area: _Area, font: Any) -> None:
+    """The labelled lines in a box in the emptiest corner; in columns when they are many, and
+    cut to "+N more" when even columns would not fit (dozens of jobs)."""
     from PIL import ImageDraw
 
-    entries = [line for line in chart.lines if line.label]
-    swatch, gap = 28, 6
+    swatch, gap, inset = 28, 6, 6
     row = _text_size(font, "Ag(µ)")[1] + 6
-    box_w = PAD + swatch + gap + max(_text_size(font, line.label or "")[0] for line in entries) + PAD
-    box_h = PAD + row * len(entries) + PAD // 2
+    labelled = [line for line in chart.lines if line.label]
+    label_room = max(40.0, area.width / 3 - PAD - swatch - gap - PAD)
+    labels = [_fit(font, line.label or "", label_room) for line in labelled]
+    col_w = PAD + swatch + gap + max(_text_size(font, text)[0] for text in labels)
+    rows_fit = max(1, (area.height - 2 * inset - PAD - PAD // 2) // row)
+    cols_fit = max(1, int((area.width - 2 * inset - PAD) // col_w))
+    entries: list[tuple[Line | None, str]] = list(zip(labelled, labels, strict=True))
+    if len(entries) > rows_fit * cols_fit:
+        keep = rows_fit * cols_fit - 1
+        entries = [*entries[:keep], (None, f"+{len(entries) - keep} more")]
+    cols = -(-len(entries) // rows_fit)
+    rows = -(-len(entries) // cols)
+    box_w = col_w * cols + PAD
+    box_h = PAD + row * rows + PAD // 2
     corner = legend_corner(chart, box_w / area.width, box_h / area.height)
-    inset = 6
     x = area.left + inset if corner.endswith("left") else area.left + area.width - inset - box_w
     y = area.top + inset if corner.startswith("upper") else area.top + area.height - inset - box_h
     draw = ImageDraw.Draw(canvas, "RGBA")
     draw.rounded_rectangle(
         [x, y, x + box_w, y + box_h], radius=3, fill=(255, 255, 255, 215), outline=(200, 200, 200)
     )
-    for i, line in enumerate(entries):
-        mid = y + PAD + row * i + row / 2
-        points = [(x + PAD, mid), (x + PAD + swatch, mid)]
-        width = max(1, round(line.width * PX_PER_PT))
-        color = (*_rgb(line.color), round(line.alpha * 255))
-        dashes = _dashes(points, 3.7 * width, 1.6 * width) if line.dashed else [points]
-        for dash in dashes:
-            draw.line(dash, fill=color, width=width)
-        draw.text((x + PAD + swatch + gap, mid), line.label or "", fill=INK, font=font, anchor="lm")
+    for i, (line, text) in enumerate(entries):
+        left = x + PAD + col_w * (i // rows)
+        mid = y + PAD + row * (i % rows) + row / 2
+        if line is not None:
+            points = [(left, mid), (left + swatch, mid)]
+            width = max(1, round(line.width * PX_PER_PT))
+            color = (*_rgb(line.color), round(line.alpha * 255))
+            dashes = _dashes(points, 3.7 * width, 1.6 * width) if line.dashed else [points]
+            for dash in dashes:
+                draw.line(dash, fill=color, width=width)
+        draw.text((left + swatch + gap, mid), text, fill=INK, font=font, anchor="lm")

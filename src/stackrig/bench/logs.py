@@ -119,15 +119,17 @@ def parse_log_name(path: str | Path) -> LogName | None:
 
 
 def find_logs(folder: str | Path, pattern: str = "*") -> list[LogName]:
-    """Every fio log in ``folder`` whose name matches the shell ``pattern``, sorted by name."""
+    """Every fio log in ``folder`` whose name matches the shell ``pattern``, in job order:
+    by prefix and kind, then job number as a number (job 2 before job 10), then host."""
     base = Path(folder)
     found: list[LogName] = []
-    for p in sorted(base.glob(pattern)):
+    for p in base.glob(pattern):
         if not p.is_file():
             continue
         name = parse_log_name(p)
         if name is not None:
             found.append(name)
+    found.sort(key=lambda n: (n.prefix, n.kind, n.job or 0, n.host or "", n.path.name))
     return found
 
 
