@@ -168,6 +168,14 @@ def test_png_and_svg_draw_one_chart(fio_logs: Path, tmp_path: Path) -> None:
     labels = [line.label for line in chart.lines if line.label]
     assert labels[0].startswith("plain.1 ")
     assert any("moving avg" in label for label in labels)
+    # one job of randrw (the fixture's): its two directions and their total
+    assert {"plain.1 read", "plain.1 write", "read + write"} <= set(labels)
+    lat = timeseries_chart("clat", [read_log(fio_logs / "plain_clat.1.log")], settings, 100, "one")
+    legend = [line.label for line in lat.lines if line.label]
+    # two latency lines, not summed: one entry says what the dashed lines are
+    assert legend == ["plain.1 read", "plain.1 write", legend[-1]]
+    assert legend[-1].startswith("moving avg")
+    assert lat.lines[-1].x.shape[0] == 0
     assert chart.title == "one — bandwidth"
     assert chart.ylabel.startswith("bandwidth (")
 

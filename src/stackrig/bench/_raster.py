@@ -221,6 +221,8 @@ def _polyline(draw: ImageDraw.ImageDraw, line: Line, xs: Any, ys: Any) -> None:
     width = max(1, round(line.width * PX_PER_PT * s))
     for px, py in _runs(xs, ys):
         points = list(zip(px.tolist(), py.tolist(), strict=True))
+        if not points:  # a legend-only line
+            continue
         if len(points) == 1:
             x, y = points[0]
             draw.ellipse([x - width, y - width, x + width, y + width], fill=color)

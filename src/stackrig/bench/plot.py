@@ -246,7 +246,9 @@ def _add_hist(loaded: _Loaded, name: LogName) -> None:
 
 def timeseries_chart(kind: str, logs: list[FioLog], s: PlotSettings, window: int, title: str) -> Chart:
     """One line per job and direction with its min-max band; for bandwidth and IOPS of several
-    jobs, their sum; a moving average of the sum (or of each line, when nothing is summed)."""
+    lines, their total; a moving average of the total (or of each line, when nothing is summed)."""
+    import numpy as np
+
     lo_ms = s.min_time * 1000 if s.min_time is not None else None
     hi_ms = s.max_time * 1000 if s.max_time is not None else None
     series = [x for log in logs for x in binning.bin_log(log, window, min_ms=lo_ms, max_ms=hi_ms)]
@@ -267,11 +269,18 @@ def timeseries_chart(kind: str, logs: list[FioLog], s: PlotSettings, window: int
             ma = binning.moving_average(x.mean, smooth) / div
             label = f"moving avg ({smooth} pts)" if len(series) == 1 else None
             lines.append(Line(x.t, ma, color, width=1.6, dashed=True, alpha=0.9, label=label))
+    if not summed and len(series) > 1:  # one legend entry tells what every dashed line is
+        empty = np.empty(0)
+        lines.append(
+            Line(empty, empty, "#555555", width=1.6, dashed=True, label=f"moving avg ({smooth} pts)")
+        )
     if summed:
-        lines.append(Line(sum_t, sum_v / div, "#000000", width=1.6, label="sum of jobs"))
+        jobs = {x.label for x in series}
+        total = "total of all jobs" if len(jobs) > 1 else " + ".join(x.direction for x in series)
+        lines.append(Line(sum_t, sum_v / div, "#000000", width=1.6, label=total))
         ma = binning.moving_average(sum_v, smooth) / div
         lines.append(
-            Line(sum_t, ma, "#000000", width=1.2, dashed=True, label=f"sum, moving avg ({smooth} pts)")
+            Line(sum_t, ma, "#000000", width=1.2, dashed=True, label=f"{total}, moving avg ({smooth} pts)")
         )
     what = KIND_TITLES[kind]
     band = "band: min-max per window" if any(len(x) for x in series) else "no samples in the time window"
