@@ -1,7 +1,7 @@
 """A line chart as data, drawn by either renderer: :mod:`._raster` (PNG) or matplotlib (SVG).
 
 The default graph of ``stackrig bench plot`` is a time series; drawing it with matplotlib
-costs half a second of import alone, more than reading a million-line log. So the chart is
+costs about 0.3 s of import alone, more than reading a million-line log. So the chart is
 described once, here, and the PNG renderer draws it with numpy and Pillow, while matplotlib
 keeps drawing SVG (vector output is its strength) from the same description.
 """

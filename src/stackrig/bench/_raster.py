@@ -2,10 +2,10 @@
 
 Why not matplotlib: importing it takes about 0.3 s, most of it spent building docstrings,
 which is more than reading a million-line log. Pillow (already a dependency of matplotlib)
-imports in about 15 ms. The plot area is drawn at twice the size and reduced, so lines and
-bands are anti-aliased; text is anti-aliased by FreeType. The font is DejaVu Sans, as in
-matplotlib's graphs, taken from matplotlib's data folder (found without importing it) or
-from Debian's fonts-dejavu-core.
+imports in about 15 ms. Lines are drawn at twice the size and reduced, so they are
+anti-aliased; text is anti-aliased by FreeType. The font is DejaVu Sans, as in matplotlib's
+graphs, taken from matplotlib's data folder (found without importing it) or from Debian's
+fonts-dejavu-core. The PNG is encoded here too (:func:`encode_png`).
 """
 
 from __future__ import annotations
