@@ -133,7 +133,8 @@ def test_api_errors(dashboard: Service, runs_env: RunsEnv) -> None:
     doc = json.loads(body)
     assert status == 200
     assert doc["unit"] in ("KiB/s", "MiB/s", "GiB/s")
-    assert doc["labels"][-1] == "sum of jobs"
+    assert doc["total"] is True
+    assert doc["labels"][-1] in ("total of all jobs", "read + write")
     assert all(len(v) == len(doc["t"]) for v in doc["values"])
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "log_percentiles",
     "moving_average",
     "sum_series",
+    "total_label",
 ]
 
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
@@ -151,6 +152,13 @@ def _distinct(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
     result: npt.NDArray[Any] = ordered[keep]
     return result
+
+
+def total_label(series: list[Series]) -> str:
+    """What a sum of ``series`` is called: "read + write" for one job, else "total of all jobs"."""
+    if len({s.label for s in series}) > 1:
+        return "total of all jobs"
+    return " + ".join(s.direction for s in series)
 
 
 def sum_series(series: list[Series]) -> tuple[Floats, Floats]:

@@ -275,8 +275,7 @@ def timeseries_chart(kind: str, logs: list[FioLog], s: PlotSettings, window: int
             Line(empty, empty, "#555555", width=1.6, dashed=True, label=f"moving avg ({smooth} pts)")
         )
     if summed:
-        jobs = {x.label for x in series}
-        total = "total of all jobs" if len(jobs) > 1 else " + ".join(x.direction for x in series)
+        total = binning.total_label(series)
         lines.append(Line(sum_t, sum_v / div, "#000000", width=1.6, label=total))
         ma = binning.moving_average(sum_v, smooth) / div
         lines.append(

@@ -192,12 +192,21 @@ def run_series(runs_dir: Path, db: Path, run_id: str, kind: str | None) -> dict[
     div, unit = unit_scale(kind, peak)
     labels = [f"{s.label} {s.direction}" for s in series]
     t, columns = _aligned(series, div)
-    if kind in ("bw", "iops") and len(series) > 1:
+    summed = kind in ("bw", "iops") and len(series) > 1
+    if summed:
         st, total = binning.sum_series(series)
         sums = {round(float(a), 3): float(b) / div for a, b in zip(st, total, strict=True)}
         columns.append([round(sums[x], 3) if x in sums else None for x in t])
-        labels.append("sum of jobs")
-    return {"kind": kind, "unit": unit, "window_ms": window, "t": t, "labels": labels, "values": columns}
+        labels.append(binning.total_label(series))
+    return {
+        "kind": kind,
+        "unit": unit,
+        "window_ms": window,
+        "t": t,
+        "labels": labels,
+        "values": columns,
+        "total": summed,  # the last column is the sum of the others
+    }
 
 
 def compare(runs_dir: Path, db: Path, ids: Sequence[str]) -> dict[str, Any]:

@@ -49,7 +49,8 @@
     main.replaceChildren(el("p", { class: "error" }, "error: " + err.message));
   }
 
-  function chart(target, title, unit, t, labels, values) {
+  // total: the last column is the sum of the others, drawn black and thicker
+  function chart(target, title, unit, t, labels, values, total) {
     const width = Math.max(400, Math.min(1100, target.clientWidth || 900));
     const opts = {
       title: title, width: width, height: 320,
@@ -57,8 +58,8 @@
       cursor: { drag: { x: true, y: false } },
       axes: [{ label: "time (s)" }, { label: unit, size: 70 }],
       series: [{ label: "time (s)" }].concat(labels.map((label, i) => ({
-        label: label, unit: unit, stroke: label === "sum of jobs" ? "#000" : COLORS[i % COLORS.length],
-        width: label === "sum of jobs" ? 2 : 1.2, spanGaps: false,
+        label: label, unit: unit, stroke: total && i === labels.length - 1 ? "#000" : COLORS[i % COLORS.length],
+        width: total && i === labels.length - 1 ? 2 : 1.2, spanGaps: false,
         value: (u, v) => (v === null || v === undefined ? "—" : num(v, 2) + " " + unit),
       }))),
     };
@@ -126,7 +127,7 @@
     for (const kind of doc.kinds) {
       const s = await getJSON("/api/runs/" + encodeURIComponent(id) + "/series?kind=" + kind);
       if (!s.t.length) { charts.append(el("p", { class: "note" }, kind + ": no data")); continue; }
-      chart(charts, names[kind] + " (" + s.unit + ", window " + s.window_ms + " ms)", s.unit, s.t, s.labels, s.values);
+      chart(charts, names[kind] + " (" + s.unit + ", window " + s.window_ms + " ms)", s.unit, s.t, s.labels, s.values, s.total);
     }
     document.body.setAttribute("data-ready", "1");
   }
