@@ -85,7 +85,7 @@ def test_gaps_and_single_points(tmp_path: Path) -> None:
 
 def test_dashes_follow_the_line() -> None:
     points = [(0.0, 0.0), (100.0, 0.0), (100.0, 50.0)]
-    dashes = _raster._dashes(points, on=10.0, off=5.0)
+    dashes = _raster._dashes(points, 1.0, pattern=(10.0, 5.0))
 
     def length(seq: list[tuple[float, float]]) -> float:
         return sum(math.dist(a, b) for a, b in itertools.pairwise(seq))

@@ -110,11 +110,10 @@ def unit_scale(kind: str, peak: float) -> tuple[float, str]:
 def _extent(arrays: list[Floats], pad: float = 0.05) -> tuple[float, float]:
     import numpy as np
 
-    lows = [float(np.nanmin(a)) for a in arrays if a.shape[0] and np.isfinite(a).any()]
-    highs = [float(np.nanmax(a)) for a in arrays if a.shape[0] and np.isfinite(a).any()]
-    if not lows:
+    drawn = [a for a in arrays if a.shape[0] and np.isfinite(a).any()]
+    if not drawn:
         return 0.0, 1.0
-    lo, hi = min(lows), max(highs)
+    lo, hi = min(float(np.nanmin(a)) for a in drawn), max(float(np.nanmax(a)) for a in drawn)
     if hi <= lo:
         half = abs(lo) * 0.05 or 0.5
         return lo - half, hi + half

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["encode_png", "font_path", "render_png"]
 
 SUPERSAMPLE = 2
+DASH = (3.7, 1.6)  # matplotlib's "--": on and off, in line widths
 PX_PER_PT = 100 / 72  # matplotlib's sizes are in points at 100 dpi
 PAD = 8
 TICK = 4
@@ -230,14 +231,15 @@ def _polyline(draw: ImageDraw.ImageDraw, line: Line, xs: Any, ys: Any) -> None:
         if not line.dashed:
             draw.line(points, fill=color, width=width, joint="curve" if width > 2 else None)
             continue
-        # matplotlib's "--": 3.7 on, 1.6 off, in line widths
-        on, off = 3.7 * line.width * PX_PER_PT * s, 1.6 * line.width * PX_PER_PT * s
-        for dash in _dashes(points, on, off):
+        for dash in _dashes(points, line.width * PX_PER_PT * s):
             draw.line(dash, fill=color, width=width)
 
 
-def _dashes(points: Sequence[tuple[float, float]], on: float, off: float) -> list[list[tuple[float, float]]]:
-    """The polyline cut into dashes ``on`` long with gaps ``off`` long, measured along it."""
+def _dashes(
+    points: Sequence[tuple[float, float]], line_width: float, pattern: tuple[float, float] = DASH
+) -> list[list[tuple[float, float]]]:
+    """The polyline cut into dashes and gaps of ``pattern`` line widths, measured along it."""
+    on, off = pattern[0] * line_width, pattern[1] * line_width
     dashes: list[list[tuple[float, float]]] = []
     current: list[tuple[float, float]] = [points[0]]
     drawing, left = True, on  # in the dash or the gap, and how much of it remains
@@ -348,7 +350,7 @@ def _legend(canvas: Image.Image, chart: Chart, area: _Area, font: Any) -> None:
             points = [(left, mid), (left + swatch, mid)]
             width = max(1, round(line.width * PX_PER_PT))
             color = (*_rgb(line.color), round(line.alpha * 255))
-            dashes = _dashes(points, 3.7 * width, 1.6 * width) if line.dashed else [points]
+            dashes = _dashes(points, width) if line.dashed else [points]
             for dash in dashes:
                 draw.line(dash, fill=color, width=width)
         draw.text((left + swatch + gap, mid), text, fill=INK, font=font, anchor="lm")

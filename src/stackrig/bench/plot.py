@@ -24,7 +24,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from stackrig import _io
 from stackrig.bench import _binning as binning
@@ -39,9 +39,6 @@ from stackrig.bench.logs import (
     read_log,
 )
 from stackrig.errors import UsageError
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["PlotResult", "PlotSettings", "parse_duration_ms", "parse_size", "plot"]
 
