@@ -177,10 +177,14 @@ def test_unknown_run_and_malformed_log(cli: Any, tmp_path: Path) -> None:
     done = cli("bench", "plot", "nosuchrun")
     assert done.returncode == 2
     assert "nosuchrun" in done.stderr
-    (tmp_path / "bad_bw.1.log").write_text("1, 2, 0, 4096, 0\n3, oops, 0, 4096, 0\n")
+    text = "1, 2, 0, 4096, 0\n3, oops, 0, 4096, 0\n"
+    (tmp_path / "bad_bw.1.log").write_text(text)
     done = cli("bench", "plot", str(tmp_path), "-b")
     assert done.returncode == 2
     assert "bad_bw.1.log, line 2" in done.stderr
+    # the log is left as it was and no half-drawn graph is written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad_bw.1.log"]
+    assert (tmp_path / "bad_bw.1.log").read_text() == text
 
 
 def test_durations_and_sizes() -> None:
