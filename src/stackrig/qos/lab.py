@@ -27,6 +27,7 @@ from stackrig.qos._lab_plan import (
     LabSpec,
     LabState,
     check_controller,
+    default_lab,
     lab_file,
     lab_names,
     load_lab,
@@ -37,10 +38,12 @@ from stackrig.qos._lab_system import (
     existing_links,
     existing_netns,
     in_netns,
+    machine_lock,
     ovs_running,
     pid_is,
     require_root,
     start_ovs,
+    started_ovs,
     stop_ovs,
     stop_pid,
 )
@@ -52,6 +55,7 @@ __all__ = [
     "LabState",
     "LabStatus",
     "check_controller",
+    "default_lab",
     "lab_down",
     "lab_file",
     "lab_names",
@@ -59,6 +63,7 @@ __all__ = [
     "lab_up",
     "load_lab",
     "parse_topo",
+    "require_root",
     "stop_pid",
 ]
 
@@ -79,27 +84,34 @@ def lab_up(
         )
     for tool in ("ovs-vsctl", "ip", "ethtool"):
         _tools.require(tool, needed_for="qos lab")
-    if not ovs_running():
-        start_ovs()
-        state.started_ovs = True
-    busy = (set(state.bridges) & existing_bridges()) | (
-        {h.veth for h in state.hosts} | set(state.bridges)
-    ) & existing_links()
-    busy |= {h.netns for h in state.hosts} & existing_netns()
-    if busy:
-        if state.started_ovs:
-            stop_ovs()
-        raise ConflictError(
-            f"lab {spec.name!r} would reuse names that exist: {', '.join(sorted(busy))}",
-            hint="pick another --name, or remove them",
-        )
-    if spec.controller == "faucet":
-        _faucet.plan_faucet(state)
-    state.save()  # the plan is on disk before the first thing exists
-    try:
+    with machine_lock():
+        if not ovs_running():
+            start_ovs()
+            state.started_ovs = True
+        busy = (set(state.bridges) & existing_bridges()) | (
+            {h.veth for h in state.hosts} | set(state.bridges)
+        ) & existing_links()
+        busy |= {h.netns for h in state.hosts} & existing_netns()
+        if busy:
+            if state.started_ovs:
+                stop_ovs()
+            raise ConflictError(
+                f"lab {spec.name!r} would reuse names that exist: {', '.join(sorted(busy))}",
+                hint="pick another --name, or remove them",
+            )
         if spec.controller == "faucet":
-            _faucet.start_faucet(state)
-        _build(state)
+            _faucet.plan_faucet(state)
+        state.save()  # the plan is on disk before the first thing exists
+        try:
+            if spec.controller == "faucet":
+                _faucet.start_faucet(state)
+            _build(state)
+        except BaseException:
+            log.warning("lab up failed; removing what it made")
+            with contextlib.suppress(StackrigError):
+                _teardown(state)
+            raise
+    try:
         if spec.controller == "faucet":
             _faucet.wait_connected(state)
         if start_controller is not None:
@@ -108,7 +120,7 @@ def lab_up(
         state.save()
     except BaseException:
         log.warning("lab up failed; removing what it made")
-        with contextlib.suppress(StackrigError):
+        with contextlib.suppress(StackrigError), machine_lock():
             _teardown(state)
         raise
     return state
@@ -222,8 +234,8 @@ def _teardown(state: LabState) -> list[str]:
         if host.veth in links:
             _proc.run("ip", ["link", "del", host.veth], timeout=30, check=False)
             removed.append(f"veth {host.veth}")
-    if state.started_ovs and ovs_running() and not existing_bridges():
-        stop_ovs()
+    if (state.started_ovs or started_ovs()) and ovs_running() and not existing_bridges():
+        stop_ovs()  # the last lab on an OVS a lab started
         removed.append("OVS daemons")
     return removed
 
@@ -231,7 +243,8 @@ def _teardown(state: LabState) -> list[str]:
 def lab_down(qos_dir: Path, name: str) -> list[str]:
     require_root()
     state = load_lab(qos_dir, name)
-    removed = _teardown(state)
+    with machine_lock():
+        removed = _teardown(state)
     if state.path is not None:
         with contextlib.suppress(FileNotFoundError):
             state.path.unlink()
