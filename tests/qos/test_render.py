@@ -131,7 +131,8 @@ def test_the_qos_library_does_not_render() -> None:
     code = (
         "import pkgutil, importlib, sys, stackrig.qos as q\n"
         "for m in pkgutil.walk_packages(q.__path__, 'stackrig.qos.'): importlib.import_module(m.name)\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'typer') or m == 'stackrig.output'))"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('rich', 'typer') or m == 'stackrig.output']\n"
+        "print(sorted(bad))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
