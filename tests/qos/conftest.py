@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -127,6 +128,11 @@ def flows(bridge: str) -> list[str]:
     return [line.strip() for line in out.splitlines() if "cookie=" in line and "priority=0 " not in line]
 
 
+def rules(bridge: str) -> list[str]:
+    """The flows without their age (which changes between two reads)."""
+    return [re.sub(r"duration=[0-9.]+s, ", "", f) for f in flows(bridge)]
+
+
 def meters(bridge: str) -> list[str]:
     out = sh("ovs-ofctl", "-O", "OpenFlow13", "dump-meters", bridge)
     return [line for line in out.splitlines() if line.startswith("meter=")]
@@ -140,7 +146,7 @@ def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     def make(*up_args: str, name: str | None = None) -> Lab:
         lab = Lab(tmp_path_factory.mktemp("qoslab"), name or unique_lab_name())
         built.append(lab)
-        lab.run("qos", "lab", "up", "--name", name, *up_args, timeout=180, check=True)
+        lab.run("qos", "lab", "up", "--name", lab.name, *up_args, timeout=180, check=True)
         return lab
 
     yield make

@@ -177,7 +177,9 @@ def verify_policy_result() -> VerifyResult:
 
     fwd = Measurement("h1", "h2", 5201, 1_900_000.0, 12)
     switches = (
-        SwitchReport("lab-s1", "0000000000000001", ("p-fwd-1",), 6888, 977_232, (1,), 6888, 1856, 263_552),
+        SwitchReport(
+            "lab-s1", "0000000000000001", ("p-fwd-1",), 6888, 977_232, (1,), 6888, 977_232, 1856, 263_552
+        ),
         SwitchReport(
             "lab-s2",
             "0000000000000002",
@@ -188,13 +190,14 @@ def verify_policy_result() -> VerifyResult:
             0,
             0,
             0,
+            0,
             (QueueReport("1", 1, 0, 0, 5000),),
         ),
-        SwitchReport("lab-s3", "0000000000000003", (), 0, 0, (), 0, 0, 0),
+        SwitchReport("lab-s3", "0000000000000003", (), 0, 0, (), 0, 0, 0, 0),
     )
     runs = (
-        RunReport("tcp", 512, 512, 2.0e6, 1.9e6, 712_000, None, 12, 977_232, 1856, None, 3e6, True),
-        RunReport("udp", 64, None, 4.0e6, 1.2e6, 1_000_000, 70.0, None, 90, 0, 1.5e6, 2.5e6, False),
+        RunReport("tcp", 512, 512, 2.0e6, 1.9e6, 712_000, 700_000, None, 12, 977_232, 1856, None, 3e6, True),
+        RunReport("udp", 64, None, 4.0e6, 1.2e6, 1_000_000, 300_000, 70.0, None, 90, 0, 1.5e6, 2.5e6, False),
     )
     return VerifyResult(
         fwd,

@@ -194,3 +194,38 @@ def test_parse_topo_and_controller() -> None:
     assert check_controller("none") == "none"
     assert check_controller("127.0.0.1:6653") == "tcp:127.0.0.1:6653"
     assert check_controller("tcp:127.0.0.1:6653") == "tcp:127.0.0.1:6653"
+
+
+def test_check_and_sync_options(cli: Any, data_dir: Path) -> None:
+    empty = cli("qos", "policy", "list", "--check", "--json")
+    assert empty.returncode == 0, empty.stderr
+    assert empty.json()["data"]["check"]["policies"] == []
+    quiet = cli("qos", "policy", "list", "--check", "--quiet")
+    assert quiet.stdout == f"qos state in sync: 0 present ({data_dir / 'qos' / 'state.json'})\n"
+    done = cli("qos", "policy", "list", "--quiet")
+    assert done.returncode == 2
+    assert "--quiet goes with --check" in done.stderr
+    done = cli("qos", "policy", "sync")
+    assert done.returncode == 2
+    assert "say which way to sync" in done.stderr
+    done = cli("qos", "policy", "sync", "--reinstall", "--forget", "--json")
+    assert done.returncode == 2
+    assert "pull opposite ways" in done.json()["error"]["message"]
+    nothing = cli("qos", "policy", "sync", "--reinstall", "--remove-orphans")
+    assert nothing.returncode == 0
+    assert "nothing to do" in nothing.stdout
+    assert not (data_dir / "qos" / "state.json").exists()
+
+
+def test_verify_and_queues_check_options(cli: Any) -> None:
+    for args, message in (
+        (("--tolerance", "lots"), "invalid --tolerance"),
+        (("--sizes", "64,huge"), "invalid --sizes"),
+        (("--protocol", "sctp"), "invalid --protocol"),
+    ):
+        done = cli("qos", "verify", "--src", "h1", "--dst", "h2", *args)
+        assert done.returncode == 2, args
+        assert message in done.stderr
+    done = cli("qos", "queues", "s1", "p1", "--check", "--clear")
+    assert done.returncode == 2
+    assert "--check reads local OVS" in done.stderr

@@ -38,6 +38,7 @@ class Run:
     sent_bps: float
     received_bps: float
     sent_bytes: int
+    received_bytes: int
     lost_percent: float | None
     retransmits: int | None
 
@@ -72,20 +73,29 @@ def _client_args(protocol: str, size: int | None, udp_rate: int) -> tuple[list[s
     return ["--set-mss", str(mss)], mss
 
 
-def _parse(doc: dict[str, Any], protocol: str) -> tuple[float, float, int, float | None, int | None]:
+def _parse(doc: dict[str, Any], protocol: str) -> tuple[float, float, int, int, float | None, int | None]:
+    """(sent bit/s, received bit/s, sent bytes, received bytes, UDP loss %, TCP retransmits)."""
     end = doc["end"]
     if protocol == "tcp":
-        sent = end["sum_sent"]
-        received = float(end["sum_received"]["bits_per_second"])
-        return float(sent["bits_per_second"]), received, int(sent["bytes"]), None, sent.get("retransmits")
+        sent, got = end["sum_sent"], end["sum_received"]
+        return (
+            float(sent["bits_per_second"]),
+            float(got["bits_per_second"]),
+            int(sent["bytes"]),
+            int(got["bytes"]),
+            None,
+            sent.get("retransmits"),
+        )
     total = end["sum"]
     lost = float(total.get("lost_percent") or 0.0)
     sent_bytes = int((end.get("sum_sent") or total)["bytes"])
     if "sum_received" in end:  # iperf3 >= 3.11 reports the receiver's side of a UDP test
         received = float(end["sum_received"]["bits_per_second"])
+        received_bytes = int(end["sum_received"]["bytes"])
     else:
         received = float(total["bits_per_second"]) * (1 - lost / 100)
-    return float(total["bits_per_second"]), received, sent_bytes, lost, None
+        received_bytes = round(sent_bytes * (1 - lost / 100))
+    return float(total["bits_per_second"]), received, sent_bytes, received_bytes, lost, None
 
 
 def run_iperf(
@@ -144,9 +154,20 @@ def run_iperf(
     if "error" in doc:
         raise FailedError(f"{what} failed: {doc['error']}")
     try:
-        sent_bps, received_bps, sent_bytes, lost, retrans = _parse(doc, protocol)
+        sent_bps, received_bps, sent_bytes, received_bytes, lost, retrans = _parse(doc, protocol)
     except (KeyError, TypeError, ValueError) as exc:
         raise FailedError(f"{what}: unexpected JSON ({exc})") from exc
     return Run(
-        protocol, size, mss, src.name, dst.name, port, sent_bps, received_bps, sent_bytes, lost, retrans
+        protocol,
+        size,
+        mss,
+        src.name,
+        dst.name,
+        port,
+        sent_bps,
+        received_bps,
+        sent_bytes,
+        received_bytes,
+        lost,
+        retrans,
     )

@@ -180,10 +180,13 @@ def _judge(
         got = format_rate(run.received_bps)
         problems.append(f"{name}: {got} for a {format_rate(limit or 0)} meter (expected {bound})")
     matched = step.matched_bytes if step else 0
-    if step and matched < MATCHED_SHARE * run.sent_bytes:
+    # What surely crossed the first switch: UDP's datagrams sent; TCP's bytes received (a TCP
+    # sender counts what it wrote into its socket, some of which never left it).
+    crossed = run.sent_bytes if run.protocol == "udp" else run.received_bytes
+    if step and matched < MATCHED_SHARE * crossed:
         problems.append(
-            f"{name}: the policy matched {matched} of the {run.sent_bytes} bytes sent on {where}: "
-            "it does not match this traffic"
+            f"{name}: the policy matched {matched} bytes on {where} of the {crossed} bytes "
+            f"{'sent' if run.protocol == 'udp' else 'received'}: it does not match this traffic"
         )
         ok = False
     report = RunReport(
@@ -193,6 +196,7 @@ def _judge(
         run.sent_bps,
         run.received_bps,
         run.sent_bytes,
+        run.received_bytes,
         run.lost_percent,
         run.retransmits,
         matched,
@@ -216,6 +220,7 @@ def _switch_report(lab: LabState, d: evidence.SwitchDelta) -> SwitchReport:
         d.matched_bytes,
         d.meters,
         d.meter_packets,
+        d.meter_bytes,
         d.dropped_packets,
         d.dropped_bytes,
         queues,

@@ -27,6 +27,7 @@ __all__ = [
     "SyncRequest",
     "SyncResult",
     "check",
+    "clear_leftovers",
     "observe_records",
     "sync",
 ]
@@ -229,16 +230,28 @@ def _plan(state: PolicyState, result: CheckResult, req: SyncRequest) -> list[Syn
     return plan
 
 
-def _reinstall(state: PolicyState, records: list[Installed], changed: set[str], opener: Opener) -> None:
+def clear_leftovers(records: Sequence[Installed], opener: Opener) -> None:
+    """Best effort, record by record: remove what is left of policies that are missing or changed
+    (a changed flow, a meter whose flow is gone), so they can be pushed again on free ids. A backend
+    that refuses because there is nothing left to delete is fine."""
+    backends: dict[tuple[str, str], Backend] = {}
+    for record in records:
+        key = (record.backend, record.target)
+        try:
+            backend = backends.get(key) or backends.setdefault(key, opener(*key))
+            backend.delete([record])
+        except StackrigError as exc:
+            log.debug("nothing more to remove of %s: %s", record.policy.name, exc)
+
+
+def _reinstall(state: PolicyState, records: list[Installed], opener: Opener) -> None:
     groups: dict[tuple[str, str], list[Installed]] = {}
     for record in records:
         groups.setdefault((record.backend, record.target), []).append(record)
     fresh: dict[str, Installed] = {}
+    clear_leftovers(records, opener)  # what is left of them goes before they are pushed again
     for (kind, target), group in groups.items():
         backend = opener(kind, target)
-        stale = [r for r in group if r.key in changed]
-        if stale:
-            backend.delete(stale)  # what is left of a changed policy goes before it is pushed again
         keys = {r.key for r in group}
         taken = [r for r in state.installed if (r.backend, r.target) == (kind, target) and r.key not in keys]
         pushed = backend.push([r.policy for r in group], taken)
@@ -258,10 +271,11 @@ def sync(state_path: Path, opener: Opener, req: SyncRequest, *, scan_ovs: bool =
         statuses = {r.key: c.status for r, c in zip(state.installed, before.policies, strict=True)}
         todo = [r for r in state.installed if r.policy.name in names]
         if req.reinstall:
-            changed = {r.key for r in todo if statuses[r.key] == "changed"}
-            _reinstall(state, todo, changed, opener)
+            _reinstall(state, todo, opener)
         if req.forget:
-            state.record("policy sync --forget", [], [r for r in todo if statuses[r.key] == "missing"])
+            gone = [r for r in todo if statuses[r.key] == "missing"]
+            clear_leftovers(gone, opener)
+            state.record("policy sync --forget", [], gone)
         if req.reinstall or req.forget:
             state.save()
         if req.remove_orphans and before.orphans:

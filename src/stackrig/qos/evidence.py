@@ -80,6 +80,7 @@ class SwitchDelta:
     matched_bytes: int
     meters: tuple[int, ...]
     meter_packets: int
+    meter_bytes: int
     dropped_packets: int
     dropped_bytes: int
     queues: tuple[QueueDelta, ...]
@@ -125,6 +126,7 @@ def delta(bridge: str, probes: Sequence[Probe], before: Reading, after: Reading)
         max(0, bytes1 - bytes0),
         tuple(meters),
         max(0, meter_sum(after, "packets_in") - meter_sum(before, "packets_in")),
+        max(0, meter_sum(after, "bytes_in") - meter_sum(before, "bytes_in")),
         max(0, meter_sum(after, "dropped_packets") - meter_sum(before, "dropped_packets")),
         max(0, meter_sum(after, "dropped_bytes") - meter_sum(before, "dropped_bytes")),
         tuple(queues),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from stackrig.errors import ConflictError, StackrigError, UsageError
 from stackrig.qos.backends._base import Backend
-from stackrig.qos.drift import observe_records
+from stackrig.qos.drift import clear_leftovers, observe_records
 from stackrig.qos.model import PROTOCOLS, Action, Match, Policy, Service, check_name
 from stackrig.qos.state import Installed, PolicyState, locked_state
 from stackrig.qos.topology import Topology, find_path
@@ -92,6 +92,8 @@ def add_policies(
         if groups & installed_names:
             raise ConflictError(f"group name {sorted(groups & installed_names)[0]!r} is a policy name")
         state.installed = [r for r in state.installed if r not in stale]
+        if stale and opener is not None:
+            clear_leftovers(stale, opener)
         added = _push(backend, state, policies)
         state.installed += stale  # record() removes them again, journaled
         state.record(command, added, stale)

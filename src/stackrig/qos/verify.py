@@ -141,7 +141,8 @@ class SwitchReport:
     matched_packets: int
     matched_bytes: int
     meters: tuple[int, ...]
-    meter_packets: int
+    meter_packets: int  # into the meters (what the switch metered)
+    meter_bytes: int
     dropped_packets: int
     dropped_bytes: int
     queues: tuple[QueueReport, ...] = ()
@@ -157,6 +158,7 @@ class RunReport:
     sent_bps: float
     received_bps: float
     sent_bytes: int
+    received_bytes: int
     lost_percent: float | None
     retransmits: int | None
     matched_bytes: int

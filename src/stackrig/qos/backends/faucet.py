@@ -333,7 +333,8 @@ def _seen_in(doc: dict[str, Any], record: Installed) -> Seen:
     if not mine:
         return Seen("missing", f"no rule {tag} in ACL {acl}")
     meter = record.ids.get("meter")
-    expected = acl_rule(record.policy, record.key, meter)
+    # The rule carries the key it was pushed with (a rollback or sync keeps the record's older key).
+    expected = acl_rule(record.policy, tag.removeprefix(TAG), meter)
     if mine[0] != expected:
         return Seen("changed", f"rule {tag} in ACL {acl} differs from the record")
     try:

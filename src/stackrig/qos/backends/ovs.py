@@ -326,14 +326,16 @@ class OvsBackend:
 
     # ------------------------------------------------------------ drift
 
-    def _read(self, bridge: str) -> tuple[list[ofc.Flow], dict[int, ofc.MeterConfig]] | None:
-        """The bridge's flows and meters; None when the bridge does not exist."""
+    def _read(self, bridge: str, meters: bool) -> tuple[list[ofc.Flow], dict[int, ofc.MeterConfig]] | None:
+        """The bridge's flows (and meters when asked); None when the bridge does not exist."""
         try:
             flows = ofc.dump_flows(bridge, timeout=self.timeout, needed_for="qos policy list --check")
         except _proc.ProcessFailedError as exc:
             if "not a bridge" in exc.stderr or "No such file" in exc.stderr:
                 return None
             raise
+        if not meters:
+            return flows, {}
         return flows, ofc.dump_meters(bridge, timeout=self.timeout, needed_for="qos policy list --check")
 
     def observe(self, installed: Sequence[Installed], *, orphans: bool = False) -> Observation:
@@ -346,8 +348,12 @@ class OvsBackend:
         seen: dict[str, Seen] = {}
         found: list[Orphan] = []
         ours = {int(r.ids["cookie"], 16) for r in installed if "cookie" in r.ids}
+        bridges = sorted(b for b in scan if b)
+        metered = [any("meter" in r.ids for r in by_bridge.get(b, [])) for b in bridges]
+        with ThreadPoolExecutor(max_workers=max(1, min(WORKERS, len(bridges)))) as pool:
+            reads = dict(zip(bridges, pool.map(self._read, bridges, metered), strict=True))
         for bridge in sorted(scan):
-            read = self._read(bridge) if bridge else None
+            read = reads.get(bridge)
             if read is None:
                 for record in by_bridge.get(bridge, []):
                     seen[record.key] = Seen("missing", f"bridge {bridge or '?'} is gone")

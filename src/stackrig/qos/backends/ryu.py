@@ -133,18 +133,7 @@ class RyuBackend:
                 meter: int | None = None
                 ids: dict[str, str] = {"switch": switch}
                 if policy.action.kind == "meter":
-                    meter = next(i for i in range(1, 2**31) if i not in used)
-                    body = {
-                        "meter_id": str(meter),
-                        "flags": "KBPS",
-                        "bands": [
-                            {"type": "DROP", "rate": str(max(1, round((policy.action.rate or 0) / 1000)))}
-                        ],
-                    }
-                    _result(
-                        self.client.call("POST", f"/qos/meter/{switch}", body), f"meter {meter} on {switch}"
-                    )
-                    used.add(meter)
+                    meter = self._add_meter(switch, policy, used)
                     ids["meter"] = str(meter)
                     # Recorded before the rule so a failing rule still removes its meter.
                     done.append(Installed(new_key(), policy, self.name, self.target, dict(ids)))
@@ -165,6 +154,22 @@ class RyuBackend:
             raise
         return done
 
+    def _add_meter(self, switch: str, policy: Policy, used: set[int]) -> int:
+        """A meter on the first free id (skipping ids the switch already has: a leftover)."""
+        kbps = str(max(1, round((policy.action.rate or 0) / 1000)))
+        for _attempt in range(64):
+            meter = next(i for i in range(1, 2**31) if i not in used)
+            used.add(meter)
+            body = {"meter_id": str(meter), "flags": "KBPS", "bands": [{"type": "DROP", "rate": kbps}]}
+            try:
+                _result(self.client.call("POST", f"/qos/meter/{switch}", body), f"meter {meter} on {switch}")
+            except FailedError as exc:
+                if "exists" in exc.message:
+                    continue
+                raise
+            return meter
+        raise FailedError(f"no free meter id on switch {switch}")
+
     def push(self, policies: Sequence[Policy], taken: Sequence[Installed]) -> list[Installed]:
         used: dict[str, set[int]] = {}
         for record in taken:
@@ -175,17 +180,28 @@ class RyuBackend:
         )
 
     def delete(self, installed: Sequence[Installed]) -> None:
+        """Each record's rule, then its meter; a part already gone does not stop the rest."""
+        errors: list[FailedError] = []
         for record in installed:
             switch = record.policy.switch
             if "qos_id" in record.ids:
                 path = f"/qos/rules/{switch}" + (
                     f"/{record.policy.match.vlan}" if record.policy.match.vlan is not None else ""
                 )
-                answer = self.client.call("DELETE", path, {"qos_id": record.ids["qos_id"]})
-                _result(answer, f"delete of rule {record.ids['qos_id']} on {switch}")
+                try:
+                    answer = self.client.call("DELETE", path, {"qos_id": record.ids["qos_id"]})
+                    _result(answer, f"delete of rule {record.ids['qos_id']} on {switch}")
+                except FailedError as exc:
+                    errors.append(exc)
             if "meter" in record.ids:
-                answer = self.client.call("DELETE", f"/qos/meter/{switch}", {"meter_id": record.ids["meter"]})
-                _result(answer, f"delete of meter {record.ids['meter']} on {switch}")
+                try:
+                    body = {"meter_id": record.ids["meter"]}
+                    answer = self.client.call("DELETE", f"/qos/meter/{switch}", body)
+                    _result(answer, f"delete of meter {record.ids['meter']} on {switch}")
+                except FailedError as exc:
+                    errors.append(exc)
+        if errors:
+            raise errors[0]
 
     def _rules(self, switch: str) -> dict[str, dict[str, Any]]:
         """rest_qos's rules of a switch, every VLAN group, by qos_id."""
