@@ -104,8 +104,11 @@ def test_lab_down_drops_its_policies_and_the_lab_comes_back(lab_factory: Any) ->
     lab = lab_factory("--topo", "linear,2")
     state_file = lab.data_dir / "qos" / "state.json"
     assert lab.run(*path_args("h1", "h2", *TCP_5201_AT_2M)).returncode == 0
+    assert lab.run("qos", "queues", lab.bridge(1), lab.veth("h1"), "--queue", "1=1M").returncode == 0
+    qos = sh("ovs-vsctl", "get", "port", lab.veth("h1"), "qos").strip()
     down = lab.run("qos", "lab", "down", "--json")
     assert down.returncode == 0, down.stderr
+    assert "1 QoS records" in down.json()["data"]["removed"]
     forgotten = down.json()["data"]["forgotten"]
     assert [r["policy"]["name"] for r in forgotten] == ["path-h1-h2-fwd-1", "path-h1-h2-fwd-2"]
     assert json.loads(state_file.read_text())["installed"] == []
@@ -123,6 +126,8 @@ def test_lab_down_drops_its_policies_and_the_lab_comes_back(lab_factory: Any) ->
 
     up = lab.run("qos", "lab", "up", "--name", lab.name, "--topo", "linear,2")
     assert up.returncode == 0, up.stderr
+    gone = sh("ovs-vsctl", "--if-exists", "get", "qos", qos, "type", check=False)
+    assert gone.strip() == ""  # the QoS record went with the lab (OVS keeps root rows across restarts)
     again = lab.run(*path_args("h1", "h2", *TCP_5201_AT_2M))
     assert again.returncode == 0, again.stderr
     assert len(flows(lab.bridge(1))) == 1

@@ -274,6 +274,34 @@ def test_switch_rejecting_mid_path_leaves_flows_and_state(lab: Lab) -> None:
     assert meters(lab.bridge(3)) == []
 
 
+def qos_of(port: str) -> tuple[str, int, dict[int, int]] | None:
+    """The QoS record on a port: (type, max-rate, {queue: max-rate})."""
+    ref = sh("ovs-vsctl", "get", "port", port, "qos").strip()
+    if ref == "[]":
+        return None
+    kind = sh("ovs-vsctl", "get", "qos", ref, "type").strip()
+    rate = int(sh("ovs-vsctl", "get", "qos", ref, "other_config:max-rate").strip().strip('"'))
+    queues = {}
+    for item in sh("ovs-vsctl", "get", "qos", ref, "queues").strip().strip("{}").split(", "):
+        qid, uuid = item.split("=")
+        queues[int(qid)] = int(
+            sh("ovs-vsctl", "get", "queue", uuid, "other_config:max-rate").strip().strip('"')
+        )
+    return kind, rate, queues
+
+
+def stackrig_qos_records() -> tuple[int, int]:
+    """How many QoS and Queue records carry stackrig's mark (machine-wide)."""
+
+    def count(table: str) -> int:
+        found = sh(
+            "ovs-vsctl", "--format=json", "--columns=_uuid", "find", table, "external_ids:stackrig=qos"
+        )
+        return len(json.loads(found)["data"])
+
+    return count("qos"), count("queue")
+
+
 def test_queues_records_tc_classes_check_and_set_queue_flows(lab: Lab) -> None:
     s1 = lab.bridge(1)
     args = (
@@ -291,21 +319,16 @@ def test_queues_records_tc_classes_check_and_set_queue_flows(lab: Lab) -> None:
     )
     first = lab.run(*args, "--json")
     assert first.returncode == 0, first.stderr
-    qos_rows = json.loads(
-        sh("ovs-vsctl", "--format=json", "--columns=_uuid,type,other_config", "list", "qos")
-    )["data"]
-    assert len(qos_rows) == 2
-    assert all(row[1] == "linux-htb" for row in qos_rows)
-    queue_rates = sorted(sh("ovs-vsctl", "--columns=other_config", "list", "queue").split("\n"))
-    assert sum('max-rate="2000000"' in q for q in queue_rates) == 2
-    assert sum('max-rate="20000000"' in q for q in queue_rates) == 2
+    assert qos_of(lab.veth("h1")) == ("linux-htb", 10**10, {0: 10**10, 1: 20_000_000, 2: 2_000_000})
+    assert qos_of(f"{s1}-s2") == qos_of(lab.veth("h1"))
     classes = sh("tc", "class", "show", "dev", lab.veth("h1"))
     assert "20Mbit" in classes
     assert "2Mbit" in classes
     # idempotent: a second run replaces, it does not add records
+    records = stackrig_qos_records()
     assert lab.run(*args).returncode == 0
-    assert len(json.loads(sh("ovs-vsctl", "--format=json", "list", "qos"))["data"]) == 2
-    assert len(json.loads(sh("ovs-vsctl", "--format=json", "list", "queue"))["data"]) == 6
+    assert stackrig_qos_records() == records
+    assert qos_of(lab.veth("h1"))[2] == {0: 10**10, 1: 20_000_000, 2: 2_000_000}
 
     # --check: the veth is shaped as recorded; the patch port cannot be
     done = lab.run("qos", "queues", s1, lab.veth("h1"), "--check", "--json")
@@ -367,11 +390,10 @@ def test_queues_records_tc_classes_check_and_set_queue_flows(lab: Lab) -> None:
     assert lab.run("qos", "policy", "rollback").returncode == 0
     assert flows(s1) == []
 
-    for bridge, ports in ((s1, (lab.veth("h1"), "2")), (lab.bridge(2), (lab.veth("h2"),))):
-        cleared = lab.run("qos", "queues", bridge, *ports, "--clear")
-        assert cleared.returncode == 0, cleared.stderr
-    assert json.loads(sh("ovs-vsctl", "--format=json", "list", "qos"))["data"] == []
-    assert json.loads(sh("ovs-vsctl", "--format=json", "list", "queue"))["data"] == []
+    cleared = lab.run("qos", "queues", s1, lab.veth("h1"), "2", "--clear")
+    assert cleared.returncode == 0, cleared.stderr
+    assert qos_of(lab.veth("h1")) is None
+    assert stackrig_qos_records()[0] == records[0] - 1  # h2's port keeps its QoS: lab down takes it
     bad = lab.run("qos", "queues", s1, "nosuch", "--queue", "1=1M")
     assert bad.returncode == 2
     assert "no port 'nosuch'" in bad.stderr

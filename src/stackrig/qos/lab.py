@@ -209,6 +209,36 @@ def _build(state: LabState) -> None:
                 )
 
 
+def _our_qos(bridges: set[str]) -> tuple[list[str], list[str]]:
+    """The QoS records stackrig put on these bridges' ports (``qos queues``), and their queues."""
+    if not bridges:
+        return [], []
+    from stackrig.qos.backends.ovs import vsctl_list
+
+    bridge_rows, port_rows, qos_rows = vsctl_list(
+        ("Bridge", "name,ports"),
+        ("Port", "_uuid,qos"),
+        ("QoS", "_uuid,queues,external_ids"),
+        needed_for="qos lab down",
+    )
+    ports = {
+        p
+        for b in bridge_rows
+        if b["name"] in bridges
+        for p in (b["ports"] if isinstance(b["ports"], list) else [b["ports"]])
+    }
+    used = {p["qos"] for p in port_rows if p["_uuid"] in ports and isinstance(p["qos"], str)}
+    mine = [
+        q
+        for q in qos_rows
+        if q["_uuid"] in used
+        and isinstance(q["external_ids"], dict)
+        and q["external_ids"].get("stackrig") == "qos"
+    ]
+    queues = [str(u) for q in mine if isinstance(q["queues"], dict) for u in q["queues"].values()]
+    return [str(q["_uuid"]) for q in mine], queues
+
+
 def _teardown(state: LabState) -> list[str]:
     """Remove everything the lab lists that still exists; returns what was removed."""
     removed: list[str] = []
@@ -222,6 +252,12 @@ def _teardown(state: LabState) -> list[str]:
             if bridge in bridges:
                 args += ["--", "--if-exists", "del-br", bridge]
                 removed.append(f"bridge {bridge}")
+        qos, queues = _our_qos(set(state.bridges) & bridges)
+        # QoS and Queue are root tables: they outlive the ports they were on unless destroyed.
+        args += [x for q in qos for x in ("--", "destroy", "qos", q)]
+        args += [x for q in queues for x in ("--", "destroy", "queue", q)]
+        if qos:
+            removed.append(f"{len(qos)} QoS records")
         if len(args) > 1:
             _proc.run("ovs-vsctl", args, timeout=60)
     netns = existing_netns()
