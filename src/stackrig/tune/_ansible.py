@@ -190,7 +190,7 @@ def run_on_hosts(
         )
         runs = _read_results(results)
     if not runs:
-        if done.returncode != 0:
+        if done.returncode != 0 and "no hosts to target" not in done.stderr:
             detail = _proc.tail(done.stderr) or _proc.tail(done.stdout)
             raise FailedError(
                 f"ansible exited with {done.returncode} before running on any host"

@@ -55,9 +55,11 @@ fi
 first=
 for py in {_CANDIDATES}; do
     command -v "$py" >/dev/null 2>&1 || continue
-    "$py" -c 'import sys; sys.exit(sys.version_info[:2] < {MINIMUM_PYTHON!r})' >/dev/null 2>&1 \\
-        && exec "$py" -E -s "$0" "$@"
-    [ -n "$first" ] || first=$py
+    "$py" -c 'import sys; sys.exit(sys.version_info[:2] < {MINIMUM_PYTHON!r})' >/dev/null 2>&1
+    case $? in
+        0) exec "$py" -E -s "$0" "$@" ;;
+        1) [ -n "$first" ] || first=$py ;;  # too old: kept to say so if nothing newer is found
+    esac
 done
 [ -n "$first" ] && exec "$first" -E -s "$0" "$@"
 printf '{_NO_PYTHON}\\n' "no python3 or python on PATH"

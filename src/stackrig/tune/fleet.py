@@ -152,9 +152,10 @@ def compare(
     seen = {check for cells in matrix.values() for check in cells}
     checks = tuple(c.id for c in CHECKS if c.id in seen)
     by_key: dict[tuple[Status | None, ...], list[str]] = {}
-    for host, cells in matrix.items():
-        by_key.setdefault(tuple(cells.get(c) for c in checks), []).append(host)
-    ordered = sorted(by_key.items(), key=lambda kv: (-len(kv[1]), natural_key(kv[1][0])))
+    for name, cells in matrix.items():
+        by_key.setdefault(tuple(cells.get(c) for c in checks), []).append(name)
+    members = {key: sorted(hosts, key=natural_key) for key, hosts in by_key.items()}
+    ordered = sorted(members.items(), key=lambda kv: (-len(kv[1]), natural_key(kv[1][0])))
     groups = tuple(
         HostGroup(
             _label(i), tuple(members), {c: s for c, s in zip(checks, key, strict=True) if s is not None}
