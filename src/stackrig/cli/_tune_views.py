@@ -12,11 +12,13 @@ from stackrig import output
 
 if TYPE_CHECKING:
     from stackrig.tune import ApplyResult, AuditReport, FlavorReport, RevertResult
+    from stackrig.tune.capacity import CapacityReport
     from stackrig.tune.fleet import FleetAudit, FleetChange
 
 __all__ = [
     "render_apply",
     "render_audit",
+    "render_capacity",
     "render_flavors",
     "render_fleet_audit",
     "render_fleet_change",
@@ -232,5 +234,85 @@ def render_fleet_change(done: FleetChange) -> output.Renderer:
             console.print("\nDry run: nothing written. Add --yes to apply (each host backs up first).")
         elif done.action == "apply":
             console.print("Undo with: stackrig tune revert --inventory ... --latest", markup=False)
+
+    return draw
+
+
+def _size(resource: str, amount: int) -> str:
+    if resource == "ram":
+        return f"{amount / 1024:,.1f} GiB RAM" if amount >= 10 * 1024 else f"{amount:,} MiB RAM"
+    if resource == "disk":
+        return f"{amount:,} GiB disk"
+    return f"{amount:,} vCPUs"
+
+
+def render_capacity(report: CapacityReport) -> output.Renderer:
+    from stackrig.tune.flavors import LABEL
+
+    def draw(console: Console) -> None:
+        where = f" in zone {report.zone}" if report.zone else ""
+        skipped = f"; {len(report.skipped)} skipped" if report.skipped else ""
+        console.print(
+            f"Capacity of {report.hosts} compute hosts{where} ({report.source}{skipped})", markup=False
+        )
+        console.print(
+            "Free: " + ", ".join(
+                f"{_size(r, report.free[r])} of {_size(r, report.capacity[r]).split(' ', 1)[0]}"
+                for r in report.capacity if report.capacity[r]
+            ),
+            markup=False,
+        )  # fmt: skip
+        table = Table(title_justify="left")
+        for column in (
+            "flavor",
+            "vCPUs",
+            "RAM MiB",
+            "disk GiB",
+            "more fit",
+            "hosts with room",
+            "bound by (hosts)",
+        ):
+            table.add_column(column, no_wrap=column == "flavor")
+        for row in report.flavors:
+            f = row.flavor
+            bound = ", ".join(f"{LABEL[r]} {n}" for r, n in row.bound_by.items() if n)
+            if row.too_big:
+                bound += (", " if bound else "") + f"too big {row.too_big}"
+            table.add_row(
+                f.name, str(f.vcpus), str(f.ram_mib), str(f.disk_gib), f"{row.fits:,}",
+                f"{row.hosts_with_room} of {row.hosts}", bound,
+            )  # fmt: skip
+        console.print(table)
+        if report.zones:
+            zones = Table(title="More fit by availability zone", title_justify="left")
+            zones.add_column("flavor", no_wrap=True)
+            for z in report.zones:
+                zones.add_column(z)
+            for row in report.flavors:
+                zones.add_row(row.flavor.name, *(f"{row.by_zone[z]:,}" for z in report.zones))
+            console.print(zones)
+        for row in report.flavors:
+            if row.narrowed_by:
+                console.print(
+                    f"{row.flavor.name} may go only where {', '.join(row.narrowed_by)}", markup=False
+                )
+        mix = report.mix
+        if mix is not None:
+            weights = " + ".join(f"{w} x {n}" for n, w in mix.weights.items() if w)
+            counts = ", ".join(f"{n} {c:,}" for n, c in mix.counts.items() if c) or "nothing"
+            console.print(
+                f"\nFilled with the mix ({weights}): {mix.instances:,} more ({counts})", markup=False
+            )
+            console.print(
+                "Stranded then: " + ", ".join(
+                    f"{_size(r, mix.stranded[r])} ({mix.stranded_share[r]:.0%} of free)"
+                    for r in mix.stranded if report.capacity[r]
+                ),
+                markup=False,
+            )  # fmt: skip
+        for name, reason in report.skipped:
+            console.print(f"skipped {name}: {reason}", markup=False)
+        for note in report.notes:
+            console.print(f"note: {note}", markup=False)
 
     return draw

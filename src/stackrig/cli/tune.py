@@ -324,6 +324,23 @@ def revert_(
     finish(ctx, output.Report(result, render=views.render_revert(result)), json_mode=json_)
 
 
+# The flavor and allocation flags of tune flavors and tune capacity (same names, help and defaults).
+FlavorOpt = Annotated[
+    list[str] | None,
+    typer.Option("--flavor", help="NAME=VCPUS:RAM[:DISK], e.g. m1.large=2:32G:40G; repeat."),
+]
+FlavorsJsonOpt = Annotated[
+    Path | None,
+    typer.Option("--flavors-json", help="Output of 'openstack flavor list --long -f json'.", dir_okay=False),
+]
+ReservedRamOpt = Annotated[str, typer.Option("--reserved-ram", help="reserved_host_memory_mb.")]
+ReservedCpusOpt = Annotated[int, typer.Option("--reserved-cpus", help="reserved_host_cpus.")]
+ReservedDiskOpt = Annotated[str, typer.Option("--reserved-disk", help="reserved_host_disk_mb.")]
+CpuRatioOpt = Annotated[float, typer.Option("--cpu-ratio", help="cpu_allocation_ratio.")]
+RamRatioOpt = Annotated[float, typer.Option("--ram-ratio", help="ram_allocation_ratio.")]
+DiskRatioOpt = Annotated[float, typer.Option("--disk-ratio", help="disk_allocation_ratio.")]
+
+
 @app.command(
     epilog="Example: stackrig tune flavors --host 64G:8 --flavor m1.seed=2:32G --flavor m1.small=1:2G"
 )
@@ -333,26 +350,18 @@ def flavors(
     host: Annotated[
         str | None, typer.Option("--host", help="The host as RAM:CPUS[:DISK], e.g. 64G:8:1T.")
     ] = None,
-    flavor: Annotated[
-        list[str] | None,
-        typer.Option("--flavor", help="NAME=VCPUS:RAM[:DISK], e.g. m1.large=2:32G:40G; repeat."),
-    ] = None,
-    flavors_json: Annotated[
-        Path | None,
-        typer.Option(
-            "--flavors-json", help="Output of 'openstack flavor list --long -f json'.", dir_okay=False
-        ),
-    ] = None,
+    flavor: FlavorOpt = None,
+    flavors_json: FlavorsJsonOpt = None,
     this_host: Annotated[
         bool, typer.Option("--this-host", help="Take RAM and CPUs from /proc and /sys (under --root).")
     ] = False,
     root: RootOpt = Path("/"),
-    reserved_ram: Annotated[str, typer.Option("--reserved-ram", help="reserved_host_memory_mb.")] = "512M",
-    reserved_cpus: Annotated[int, typer.Option("--reserved-cpus", help="reserved_host_cpus.")] = 0,
-    reserved_disk: Annotated[str, typer.Option("--reserved-disk", help="reserved_host_disk_mb.")] = "0",
-    cpu_ratio: Annotated[float, typer.Option("--cpu-ratio", help="cpu_allocation_ratio.")] = 4.0,
-    ram_ratio: Annotated[float, typer.Option("--ram-ratio", help="ram_allocation_ratio.")] = 1.0,
-    disk_ratio: Annotated[float, typer.Option("--disk-ratio", help="disk_allocation_ratio.")] = 1.0,
+    reserved_ram: ReservedRamOpt = "512M",
+    reserved_cpus: ReservedCpusOpt = 0,
+    reserved_disk: ReservedDiskOpt = "0",
+    cpu_ratio: CpuRatioOpt = 4.0,
+    ram_ratio: RamRatioOpt = 1.0,
+    disk_ratio: DiskRatioOpt = 1.0,
     json_: JsonOpt = False,
 ) -> None:
     """How many guests of each flavor fit one host by Nova's placement arithmetic, and the best mix.
@@ -369,3 +378,69 @@ def flavors(
     summary = [describe_fit(fit, report.capacities) for fit in report.fits]
     data = {"report": report, "summary": summary}
     finish(ctx, output.Report(data, render=views.render_flavors(report)), json_mode=json_)
+
+
+@app.command(
+    epilog="Example: stackrig tune capacity --hypervisors providers.json --flavors-json flavors.json "
+    "--aggregates aggregates.json --json"
+)
+def capacity(
+    ctx: typer.Context,
+    *,
+    hypervisors: Annotated[
+        Path | None,
+        typer.Option(
+            "--hypervisors",
+            help="Placement's saved API responses: GET /resource_providers, with each provider's "
+            "/inventories and /usages (and /aggregates, /traits) inside it under those names or beside the "
+            "list as maps by provider uuid; or 'openstack hypervisor list --long -f json' of a cloud older "
+            "than compute API 2.88.",
+            dir_okay=False,
+        ),
+    ] = None,
+    flavor: FlavorOpt = None,
+    flavors_json: FlavorsJsonOpt = None,
+    aggregates: Annotated[
+        Path | None,
+        typer.Option(
+            "--aggregates",
+            help="Host aggregates with their hosts (GET /os-aggregates): availability zones and the metadata "
+            "flavors ask for (aggregate_instance_extra_specs:KEY).",
+            dir_okay=False,
+        ),
+    ] = None,
+    zone: Annotated[
+        str | None, typer.Option("--zone", help="Count only hosts of this availability zone.")
+    ] = None,
+    mix: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mix",
+            help="The flavor mix for the stranded capacity, NAME=WEIGHT (comma-separated or repeated); "
+            "default: one of each flavor in turn.",
+        ),
+    ] = None,
+    reserved_ram: ReservedRamOpt = "512M",
+    reserved_cpus: ReservedCpusOpt = 0,
+    reserved_disk: ReservedDiskOpt = "0",
+    cpu_ratio: CpuRatioOpt = 4.0,
+    ram_ratio: RamRatioOpt = 1.0,
+    disk_ratio: DiskRatioOpt = 1.0,
+    json_: JsonOpt = False,
+) -> None:
+    """How many more instances of each flavor fit in the whole cloud, and what binds where.
+
+    Counts by placement's arithmetic on every compute host, as 'tune flavors' does for one.
+    Placement inventories carry their own reserved amounts and allocation ratios (the flags
+    apply to a hypervisor list only). Also says, for the flavor mix, what capacity is left
+    stranded once the cloud is full.
+    """
+    from stackrig.tune.capacity import CapacitySettings, run_capacity
+    from stackrig.tune.flavors import FlavorSettings
+
+    flags = FlavorSettings(
+        None, False, Path("/"), tuple(flavor or ()), flavors_json,
+        reserved_ram, reserved_cpus, reserved_disk, cpu_ratio, ram_ratio, disk_ratio,
+    )  # fmt: skip
+    report = run_capacity(CapacitySettings(flags, hypervisors, aggregates, zone, tuple(mix or ())))
+    finish(ctx, output.Report(report, render=views.render_capacity(report)), json_mode=json_)
