@@ -382,7 +382,7 @@ def flavors(
 
 @app.command(
     epilog="Example: stackrig tune capacity --hypervisors providers.json --flavors-json flavors.json "
-    "--aggregates aggregates.json --json"
+    "--aggregates aggregates.json --json; stackrig tune capacity --from-cloud --save cloud.json"
 )
 def capacity(
     ctx: typer.Context,
@@ -395,6 +395,23 @@ def capacity(
             "/inventories and /usages (and /aggregates, /traits) inside it under those names or beside the "
             "list as maps by provider uuid; or 'openstack hypervisor list --long -f json' of a cloud older "
             "than compute API 2.88.",
+            dir_okay=False,
+        ),
+    ] = None,
+    from_cloud: Annotated[
+        bool,
+        typer.Option(
+            "--from-cloud",
+            help="Read placement (or the hypervisor list), aggregates and flavors from the cloud the "
+            "openstack CLI is set up for (clouds.yaml or OS_* variables); --flavor, --flavors-json and "
+            "--aggregates, when given, are used instead of the cloud's.",
+        ),
+    ] = False,
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            "--save",
+            help="With --from-cloud: keep what was read, for --hypervisors next time.",
             dir_okay=False,
         ),
     ] = None,
@@ -442,5 +459,6 @@ def capacity(
         None, False, Path("/"), tuple(flavor or ()), flavors_json,
         reserved_ram, reserved_cpus, reserved_disk, cpu_ratio, ram_ratio, disk_ratio,
     )  # fmt: skip
-    report = run_capacity(CapacitySettings(flags, hypervisors, aggregates, zone, tuple(mix or ())))
+    settings = CapacitySettings(flags, hypervisors, from_cloud, save, aggregates, zone, tuple(mix or ()))
+    report = run_capacity(settings)
     finish(ctx, output.Report(report, render=views.render_capacity(report)), json_mode=json_)

@@ -15,13 +15,15 @@ how many of each fit before the cloud is full and what capacity is then left str
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from stackrig._io import atomic_write, ensure_not_input
 from stackrig.tune._cloud import Aggregate, Cloud, ComputeHost, load_aggregates, load_cloud
 from stackrig.tune._placement import UNLIMITED, limits, usable
 from stackrig.tune.flavors import (
@@ -336,6 +338,8 @@ class CapacitySettings:
 
     flags: FlavorSettings
     hypervisors: Path | None = None
+    from_cloud: bool = False
+    save: Path | None = None
     aggregates: Path | None = None
     zone: str | None = None
     mix: tuple[str, ...] = ()
@@ -359,17 +363,34 @@ def _mix(specs: Sequence[str], flavors: Sequence[Flavor]) -> dict[str, int] | No
     return weights
 
 
-def run_capacity(settings: CapacitySettings) -> CapacityReport:
+def run_capacity(settings: CapacitySettings, *, environ: Mapping[str, str] | None = None) -> CapacityReport:
     flags = settings.flags
+    if settings.hypervisors is not None and settings.from_cloud:
+        raise FlavorSpecError("give --hypervisors or --from-cloud, not both")
+    if settings.save is not None and not settings.from_cloud:
+        raise FlavorSpecError("--save keeps what --from-cloud read; it needs --from-cloud")
     alloc = allocation_from(flags)
     flavors = gather_flavors(flags.flavors, flags.flavors_json)
     properties = load_flavor_properties(flags.flavors_json) if flags.flavors_json is not None else {}
     aggregates = load_aggregates(settings.aggregates) if settings.aggregates is not None else ()
-    if settings.hypervisors is None:
+    if settings.from_cloud:
+        from stackrig.tune._openstack import read_cloud
+
+        if settings.save is not None:
+            ensure_not_input(settings.save, [p for p in (flags.flavors_json, settings.aggregates) if p])
+        found = read_cloud(environ=environ, need_flavors=not flavors, need_aggregates=not aggregates)
+        if settings.save is not None:
+            atomic_write(settings.save, json.dumps(found.export, indent=1) + "\n")
+        cloud, aggregates = found.cloud, aggregates or found.aggregates
+        if not flavors:
+            flavors, properties = list(found.flavors), found.properties
+    elif settings.hypervisors is not None:
+        cloud = load_cloud(settings.hypervisors)
+    else:
         raise FlavorSpecError(
-            "no hypervisors given", hint="use --hypervisors FILE (a placement export or a hypervisor list)"
+            "no hypervisors given",
+            hint="use --hypervisors FILE (a placement export or a hypervisor list) or --from-cloud",
         )
-    cloud = load_cloud(settings.hypervisors)
     return cloud_capacity(
         cloud, flavors, alloc, properties=properties, aggregates=aggregates, zone=settings.zone,
         mix=_mix(settings.mix, flavors),

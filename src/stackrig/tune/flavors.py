@@ -37,6 +37,7 @@ __all__ = [
     "load_flavors_json",
     "parse_flavor",
     "parse_host",
+    "parse_properties",
     "parse_size",
     "run_flavors",
     "this_host",
@@ -437,7 +438,7 @@ def allocation_from(flags: FlavorSettings) -> Allocation:
     )
 
 
-def _properties(value: object) -> dict[str, str]:
+def parse_properties(value: object) -> dict[str, str]:
     """A flavor's Properties column: an object (newer openstack CLI) or ``a='1', b='2'`` (older)."""
     if isinstance(value, dict):
         return {str(k): str(v) for k, v in value.items()}
@@ -454,7 +455,7 @@ def load_flavor_properties(path: Path) -> dict[str, dict[str, str]]:
     """Extra specs by flavor name from ``openstack flavor list --long -f json`` (its Properties column)."""
     rows = json.loads(read_text(path, what="--flavors-json file"))
     return {
-        str(row["Name"]): _properties(row.get("Properties"))
+        str(row["Name"]): parse_properties(row.get("Properties"))
         for row in rows
         if isinstance(row, dict) and isinstance(row.get("Name"), str)
     }
