@@ -9,6 +9,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,12 +140,17 @@ def meters(bridge: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Build labs for a module; every lab it built is taken down at the end, whatever happened."""
+def lab_factory() -> Iterator[Any]:
+    """Build labs for a module; every lab it built is taken down at the end, whatever happened.
+
+    Each lab's data folder is made outside pytest's temporary folders: pytest deletes the oldest
+    of those when newer sessions start, and on a machine where several suites run as root a lab's
+    state file could vanish while the lab is up.
+    """
     built: list[Lab] = []
 
     def make(*up_args: str, name: str | None = None) -> Lab:
-        lab = Lab(tmp_path_factory.mktemp("qoslab"), name or unique_lab_name())
+        lab = Lab(Path(tempfile.mkdtemp(prefix="stackrig-qoslab-")), name or unique_lab_name())
         built.append(lab)
         lab.run("qos", "lab", "up", "--name", lab.name, *up_args, timeout=180, check=True)
         return lab
@@ -153,3 +159,4 @@ def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     for lab in built:
         if (lab.data_dir / "qos" / "labs" / f"{lab.name}.json").exists():
             lab.run("qos", "lab", "down", "--name", lab.name, timeout=180)
+        shutil.rmtree(lab.data_dir, ignore_errors=True)

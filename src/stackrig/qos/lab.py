@@ -209,15 +209,16 @@ def _build(state: LabState) -> None:
                 )
 
 
-def _our_qos(bridges: set[str]) -> tuple[list[str], list[str]]:
-    """The QoS records stackrig put on these bridges' ports (``qos queues``), and their queues."""
+def _our_qos(bridges: set[str]) -> tuple[list[str], list[str], list[str]]:
+    """The ports of these bridges that carry a QoS record stackrig made (``qos queues``), those
+    records, and their queues."""
     if not bridges:
-        return [], []
+        return [], [], []
     from stackrig.qos.backends.ovs import vsctl_list
 
     bridge_rows, port_rows, qos_rows = vsctl_list(
         ("Bridge", "name,ports"),
-        ("Port", "_uuid,qos"),
+        ("Port", "_uuid,name,qos"),
         ("QoS", "_uuid,queues,external_ids"),
         needed_for="qos lab down",
     )
@@ -227,16 +228,15 @@ def _our_qos(bridges: set[str]) -> tuple[list[str], list[str]]:
         if b["name"] in bridges
         for p in (b["ports"] if isinstance(b["ports"], list) else [b["ports"]])
     }
-    used = {p["qos"] for p in port_rows if p["_uuid"] in ports and isinstance(p["qos"], str)}
-    mine = [
-        q
+    ours = {
+        str(q["_uuid"]): q
         for q in qos_rows
-        if q["_uuid"] in used
-        and isinstance(q["external_ids"], dict)
-        and q["external_ids"].get("stackrig") == "qos"
-    ]
-    queues = [str(u) for q in mine if isinstance(q["queues"], dict) for u in q["queues"].values()]
-    return [str(q["_uuid"]) for q in mine], queues
+        if isinstance(q["external_ids"], dict) and q["external_ids"].get("stackrig") == "qos"
+    }
+    on = [p for p in port_rows if p["_uuid"] in ports and isinstance(p["qos"], str) and p["qos"] in ours]
+    qos = sorted({str(p["qos"]) for p in on})
+    queues = [str(u) for q in qos if isinstance(ours[q]["queues"], dict) for u in ours[q]["queues"].values()]
+    return [str(p["name"]) for p in on], qos, queues
 
 
 def _teardown(state: LabState) -> list[str]:
@@ -247,17 +247,21 @@ def _teardown(state: LabState) -> list[str]:
         removed.append(f"controller pid {state.controller_pid}")
     if ovs_running():
         bridges = existing_bridges()
+        # QoS and Queue are root tables: they outlive the ports they were on unless destroyed. The
+        # ports let go of them first, in their own transaction (not in the del-br one: OVSDB then
+        # still counts the deleted ports' references).
+        ports, qos, queues = _our_qos(set(state.bridges) & bridges)
+        if qos:
+            args = ["--timeout=30"] + [x for port in ports for x in ("--", "clear", "port", port, "qos")]
+            args += [x for q in qos for x in ("--", "destroy", "qos", q)]
+            args += [x for q in queues for x in ("--", "destroy", "queue", q)]
+            _proc.run("ovs-vsctl", args, timeout=60)
+            removed.append(f"{len(qos)} QoS records")
         args = ["--timeout=30"]
         for bridge in state.bridges:
             if bridge in bridges:
                 args += ["--", "--if-exists", "del-br", bridge]
                 removed.append(f"bridge {bridge}")
-        qos, queues = _our_qos(set(state.bridges) & bridges)
-        # QoS and Queue are root tables: they outlive the ports they were on unless destroyed.
-        args += [x for q in qos for x in ("--", "destroy", "qos", q)]
-        args += [x for q in queues for x in ("--", "destroy", "queue", q)]
-        if qos:
-            removed.append(f"{len(qos)} QoS records")
         if len(args) > 1:
             _proc.run("ovs-vsctl", args, timeout=60)
     netns = existing_netns()
