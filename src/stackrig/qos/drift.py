@@ -248,16 +248,16 @@ def _reinstall(state: PolicyState, records: list[Installed], opener: Opener) -> 
     groups: dict[tuple[str, str], list[Installed]] = {}
     for record in records:
         groups.setdefault((record.backend, record.target), []).append(record)
-    fresh: dict[str, Installed] = {}
     clear_leftovers(records, opener)  # what is left of them goes before they are pushed again
     for (kind, target), group in groups.items():
         backend = opener(kind, target)
         keys = {r.key for r in group}
         taken = [r for r in state.installed if (r.backend, r.target) == (kind, target) and r.key not in keys]
         pushed = backend.push([r.policy for r in group], taken)
-        # Same keys as before, so the journal's entries still name them.
-        fresh.update({old.key: replace(new, key=old.key) for old, new in zip(group, pushed, strict=True)})
-    state.installed = [fresh.get(r.key, r) for r in state.installed]
+        # Same keys as before, so the journal's entries still name them; recorded group by group,
+        # so a backend failing later leaves the state naming what the others did.
+        fresh = {old.key: replace(new, key=old.key) for old, new in zip(group, pushed, strict=True)}
+        state.installed = [fresh.get(r.key, r) for r in state.installed]
 
 
 def sync(state_path: Path, opener: Opener, req: SyncRequest, *, scan_ovs: bool = False) -> SyncResult:
@@ -267,17 +267,19 @@ def sync(state_path: Path, opener: Opener, req: SyncRequest, *, scan_ovs: bool =
         plan = _plan(state, before, req)
         if not req.apply or not plan:
             return SyncResult(str(state_path), not req.apply, tuple(plan), before)
-        names = {a.name for a in plan}
+        names = {a.name for a in plan if a.action != "remove-orphan"}
         statuses = {r.key: c.status for r, c in zip(state.installed, before.policies, strict=True)}
         todo = [r for r in state.installed if r.policy.name in names]
-        if req.reinstall:
-            _reinstall(state, todo, opener)
-        if req.forget:
-            gone = [r for r in todo if statuses[r.key] == "missing"]
-            clear_leftovers(gone, opener)
-            state.record("policy sync --forget", [], gone)
-        if req.reinstall or req.forget:
-            state.save()
+        try:
+            if req.reinstall:
+                _reinstall(state, todo, opener)
+            if req.forget:
+                gone = [r for r in todo if statuses[r.key] == "missing"]
+                clear_leftovers(gone, opener)
+                state.record("policy sync --forget", [], gone)
+        finally:
+            if todo:
+                state.save()
         if req.remove_orphans and before.orphans:
             opener(*LOCAL_OVS).delete_orphans(before.orphans)
         after = _check(state, opener, scan_ovs=scan_ovs)
