@@ -57,7 +57,8 @@ def _ssh(server: SshServer, interpreter: str = "/usr/bin/python3") -> str:
 
 @pytest.fixture
 def fleet(tmp_path: Path, servers: list[SshServer]) -> Fleet:
-    """Eight hosts: three plain copies, three with a planted difference, one too old, one unreachable."""
+    """Nine hosts: three plain copies, three with a planted difference, one with a Python too old, one
+    without Python, one unreachable."""
     a, b = servers
     roots: dict[str, Path] = {}
     data: dict[str, Path] = {}
@@ -76,6 +77,7 @@ def fleet(tmp_path: Path, servers: list[SshServer]) -> Fleet:
         "cmp-6": _ssh(a, python("3.6")),
         "cmp-7": f"ansible_host=127.0.0.1 ansible_port={free_port()} ansible_user={a.user}",
         "cmp-8": "ansible_connection=local",
+        "cmp-9": f"ansible_connection=local ansible_python_interpreter={tmp_path}/no/python3",
     }
     lines = ["[compute]"]
     for name, host_vars in hosts.items():
@@ -106,7 +108,7 @@ def test_matrix_shows_exactly_the_planted_differences(cli: Any, fleet: Fleet) ->
     states = {h["host"]: h["state"] for h in data["hosts"]}
     assert states == {
         "cmp-1": "ok", "cmp-2": "ok", "cmp-3": "ok", "cmp-4": "ok", "cmp-5": "ok",
-        "cmp-6": "python-too-old", "cmp-7": "unreachable", "cmp-8": "ok",
+        "cmp-6": "python-too-old", "cmp-7": "unreachable", "cmp-8": "ok", "cmp-9": "no-python",
     }  # fmt: skip
     assert [g["hosts"] for g in data["groups"]] == [
         ["cmp-1", "cmp-5", "cmp-8"],
@@ -131,6 +133,10 @@ def test_matrix_shows_exactly_the_planted_differences(cli: Any, fleet: Fleet) ->
     assert "too old" in hosts["cmp-6"]["reason"]
     assert "Connection refused" in hosts["cmp-7"]["reason"]
     assert hosts["cmp-7"]["report"] is None
+    assert (
+        hosts["cmp-9"]["reason"]
+        == f"no Python at {fleet.inventory.parent}/no/python3 (ansible_python_interpreter)"
+    )
     report = hosts["cmp-2"]["report"]
     assert set(report) == {"root", "profile", "findings", "counts"}  # the single-host audit's shape
     assert report["root"] == str(fleet.roots["cmp-2"])
@@ -138,6 +144,7 @@ def test_matrix_shows_exactly_the_planted_differences(cli: Any, fleet: Fleet) ->
     assert (swap["status"], swap["current"], swap["fix"]) == ("fail", "60", "sysctl -w vm.swappiness=10")
     assert "cmp-6: python-too-old" in done.stderr
     assert "cmp-7: unreachable" in done.stderr
+    assert "cmp-9: no-python" in done.stderr
     assert fleet.inventory.read_bytes() == inventory_before
     assert {name: snapshot(root) for name, root in fleet.roots.items()} == roots_before
 
