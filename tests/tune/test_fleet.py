@@ -6,6 +6,7 @@ on purpose, and the matrix must show exactly those differences and nothing else.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -251,3 +252,24 @@ def test_an_unknown_waiver_is_that_hosts_error(cli: Any, fleet: Fleet) -> None:
     assert hosts["cmp-4"]["state"] == "error"
     assert "unknown check id in stackrig_tune_skip bogus" in hosts["cmp-4"]["reason"]
     assert hosts["cmp-8"]["state"] == "ok"
+
+
+def test_a_json_inventory_in_the_list_layout(cli: Any, fleet: Fleet, tmp_path: Path) -> None:
+    """What 'stackrig fleet inventory --format json' writes: read as a dynamic inventory."""
+    doc = {
+        "_meta": {"hostvars": {
+            "cmp-2": {"ansible_connection": "local", "stackrig_tune_root": str(fleet.roots["cmp-2"])},
+            "cmp-8": {"ansible_connection": "local", "stackrig_tune_root": str(fleet.roots["cmp-8"])},
+        }},
+        "all": {"children": ["compute"]},
+        "compute": {"hosts": ["cmp-2", "cmp-8"]},
+    }  # fmt: skip
+    inventory = tmp_path / "hosts.json"
+    inventory.write_text(json.dumps(doc))
+    done = cli("tune", "audit", "--inventory", str(inventory), "--json", env=fleet.env, timeout=300)
+    assert done.returncode == 1, done.stderr
+    data = done.json()["data"]
+    assert [h["state"] for h in data["hosts"]] == ["ok", "ok"]
+    assert {(d["host"], d["check"]) for d in data["differences"]} == set()  # two hosts, no majority
+    assert data["majority"] is None
+    assert data["matrix"]["cmp-2"]["swappiness"] == "fail"
