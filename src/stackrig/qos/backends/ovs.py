@@ -338,13 +338,23 @@ class OvsBackend:
             return flows, {}
         return flows, ofc.dump_meters(bridge, timeout=self.timeout, needed_for="qos policy list --check")
 
+    def _bridges_if_running(self) -> set[str]:
+        """The bridges to scan for orphans; none when OVS is not running (its database socket is
+        absent), so the records on it are simply missing."""
+        try:
+            return set(self.topology().bridges.values())
+        except _proc.ProcessFailedError as exc:
+            if "database connection failed (No such file or directory)" in exc.stderr:
+                return set()
+            raise
+
     def observe(self, installed: Sequence[Installed], *, orphans: bool = False) -> Observation:
         by_bridge: dict[str, list[Installed]] = {}
         for record in installed:
             by_bridge.setdefault(record.ids.get("bridge", ""), []).append(record)
         scan = set(by_bridge)
         if orphans:
-            scan |= set(self.topology().bridges.values())
+            scan |= self._bridges_if_running()
         seen: dict[str, Seen] = {}
         found: list[Orphan] = []
         ours = {int(r.ids["cookie"], 16) for r in installed if "cookie" in r.ids}
