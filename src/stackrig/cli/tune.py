@@ -253,7 +253,7 @@ def _render_flavors(report: FlavorReport) -> output.Renderer:
 
 
 @app.command(
-    epilog="Example: stackrig tune flavors --host 64G:8 --flavor m1.seed=2:32G --flavor m1.small=1:2G"
+    epilog="Example: stackrig tune flavors --host 64G:8 --flavor m1.big=2:32G --flavor m1.small=1:2G"
 )
 def flavors(
     ctx: typer.Context,
