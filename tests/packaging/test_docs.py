@@ -52,3 +52,45 @@ def test_no_text_speaks_of_the_seed() -> None:
         check=False,
     )
     assert done.returncode == 1, f"'the seed' found:\n{done.stdout}{done.stderr}"
+
+
+def test_design_extras_table_is_the_one_the_cli_checks() -> None:
+    from stackrig._extras import NEEDS
+
+    rows = re.findall(
+        r"^\| `([a-z ]+)` \| `(\w+)` \| ([^|]+) \| [^|]+ \| (before it starts|when it gets there) \|$",
+        DESIGN.read_text(),
+        re.MULTILINE,
+    )
+    table = [(command, extra, when.strip(), checked) for command, extra, when, checked in rows]
+    expected = [
+        (n.command, n.extra, n.when or "always", "before it starts" if n.modules else "when it gets there")
+        for n in NEEDS
+    ]
+    assert table == expected, "docs/design.md's extras table differs from stackrig._extras.NEEDS"
+
+
+def test_extras_modules_match_pyproject() -> None:
+    import tomllib
+
+    from stackrig._extras import EXTRAS, NEEDS
+
+    import_name = {
+        "ansible-core": "ansible",
+        "boto3": "boto3",
+        "numpy": "numpy",
+        "matplotlib": "matplotlib",
+        "pillow": "PIL",
+        "networkx": "networkx",
+        "jsonschema": "jsonschema",
+        "PyMySQL": "pymysql",
+        "psycopg[binary]": "psycopg",
+    }
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for name, modules in EXTRAS.items():
+        declared = {import_name[re.split(r"[<>=]", req)[0]] for req in extras[name]}
+        assert declared <= set(modules), name
+        assert set(modules) - declared <= {"botocore"}, name  # botocore comes with boto3
+    assert extras["all"] == ["stackrig[fleet,bench,qos,migrate,tune,landscape]"]
+    for need in NEEDS:
+        assert set(need.modules) <= set(EXTRAS[need.extra]), need
