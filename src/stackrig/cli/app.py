@@ -18,6 +18,7 @@ import click
 import typer
 
 from stackrig import __version__, _extras, output
+from stackrig.cli import completion as _completion
 from stackrig.cli._common import State, state
 from stackrig.cli.doctor import doctor
 from stackrig.errors import ExitCode, StackrigError
@@ -96,6 +97,9 @@ def root(
 
 
 app.command(epilog="Example: stackrig doctor --json")(doctor)
+app.command(epilog="Example: stackrig completion bash > ~/.local/share/bash-completion/completions/stackrig")(
+    _completion.completion
+)
 
 _loaded: set[str] = set()
 
@@ -239,8 +243,14 @@ def run(args: Sequence[str] | None = None) -> int:
     json_mode = _json_requested(argv)
     name = " ".join(a for a in argv[:2] if not a.startswith("-"))
     st = State()
+    # A shell asking for completions (TAB) runs us without arguments and the line in the environment.
+    completing = _completion.completion_request(os.environ)
+    if completing is not None:
+        _completion.enable_completion()
     try:
-        command = typer.main.get_command(load_families(_families_to_load(argv)))
+        command = typer.main.get_command(
+            load_families(_families_to_load(argv if completing is None else completing))
+        )
         name = _command_path(command, argv)
         if not _flag_given(argv, "--help", "-h"):
             _extras.check_command(name)  # before the command starts, so it never does half its work
