@@ -24,6 +24,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "fleet": ("ansible", "boto3", "botocore"),
     "bench": ("numpy", "matplotlib", "PIL"),
     "qos": ("networkx",),
+    "tune": ("numpy",),
     "migrate": ("jsonschema", "boto3", "botocore", "pymysql", "psycopg"),
 }
 
@@ -53,6 +54,11 @@ NEEDS: tuple[Need, ...] = (
     Need("bench report", "bench", _GRAPHS_WHY, modules=_GRAPHS),
     Need("bench serve", "bench", "the dashboard's series (numpy)", modules=_GRAPHS),
     Need("bench aio", "bench", _GRAPHS_WHY, modules=_GRAPHS),
+    Need("tune audit", "fleet", "runs ansible on the hosts (ansible-core)", when="--inventory"),
+    Need("tune apply", "fleet", "runs ansible on the hosts (ansible-core)", when="--inventory"),
+    Need("tune revert", "fleet", "runs ansible on the hosts (ansible-core)", when="--inventory"),
+    Need("tune flavors", "tune", "placement's arithmetic (numpy)", modules=("numpy",)),
+    Need("tune capacity", "tune", "placement's arithmetic (numpy)", modules=("numpy",)),
     Need("qos path", "qos", "the shortest path on the topology (networkx)", modules=("networkx",)),
     Need(
         "migrate compose", "migrate", "the Compose Specification schema (jsonschema)", modules=("jsonschema",)

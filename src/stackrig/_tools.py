@@ -76,7 +76,7 @@ TOOLS: dict[str, Tool] = {
             "ansible",
             "runs the tune checks on every host of an inventory (script module)",
             ("tune audit --inventory", "tune apply --inventory", "tune revert --inventory"),
-            _VENV.format(pkg="ansible-core"),
+            _FLEET_EXTRA,
         ),
         Tool(
             "ansible-inventory",
