@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +15,15 @@ from typer.core import TyperCommand
 
 from stackrig import output
 from stackrig.cli._common import finish
+from stackrig.cli._migrate_options import (
+    ComposeArg,
+    EnvFileOpt,
+    FileOpt,
+    ProfileOpt,
+    SecretOpt,
+    compose_files,
+    parse_secrets,
+)
 from stackrig.cli.options import JsonOpt, RootOpt
 from stackrig.migrate import (
     ComposeSettings,
@@ -26,12 +37,19 @@ from stackrig.migrate import (
     make_task_definition,
     wait_for,
 )
+from stackrig.migrate.ecs import DEFAULT_MEMORY
 
 app = typer.Typer(
     help="Move a monolith VM to containers: survey it, write a compose app and an ECS task definition, "
     "and wait for services to be ready (in place of sleep).",
     no_args_is_help=True,
 )
+
+
+class LaunchType(enum.StrEnum):
+    ec2 = "ec2"
+    fargate = "fargate"
+
 
 OutOpt = Annotated[
     Path | None,
@@ -153,14 +171,30 @@ def compose_cmd(  # noqa: PLR0917 - a Typer command mirrors its flags
     finish(ctx, rep, json_mode=json_)
 
 
-@app.command("ecs", epilog="Example: stackrig migrate ecs compose.yaml --family appname -o taskdef.json")
+@app.command(
+    "ecs",
+    epilog="Examples: stackrig migrate ecs compose.yaml --family appname -o taskdef.json\n\n"
+    "stackrig migrate ecs -f compose.yaml -f compose.prod.yaml --env-file prod.env --launch-type fargate "
+    "--execution-role arn:aws:iam::123456789012:role/ecsTaskExecutionRole --secret db-password=arn:...",
+)
 def ecs_cmd(  # noqa: PLR0917 - a Typer command mirrors its flags
     ctx: typer.Context,
-    compose: Annotated[Path, typer.Argument(help="A current-format compose file.", dir_okay=False)],
+    compose: ComposeArg = None,
+    files: FileOpt = None,
+    env_files: EnvFileOpt = None,
+    profiles: ProfileOpt = None,
     out: OutOpt = None,
     family: Annotated[str | None, typer.Option("--family", help="Task definition family.")] = None,
+    launch_type: Annotated[
+        LaunchType,
+        typer.Option("--launch-type", help="ec2 (bridge mode) or fargate (awsvpc, a Fargate size)."),
+    ] = LaunchType.ec2,
     cpu: Annotated[int | None, typer.Option("--cpu", help="Task CPU units (1024 = 1 vCPU).")] = None,
     memory: Annotated[int | None, typer.Option("--memory", help="Task memory in MiB.")] = None,
+    default_memory: Annotated[
+        int, typer.Option("--default-memory", help="Soft limit (MiB) of services that set no memory.")
+    ] = DEFAULT_MEMORY,
+    secrets: SecretOpt = None,
     execution_role: Annotated[
         str | None, typer.Option("--execution-role", help="Execution role ARN.")
     ] = None,
@@ -174,18 +208,38 @@ def ecs_cmd(  # noqa: PLR0917 - a Typer command mirrors its flags
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Translate a compose file into an ECS task definition; optionally register it.
+    """Translate compose files into an ECS task definition (checked as ECS would); optionally register it.
 
-    What compose has and ECS cannot express is listed as warnings.
+    The files are read as Docker Compose reads them (-f merging, .env or --env-file, extends, include,
+    profiles). What ECS cannot express is listed as warnings, each with its file and line; what the
+    launch type forbids stops the command. Secret values never reach the task definition.
     """
+    first, more = compose_files(compose, files)
     settings = EcsSettings(
-        compose, out, family, cpu, memory, execution_role, log_group, region, register, endpoint_url
+        first,
+        out,
+        family,
+        cpu,
+        memory,
+        execution_role,
+        log_group,
+        region,
+        register,
+        endpoint_url,
+        overrides=more,
+        env_files=tuple(env_files or ()),
+        profiles=tuple(profiles or ()),
+        environ=dict(os.environ),
+        launch_type=launch_type.value,
+        default_memory=default_memory,
+        secrets=parse_secrets(secrets),
     )
     r = make_task_definition(settings)
     data: dict[str, Any] = {
         "containers": r.containers,
         "written": r.written,
         "registered_arn": r.registered_arn,
+        "changes": [f.as_dict() for f in r.findings if f.status == "changed" and not f.warns],
     }
     data["task_definition"] = r.task_definition
     rep = output.Report(

@@ -8,7 +8,8 @@ an ECS task definition, ``wait`` polls services until they accept logins.
 from __future__ import annotations
 
 from stackrig.migrate._schema import ComposeSchemaError, parse_bytes, schema_errors, validate_compose
-from stackrig.migrate.compose import ComposeResult, ComposeSettings, make_compose, upgrade_compose
+from stackrig.migrate._upgrade import upgrade_compose
+from stackrig.migrate.compose import ComposeResult, ComposeSettings, make_compose
 from stackrig.migrate.discover import DiscoverReport, DiscoverSettings, discover
 from stackrig.migrate.ecs import (
     EcsResult,

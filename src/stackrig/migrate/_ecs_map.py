@@ -1,287 +1,336 @@
-"""One compose service → one ECS container definition (the per-key mapping of ``migrate ecs``)."""
+"""One compose service → one ECS container definition: the table of keys and the plain mappings.
+
+Each compose key is handled by exactly one entry of :data:`HANDLERS` (or judged by
+:data:`CANNOT` / :data:`SILENT`); handlers record a finding for anything that is not
+translated as is. The storage, network, Linux and environment mappings live in
+their own modules and are registered here.
+"""
 
 from __future__ import annotations
 
-import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable
 from typing import Any
 
 from stackrig.errors import UsageError
-from stackrig.migrate._ecs_checks import HEALTH_RANGES, NAME
-from stackrig.migrate._schema import parse_bytes
+from stackrig.migrate._ecs_checks import HEALTH_RANGES
+from stackrig.migrate._ecs_ctx import Context, ecs_name, mapping, seconds, text_map, truthy
+from stackrig.migrate._ecs_env import environment, secret_files
+from stackrig.migrate._ecs_linux import LINUX_KEYS, linux_parameters
+from stackrig.migrate._ecs_net import NET_KEYS, dependencies, network, ports
+from stackrig.migrate._ecs_resources import RESOURCE_KEYS, resources
+from stackrig.migrate._ecs_storage import STORAGE_KEYS, storage
+from stackrig.migrate._yaml import loc_of
 
-__all__ = ["MIB", "container_definition", "network_aliases"]
+__all__ = ["CANNOT", "HANDLERS", "SILENT", "container_definition", "has_healthcheck"]
 
-MIB = 1024 * 1024
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(us|ms|h|m|s)")
-_SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+Handler = Callable[[Context, str, dict[str, Any], dict[str, Any]], None]
+
 _CONDITIONS = {
     "service_healthy": "HEALTHY",
     "service_started": "START",
     "service_completed_successfully": "SUCCESS",
 }
-_HANDLED = {
-    "image",
-    "build",
-    "cpu_shares",
-    "mem_limit",
-    "mem_reservation",
-    "ports",
-    "expose",
-    "environment",
-    "env_file",
-    "depends_on",
-    "links",
-    "healthcheck",
-    "command",
-    "entrypoint",
-    "working_dir",
-    "user",
-    "volumes",
-    "hostname",
-    "privileged",
-    "read_only",
-    "labels",
-    "ulimits",
-    "networks",
+_LOG_DRIVERS = ("json-file", "syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "awsfirelens")
+_FARGATE_LOG_DRIVERS = ("awslogs", "splunk", "awsfirelens")
+
+# Keys ECS has no way to express in a task definition, with what to do instead.
+CANNOT: dict[str, str] = {
+    "annotations": "ECS sets no OCI annotations",
+    "blkio_config": "ECS has no block I/O weights or limits",
+    "cgroup": "ECS does not choose the cgroup namespace",
+    "cgroup_parent": "ECS places containers in its own cgroups",
+    "cpu_count": "cpu_count applies to Windows containers only",
+    "cpu_percent": "cpu_percent applies to Windows containers only",
+    "cpu_period": "ECS has no CFS period setting (use task-level cpu on Fargate for a hard limit)",
+    "cpu_quota": "ECS has no CFS quota setting (use task-level cpu on Fargate for a hard limit)",
+    "cpu_rt_period": "ECS has no real-time CPU settings",
+    "cpu_rt_runtime": "ECS has no real-time CPU settings",
+    "cpuset": "ECS does not pin containers to CPUs",
+    "credential_spec": "gMSA credential specs need credentialSpecs in S3 or SSM; set them by hand",
+    "device_cgroup_rules": "ECS has no device cgroup rules",
+    "domainname": "ECS sets no NIS domain name",
+    "external_links": "ECS links only containers of the same task",
+    "group_add": "ECS adds no supplementary groups (set them in the image)",
+    "isolation": "isolation applies to Windows containers only",
+    "mac_address": "ECS does not choose MAC addresses",
+    "models": "ECS has no AI model resources",
+    "oom_kill_disable": "ECS cannot disable the OOM killer",
+    "oom_score_adj": "ECS does not adjust OOM scores",
+    "pids_limit": "ECS has no PID limit",
+    "post_start": "ECS runs no lifecycle hooks",
+    "pre_stop": "ECS runs no lifecycle hooks",
+    "provider": "ECS runs no Compose provider services",
+    "pull_policy": "the ECS agent's ECS_IMAGE_PULL_BEHAVIOR decides when images are pulled",
+    "pull_refresh_after": "the ECS agent's ECS_IMAGE_PULL_BEHAVIOR decides when images are pulled",
+    "runtime": "ECS uses the container instance's default runtime",
+    "scale": "the number of copies is the ECS service's desiredCount",
+    "stop_signal": "ECS always stops containers with SIGTERM, then SIGKILL (set STOPSIGNAL in the image)",
+    "storage_opt": "ECS has no per-container storage driver options",
+    "use_api_socket": "ECS does not mount the Docker API socket for a container",
+    "userns_mode": "ECS does not choose the user namespace",
+    "uts": "ECS does not share the host's UTS namespace",
 }
+# Keys that need nothing in a task definition (handled while reading the compose file, or development-only).
+SILENT = {"extends", "profiles", "develop", "attach"}
 
 
-def _seconds(value: Any, where: str) -> int:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
-    text = str(value).strip()
-    pieces = _DURATION.findall(text)
-    if not pieces or "".join(n + u for n, u in pieces) != text:
-        raise UsageError(f"{where}: {value!r} is not a duration such as 30s or 1m30s")
-    return round(sum(float(n) * _SECONDS[u] for n, u in pieces))
+def has_healthcheck(service: Any) -> bool:
+    check = service.get("healthcheck") if isinstance(service, dict) else None
+    if not isinstance(check, dict) or truthy(check.get("disable", False)):
+        return False
+    test = check.get("test")
+    return test is not None and not (isinstance(test, list) and test[:1] == ["NONE"])
 
 
-def _env(value: Any, name: str, warnings: list[str]) -> list[dict[str, str]]:
-    if value is None:
-        return []
-    items: dict[str, str | None] = {}
-    if isinstance(value, dict):
-        items = {str(k): None if v is None else str(v) for k, v in value.items()}
-    else:
-        for entry in value:
-            key, sep, val = str(entry).partition("=")
-            items[key] = val if sep else None
-    out = []
-    for key in sorted(items):
-        if items[key] is None:
-            warnings.append(f"{name}: environment {key} takes its value from the host at run time; left out")
-            continue
-        value = str(items[key])
-        if "${" in value or re.search(r"\$[A-Za-z_]", value):
-            warnings.append(f"{name}: environment {key} holds a variable reference; ECS passes it literally")
-        out.append({"name": key, "value": value})
-    return out
-
-
-def _ports(value: Any, name: str, warnings: list[str]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for item in value or []:
-        if isinstance(item, dict):
-            target, published, proto = item.get("target"), item.get("published"), item.get("protocol", "tcp")
-            if item.get("host_ip"):
-                warnings.append(f"{name}: port {target} host_ip {item['host_ip']} has no ECS equivalent")
-        else:
-            text, _, proto = str(item).partition("/")
-            proto = proto or "tcp"
-            parts = text.split(":")
-            if len(parts) == 3:
-                warnings.append(f"{name}: port {item}: ECS cannot bind a host IP; {parts[0]} left out")
-                parts = parts[1:]
-            target = parts[-1]
-            published = parts[0] if len(parts) == 2 else None
-        if "-" in str(target) or "-" in str(published or ""):
-            warnings.append(f"{name}: port range {item} left out (use containerPortRange by hand)")
-            continue
-        mapping: dict[str, Any] = {"containerPort": int(str(target)), "protocol": str(proto).lower()}
-        if published not in (None, ""):
-            mapping["hostPort"] = int(str(published))
-        out.append(mapping)
-    return out
-
-
-def _command(value: Any) -> list[str]:
+def _command(value: Any, what: str) -> list[str]:
     if isinstance(value, list):
         return [str(v) for v in value]
-    return shlex.split(str(value))
+    try:
+        return shlex.split(str(value))
+    except ValueError as exc:
+        raise UsageError(f"{what}: {exc} in {value!r}") from None
 
 
-def _health(value: Mapping[str, Any], name: str, warnings: list[str]) -> dict[str, Any] | None:
-    if value.get("disable") in (True, "true"):
-        return None
-    test = value.get("test")
-    if test is None:
-        warnings.append(f"{name}: healthcheck without test left out (the image's own check is used)")
-        return None
-    if isinstance(test, str):
-        command = ["CMD-SHELL", test]
-    else:
-        command = [str(t) for t in test]
-        if command and command[0] == "NONE":
-            return None
-    # Compose escapes $ as $$; ECS passes the command to Docker as is.
-    command = [c.replace("$$", "$") for c in command]
-    check: dict[str, Any] = {"command": command}
-    for key, ecs_key in (("interval", "interval"), ("timeout", "timeout"), ("start_period", "startPeriod")):
-        if key in value:
-            check[ecs_key] = _seconds(value[key], f"{name}: healthcheck {key}")
-    if "retries" in value:
-        check["retries"] = int(value["retries"])
-    for key, (low, high) in HEALTH_RANGES.items():
-        if key in check and not low <= check[key] <= high:
-            clamped = min(max(check[key], low), high)
-            warnings.append(
-                f"{name}: healthcheck {key} {check[key]} outside ECS's {low}-{high}; set to {clamped}"
+def image(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> None:
+    if svc.get("image"):
+        c["image"] = str(svc["image"])
+        if "build" in svc:
+            ctx.add(
+                name, "build", "changed", f"ECS does not build; push {c['image']} to a registry", node=svc
             )
-            check[key] = clamped
-    if "start_interval" in value:
-        warnings.append(f"{name}: healthcheck start_interval has no ECS equivalent; left out")
-    return check
+        return
+    c["image"] = f"{c['name']}:latest"
+    ctx.add(
+        name,
+        "build",
+        "cannot",
+        f"build-only service: ECS does not build; build and push an image (placeholder {c['image']}) "
+        "or use --image-prefix",
+        node=svc,
+    )
 
 
-def container_definition(  # noqa: PLR0912, PLR0915 - one branch per translated key reads better than a dispatch table
-    name: str,
-    svc: Mapping[str, Any],
-    *,
-    log_group: str,
-    region: str,
-    volumes: dict[str, dict[str, Any]],
-    aliases: Mapping[str, list[str]],
-    warnings: list[str],
-) -> dict[str, Any]:
-    cname = name if NAME.match(name) else re.sub(r"[^A-Za-z0-9_-]", "-", name)[:255]
-    if cname != name:
-        warnings.append(f"service {name}: container named {cname} (ECS allows letters, digits, - and _)")
-    image = svc.get("image")
-    if not image:
-        image = f"{cname}:latest"
-        warnings.append(
-            f"{name}: build-only service; build and push an image, then set it (placeholder {image})"
+def command(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> None:
+    for key, ecs_key in (("command", "command"), ("entrypoint", "entryPoint")):
+        if key not in svc or svc[key] is None:
+            continue
+        words = _command(svc[key], f"{loc_of(svc, key)}: services.{name}.{key}")
+        if not words and key == "entrypoint":
+            ctx.add(name, key, "cannot", "an empty entrypoint cannot clear the image's in ECS", node=svc)
+            continue
+        c[ecs_key] = words
+
+
+def health(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> None:
+    check = svc.get("healthcheck")
+    if not isinstance(check, dict) or not has_healthcheck(svc):
+        return
+    test = check["test"]
+    words = ["CMD-SHELL", str(test)] if isinstance(test, str) else [str(t) for t in test]
+    if words[0] not in ("CMD", "CMD-SHELL"):
+        words = ["CMD", *words]
+    out: dict[str, Any] = {"command": words}
+    where = f"services.{name}.healthcheck"
+    durations = (
+        ("interval", "interval", 30),
+        ("timeout", "timeout", 30),
+        ("start_period", "startPeriod", None),
+    )
+    for key, ecs_key, default in durations:
+        if key in check:
+            out[ecs_key] = seconds(check[key], f"{where}.{key}")
+        elif default is not None:
+            out[ecs_key] = default  # compose's default, which differs from ECS's for timeout
+    out["retries"] = int(check.get("retries", 3))
+    for key, (low, high) in HEALTH_RANGES.items():
+        if key in out and not low <= out[key] <= high:
+            clamped = min(max(out[key], low), high)
+            ctx.add(
+                name,
+                f"healthcheck.{key}",
+                "cannot",
+                f"{out[key]} is outside ECS's {low}-{high}; set to {clamped}",
+                node=check,
+                at=_compose_key(key),
+            )
+            out[key] = clamped
+    if "start_interval" in check:
+        ctx.add(name, "healthcheck.start_interval", "cannot", "ECS has no start interval", node=check)
+    c["healthCheck"] = out
+
+
+def _compose_key(ecs_key: str) -> str:
+    return "start_period" if ecs_key == "startPeriod" else ecs_key
+
+
+def logging(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> None:
+    spec = mapping(svc, "logging")
+    default = {
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-group": ctx.log_group,
+            "awslogs-region": ctx.region,
+            "awslogs-stream-prefix": c["name"],
+        },
+    }
+    if not spec:
+        c["logConfiguration"] = default
+        return
+    driver = str(spec.get("driver") or "json-file")
+    options = text_map(spec.get("options"), f"services.{name}.logging.options")
+    allowed = _FARGATE_LOG_DRIVERS if ctx.fargate else _LOG_DRIVERS
+    if driver == "none":
+        ctx.add(
+            name, "logging.driver", "cannot", "ECS has no 'none' log driver; logs go to awslogs", node=spec
         )
-    elif "build" in svc:
-        warnings.append(f"{name}: build is ignored by ECS; the image {image} must be pushed to a registry")
-    c: dict[str, Any] = {"name": cname, "image": str(image), "essential": True}
-    if "cpu_shares" in svc:
-        c["cpu"] = int(svc["cpu_shares"])
-    if "mem_limit" in svc:
-        c["memory"] = parse_bytes(svc["mem_limit"], what=f"{name}: mem_limit") // MIB
-    if "mem_reservation" in svc:
-        c["memoryReservation"] = parse_bytes(svc["mem_reservation"], what=f"{name}: mem_reservation") // MIB
-    ports = _ports(svc.get("ports"), name, warnings)
-    if ports:
-        c["portMappings"] = ports
-    if "expose" in svc:
-        warnings.append(
-            f"{name}: expose has no ECS equivalent (containers in bridge mode reach it through links)"
+        c["logConfiguration"] = default
+    elif driver not in allowed:
+        target = "Fargate" if ctx.fargate else "ECS"
+        ctx.add(
+            name,
+            "logging.driver",
+            "cannot",
+            f"{target} has no {driver} log driver; logs go to awslogs",
+            node=spec,
         )
-    env = _env(svc.get("environment"), name, warnings)
-    if env:
-        c["environment"] = env
-    if svc.get("env_file"):
-        files = svc["env_file"] if isinstance(svc["env_file"], list) else [svc["env_file"]]
-        shown = ", ".join(str(f.get("path") if isinstance(f, dict) else f) for f in files)
-        warnings.append(
-            f"{name}: env_file {shown} is not sent to ECS: put its secrets in Secrets Manager or SSM "
-            "and reference them under secrets (or upload the file to S3 for environmentFiles)"
+        c["logConfiguration"] = default
+    else:
+        config: dict[str, Any] = {"logDriver": driver}
+        if options:
+            config["options"] = options
+        c["logConfiguration"] = config
+
+
+def restart(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> None:
+    policy = svc.get("restart")
+    deploy = mapping(svc, "deploy")
+    swarm = mapping(deploy, "restart_policy")
+    if policy is None and swarm:
+        condition = str(swarm.get("condition", "any"))
+        policy = {"any": "always", "on-failure": "on-failure", "none": "no"}.get(condition, condition)
+        for key in ("max_attempts", "delay"):
+            if key in swarm:
+                ctx.add(
+                    name,
+                    f"deploy.restart_policy.{key}",
+                    "cannot",
+                    "ECS restart policies have no " + ("attempt limit" if key == "max_attempts" else "delay"),
+                    node=swarm,
+                )
+        if "window" in swarm:
+            period = min(
+                max(seconds(swarm["window"], f"services.{name}.deploy.restart_policy.window"), 60), 1800
+            )
+            c["restartPolicy"] = {"enabled": True, "restartAttemptPeriod": period}
+    if policy is None or str(policy) == "no":
+        return
+    text = str(policy)
+    restart_policy = c.setdefault("restartPolicy", {"enabled": True})
+    if text.startswith("on-failure"):
+        restart_policy["ignoredExitCodes"] = [0]
+        if ":" in text:
+            ctx.add(
+                name, "restart", "cannot", f"ECS restart policies have no attempt limit ({text})", node=svc
+            )
+    elif text not in ("always", "unless-stopped"):
+        raise UsageError(
+            f"{loc_of(svc, 'restart')}: services.{name}.restart: {text!r} is not a restart policy"
         )
-    depends = svc.get("depends_on") or {}
-    if isinstance(depends, list):
-        depends = {d: {"condition": "service_started"} for d in depends}
-    targets = {*depends, *(str(link).split(":", 1)[0] for link in svc.get("links") or [])}
-    links = sorted({*targets, *(f"{t}:{a}" for t in targets for a in aliases.get(t, []))})
-    if depends:
-        c["dependsOn"] = [
-            {"containerName": dep, "condition": _CONDITIONS[str(spec.get("condition", "service_started"))]}
-            for dep, spec in depends.items()
-        ]
-    if links:
-        c["links"] = links
-    if isinstance(svc.get("healthcheck"), dict):
-        check = _health(svc["healthcheck"], name, warnings)
-        if check:
-            c["healthCheck"] = check
-    if "command" in svc:
-        c["command"] = _command(svc["command"])
-    if "entrypoint" in svc:
-        c["entryPoint"] = _command(svc["entrypoint"])
+
+
+def simple(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> None:
+    for key, ecs_key in (("working_dir", "workingDirectory"), ("user", "user")):
+        if svc.get(key) not in (None, ""):
+            c[ecs_key] = str(svc[key])
     for key, ecs_key in (
-        ("working_dir", "workingDirectory"),
-        ("user", "user"),
-        ("hostname", "hostname"),
-        ("privileged", "privileged"),
         ("read_only", "readonlyRootFilesystem"),
+        ("tty", "pseudoTerminal"),
+        ("stdin_open", "interactive"),
     ):
         if key in svc:
-            c[ecs_key] = svc[key]
-    if isinstance(svc.get("labels"), dict):
-        c["dockerLabels"] = {str(k): str(v) for k, v in svc["labels"].items()}
-    mounts = _mounts(svc.get("volumes") or [], name, volumes, warnings)
-    if mounts:
-        c["mountPoints"] = mounts
-    if isinstance(svc.get("networks"), dict):
-        own = network_aliases(svc)
-        if own:
-            warnings.append(
-                f"{name}: network aliases {', '.join(own)} become link aliases of the containers "
-                "that depend on it (ECS bridge mode has no network aliases)"
+            c[ecs_key] = truthy(svc[key])
+    if "privileged" in svc:
+        if ctx.fargate and truthy(svc["privileged"]):
+            ctx.fargate_refuses(name, "privileged", "privileged containers", svc)
+        else:
+            c["privileged"] = truthy(svc["privileged"])
+    labels = text_map(svc.get("labels"), f"services.{name}.labels")
+    for path in svc.get("label_file") or []:
+        from stackrig.migrate._interpolate import read_env_file
+        from stackrig.migrate._project import _absolute
+
+        for key, value in read_env_file(_absolute(str(path), ctx.project.directory, {})).items():
+            labels.setdefault(key, value or "")
+        ctx.add(name, "label_file", "changed", f"labels of {path} written out as dockerLabels", node=svc)
+    if labels:
+        c["dockerLabels"] = labels
+    if "stop_grace_period" in svc:
+        timeout = seconds(svc["stop_grace_period"], f"services.{name}.stop_grace_period")
+        if ctx.fargate and timeout > 120:
+            ctx.add(
+                name, "stop_grace_period", "cannot", f"Fargate allows at most 120 s, not {timeout}", node=svc
             )
-    c["logConfiguration"] = {
-        "logDriver": "awslogs",
-        "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": cname},
-    }
+            timeout = 120
+        c["stopTimeout"] = timeout
+
+
+def depends(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> None:
+    dependencies(ctx, name, svc, c, _CONDITIONS, has_healthcheck)
+
+
+# (keys, handler): a handler runs when any of its keys is present (or always, for the empty tuple).
+HANDLERS: list[tuple[tuple[str, ...], Handler]] = [
+    ((), image),
+    (RESOURCE_KEYS, resources),
+    (("ports", "expose"), ports),
+    (("environment", "env_file", "secrets"), environment),
+    (("depends_on", "links"), depends),
+    (("healthcheck",), health),
+    (("command", "entrypoint"), command),
+    (
+        (
+            "working_dir",
+            "user",
+            "read_only",
+            "tty",
+            "stdin_open",
+            "privileged",
+            "labels",
+            "label_file",
+            "stop_grace_period",
+        ),
+        simple,
+    ),
+    (LINUX_KEYS, linux_parameters),
+    (STORAGE_KEYS, storage),
+    (NET_KEYS, network),
+    ((), logging),
+    (("restart", "deploy"), restart),
+]
+_KNOWN = {k for keys, _ in HANDLERS for k in keys} | {"image", "build", "logging", "deploy", "platform"}
+
+
+def container_definition(ctx: Context, name: str, svc: dict[str, Any]) -> dict[str, Any]:
+    """The container definition for one service; findings go to ``ctx``."""
+    cname = ecs_name(name)
+    if cname != name:
+        ctx.add(name, "name", "changed", f"container named {cname} (ECS allows letters, digits, - and _)")
+    c: dict[str, Any] = {"name": cname, "image": "", "essential": True}
+    before = len(ctx.findings)
+    for keys, handler in HANDLERS:
+        if not keys or any(k in svc for k in keys):
+            handler(ctx, name, svc, c)
+    secret_files(ctx, name, svc, c)
     for key in svc:
-        if key not in _HANDLED and not key.startswith("x-"):
-            warnings.append(f"{name}: {key} has no ECS equivalent here; left out")  # noqa: PERF401 - the loop reads better with its condition
-    return c
-
-
-def network_aliases(svc: Mapping[str, Any]) -> list[str]:
-    networks = svc.get("networks")
-    if not isinstance(networks, dict):
-        return []
-    return [str(a) for n in networks.values() if isinstance(n, dict) for a in n.get("aliases") or []]
-
-
-def _mounts(
-    items: list[Any], name: str, volumes: dict[str, dict[str, Any]], warnings: list[str]
-) -> list[dict[str, Any]]:
-    mounts = []
-    for item in items:
-        if isinstance(item, dict):
-            source, target = item.get("source"), item.get("target")
-            read_only = bool(item.get("read_only"))
-        else:
-            parts = str(item).split(":")
-            if len(parts) == 1:
-                warnings.append(f"{name}: anonymous volume {item} left out")
-                continue
-            source, target = parts[0], parts[1]
-            read_only = len(parts) > 2 and "ro" in parts[2].split(",")
-        if not source or not target:
+        text = str(key)
+        if text.startswith("x-") or text in _KNOWN or text in SILENT:
             continue
-        source = str(source)
-        if source.startswith(("/", ".", "~")):
-            vol = re.sub(r"[^A-Za-z0-9_-]", "-", source.strip("/.~")) or "root"
-            volumes.setdefault(vol, {"name": vol, "host": {"sourcePath": source}})
-            warnings.append(f"{name}: bind mount {source} becomes a host path on the container instance")
-        else:
-            vol = source
-            volumes.setdefault(
-                vol,
-                {
-                    "name": vol,
-                    "dockerVolumeConfiguration": {
-                        "scope": "shared",
-                        "autoprovision": True,
-                        "driver": "local",
-                    },
-                },
-            )
-        mounts.append({"sourceVolume": vol, "containerPath": str(target), "readOnly": read_only})
-    return mounts
+        reason = CANNOT.get(text, "ECS has no equivalent")
+        ctx.add(name, text, "cannot", f"{reason}; left out", node=svc)
+    judged = {f.key.split(".", 1)[0] for f in ctx.findings[before:] if f.service == name}
+    for key in svc:
+        text = str(key)
+        if not text.startswith("x-") and text not in judged and text not in SILENT:
+            ctx.add(name, text, "as-is", "translated as is", node=svc)
+    return c

@@ -1,40 +1,39 @@
-"""``migrate ecs``: an Amazon ECS task definition from a compose file (in place of the retired ecs-cli).
+"""``migrate ecs``: an Amazon ECS task definition from compose files (in place of the retired ecs-cli).
 
-Mapping (per service → one container definition)::
+The compose files are read as Docker Compose reads them (``-f`` files merged,
+variables from the environment, ``.env`` or ``--env-file``, ``extends``,
+``include``, profiles; see :mod:`stackrig.migrate._project`). Each service becomes
+one container definition, key by key (:mod:`stackrig.migrate._ecs_map` and the
+modules it names); the findings of that translation are one table, which
+``migrate lint`` lists whole and this command prints as warnings where ECS
+truly cannot express a key.
 
-    image                 image (a build-only service gets <name>:latest and a warning)
-    cpu_shares            cpu (both are relative CPU shares; 1024 = one vCPU)
-    mem_limit (bytes)     memory in MiB, rounded down (117964800 → 112)
-    mem_reservation       memoryReservation
-    ports                 portMappings (host IPs and ranges: warnings)
-    environment           environment (sorted name/value pairs)
-    depends_on            dependsOn: service_healthy → HEALTHY, service_started → START,
-                          service_completed_successfully → SUCCESS; also links (bridge mode)
-    healthcheck           healthCheck (durations in seconds, clamped to ECS's ranges)
-    command / entrypoint  command / entryPoint
-    named volumes         task volumes (docker scope shared, autoprovision) + mountPoints
-    (always)              essential: true, awslogs log configuration
+By default the task runs on EC2 in bridge mode; ``--launch-type fargate`` gives
+awsvpc, a valid Fargate size and a USAGE error for what Fargate forbids. A
+service without memory gets a soft limit (``--default-memory``, 512 MiB).
+Secrets never reach the task definition (see :mod:`stackrig.migrate._ecs_env`).
 
-Anything else compose can say is reported as a warning, never dropped silently.
-The result is checked against botocore's RegisterTaskDefinition input shape and
-our own enum and range checks before it is written or registered.
+The result is checked against botocore's RegisterTaskDefinition input model and
+ECS's own rules (:mod:`stackrig.migrate._ecs_checks`) before it is written or
+registered.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from stackrig._io import atomic_write, ensure_not_input
 from stackrig.errors import FailedError, MissingError, UsageError
 from stackrig.migrate._ecs_checks import check_task_definition
-from stackrig.migrate._ecs_map import container_definition, network_aliases
-from stackrig.migrate._schema import validate_compose
-from stackrig.migrate.compose import load_compose
+from stackrig.migrate._ecs_ctx import Context, Finding
+from stackrig.migrate._ecs_map import container_definition
+from stackrig.migrate._ecs_task import finish_task, forbidden, network_mode_of, sanitize_family
+from stackrig.migrate._project import ComposeInput, Project, load_project
+from stackrig.migrate._redact import is_secret_name
 
 __all__ = [
     "EcsResult",
@@ -44,11 +43,14 @@ __all__ = [
     "make_task_definition",
     "register_task_definition",
     "task_definition",
+    "translate",
 ]
+
+DEFAULT_MEMORY = 512
 
 
 class TaskDefinitionError(UsageError):
-    """A task definition that botocore's shape or our checks reject."""
+    """A task definition that botocore's model or ECS's rules reject."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,20 @@ class EcsSettings:
     region: str = "us-east-1"
     register: bool = False
     endpoint_url: str | None = None
+    overrides: tuple[Path, ...] = ()
+    env_files: tuple[Path, ...] = ()
+    profiles: tuple[str, ...] = ()
+    environ: Mapping[str, str] = field(default_factory=dict)
+    launch_type: Literal["ec2", "fargate"] = "ec2"
+    default_memory: int = DEFAULT_MEMORY
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return (self.compose, *self.overrides)
+
+    def compose_input(self) -> ComposeInput:
+        return ComposeInput(self.files, self.env_files, self.profiles, self.environ)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,52 +89,117 @@ class EcsResult:
     written: Path | None = None
     registered_arn: str | None = None
     containers: tuple[str, ...] = field(default=())
+    findings: tuple[Finding, ...] = ()
+    secret_file: bool = False
 
 
-def task_definition(compose: Mapping[str, Any], settings: EcsSettings) -> tuple[dict[str, Any], list[str]]:
-    """The RegisterTaskDefinition input for a (current-format) compose document, and warnings."""
-    warnings: list[str] = []
-    services = compose.get("services")
-    if not isinstance(services, dict) or not services:
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """A task definition with every finding made on the way (shared by ``ecs`` and ``lint``)."""
+
+    task_definition: dict[str, Any]
+    findings: tuple[Finding, ...]
+    project: Project
+    holds_literal_secrets: bool
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(f.text() for f in self.findings if f.warns)
+
+
+def translate(project: Project, settings: EcsSettings) -> Translation:
+    """Translate a loaded project; forbidden keys (Fargate) raise a UsageError listing them."""
+    services = project.services
+    if not services:
         raise UsageError(
             f"compose file {settings.compose} has no services",
             hint="a version-1 file? upgrade it first: stackrig migrate compose --upgrade OLD.yml -o NEW.yml",
         )
-    family = settings.family or str(compose.get("name") or settings.compose.resolve().parent.name or "app")
-    family = re.sub(r"[^A-Za-z0-9_-]", "-", family)[:255]
-    log_group = settings.log_group or f"/ecs/{family}"
-    volumes: dict[str, dict[str, Any]] = {}
-    aliases = {str(n): network_aliases(s) for n, s in services.items() if isinstance(s, dict)}
-    containers = [
-        container_definition(
-            str(n),
-            s,
-            log_group=log_group,
-            region=settings.region,
-            volumes=volumes,
-            aliases=aliases,
-            warnings=warnings,
-        )
-        for n, s in services.items()
-    ]
-    for key in compose:
-        if key not in ("services", "volumes", "name", "version") and not str(key).startswith("x-"):
-            warnings.append(f"top-level {key} has no ECS equivalent here; left out")  # noqa: PERF401 - the loop reads better with its condition
-    td: dict[str, Any] = {
-        "family": family,
-        "networkMode": "bridge",
-        "requiresCompatibilities": ["EC2"],
-        "containerDefinitions": containers,
-    }
-    if volumes:
-        td["volumes"] = list(volumes.values())
-    if settings.cpu is not None:
-        td["cpu"] = str(settings.cpu)
-    if settings.memory is not None:
-        td["memory"] = str(settings.memory)
-    if settings.execution_role:
-        td["executionRoleArn"] = settings.execution_role
-    return td, warnings
+    if settings.default_memory < 6:
+        raise UsageError(f"--default-memory {settings.default_memory} is below Docker's minimum of 6 MiB")
+    family = sanitize_family(settings.family or project.name)
+    ctx = Context(
+        project=project,
+        launch_type=settings.launch_type,
+        network_mode=network_mode_of(services, settings.launch_type),
+        family=family,
+        secret_arns=dict(settings.secrets),
+        default_memory=settings.default_memory,
+        log_group=settings.log_group or f"/ecs/{family}",
+        region=settings.region,
+    )
+    for text in project.unset_warnings():
+        ctx.findings.append(Finding(None, "variables", "changed", text, None, True))
+    containers = [container_definition(ctx, str(name), svc) for name, svc in services.items()]
+    td = finish_task(
+        ctx, containers, cpu=settings.cpu, memory=settings.memory, execution_role=settings.execution_role
+    )
+    _scrub_secrets(ctx, td)
+    forbidden(ctx)
+    unknown = sorted(set(settings.secrets) - ctx.used_secret_names - _env_names(td))
+    if unknown:
+        raise UsageError(f"--secret {unknown[0]}: no secret or variable of that name in the compose file")
+    return Translation(td, tuple(ctx.findings), project, bool(ctx.task.get("literal_secrets")))
+
+
+def _env_names(td: Mapping[str, Any]) -> set[str]:
+    return {s["name"] for c in td["containerDefinitions"] for s in c.get("secrets", [])}
+
+
+def _scrub_secrets(ctx: Context, td: dict[str, Any]) -> None:
+    """The last guard: a secret value that reached any other field is replaced by ``${VARIABLE}``."""
+    secrets = {v: n for v, n in ctx.project.variables.secret_values.items() if len(v) >= 4}
+    if not secrets:
+        return
+
+    def walk(obj: Any, where: str, container: dict[str, Any]) -> Any:
+        if isinstance(obj, str):
+            for value, variable in secrets.items():
+                if value in obj:
+                    obj = obj.replace(value, "${" + variable + "}")
+                    ctx.add(
+                        container.get("name"),
+                        where,
+                        "cannot",
+                        f"held the value of {variable}; written as "
+                        f"${{{variable}}}, which only a shell expands (the variable is a secret entry)",
+                    )
+                    _ensure_secret(ctx, container, variable)
+            return obj
+        if isinstance(obj, list):
+            return [walk(v, where, container) for v in obj]
+        if isinstance(obj, dict):
+            return {k: (v if k == "valueFrom" else walk(v, where, container)) for k, v in obj.items()}
+        return obj
+
+    for c in td["containerDefinitions"]:
+        for key in list(c):
+            if key not in ("secrets", "name"):
+                c[key] = walk(c[key], key, c)
+
+
+def _ensure_secret(ctx: Context, container: dict[str, Any], variable: str) -> None:
+    entries = container.setdefault("secrets", [])
+    if not any(e["name"] == variable for e in entries):
+        entries.append({"name": variable, "valueFrom": ctx.secret_reference(variable, "the environment")})
+        entries.sort(key=lambda e: e["name"])
+
+
+def task_definition(compose: Mapping[str, Any], settings: EcsSettings) -> tuple[dict[str, Any], list[str]]:
+    """The task definition for an in-memory compose document (no files, no variables), and warnings."""
+    from stackrig.migrate._interpolate import Variables
+    from stackrig.migrate._merge import normalize_service
+    from stackrig.migrate._yaml import Node, unshare
+
+    model = unshare(dict(compose))
+    if not isinstance(model, Node):
+        raise UsageError("a compose document must be a mapping")
+    for name in list(model.get("services") or {}):
+        model["services"][name] = normalize_service(model["services"][name])
+    name = str(model.get("name") or settings.compose.resolve().parent.name or "app")
+    project = Project(name, model, settings.compose.resolve().parent, (settings.compose,), Variables({}))
+    translation = translate(project, settings)
+    return translation.task_definition, list(translation.warnings)
 
 
 def register_task_definition(td: Mapping[str, Any], *, region: str, endpoint_url: str | None) -> str:
@@ -149,11 +230,10 @@ def register_task_definition(td: Mapping[str, Any], *, region: str, endpoint_url
 def make_task_definition(settings: EcsSettings) -> EcsResult:
     """Read, translate, check; write to ``settings.output``; register when asked."""
     if settings.output is not None:
-        ensure_not_input(settings.output, [settings.compose])
-    compose = load_compose(settings.compose)
-    if "services" in compose:
-        validate_compose(compose, what=f"compose file {settings.compose}")
-    td, warnings = task_definition(compose, settings)
+        ensure_not_input(settings.output, list(settings.files))
+    project = load_project(settings.compose_input())
+    translation = translate(project, settings)
+    td = translation.task_definition
     problems = check_task_definition(td)
     if problems:
         raise TaskDefinitionError(
@@ -161,10 +241,20 @@ def make_task_definition(settings: EcsSettings) -> EcsResult:
             hint="adjust the compose file or the --cpu/--memory flags",
         )
     content = json.dumps(td, indent=2) + "\n"
-    written = atomic_write(settings.output, content) if settings.output is not None else None
+    secret = translation.holds_literal_secrets or any(
+        is_secret_name(e["name"]) for c in td["containerDefinitions"] for e in c.get("environment", [])
+    )
+    written = atomic_write(settings.output, content, secret=secret) if settings.output is not None else None
     arn = None
     if settings.register:
         arn = register_task_definition(td, region=settings.region, endpoint_url=settings.endpoint_url)
     return EcsResult(
-        td, content, tuple(warnings), written, arn, tuple(c["name"] for c in td["containerDefinitions"])
+        td,
+        content,
+        translation.warnings,
+        written,
+        arn,
+        tuple(c["name"] for c in td["containerDefinitions"]),
+        translation.findings,
+        secret,
     )
