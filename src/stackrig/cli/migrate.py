@@ -153,13 +153,25 @@ def compose_cmd(  # noqa: PLR0917 - a Typer command mirrors its flags
     mem_limit: Annotated[
         str | None, typer.Option("--mem-limit", help="mem_limit of each service (bytes, or 512M, 1G: IEC).")
     ] = None,
+    env_files: EnvFileOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Write a Compose Specification file (validated against its schema) from a report or an old file.
 
-    Without -o the file goes to stdout (with --json: into data.content).
+    --upgrade keeps variables as written but checks the result the way Docker Compose reads it
+    (interpolated with the environment, .env or --env-file): what Compose would refuse is an error and
+    nothing is written. With -o in another folder, relative paths are rewritten to still point at the
+    same place. Without -o the file goes to stdout (with --json: into data.content).
     """
-    settings = ComposeSettings(report, upgrade, out, cpu_shares, mem_limit)
+    settings = ComposeSettings(
+        report,
+        upgrade,
+        out,
+        cpu_shares,
+        mem_limit,
+        env_files=tuple(env_files or ()),
+        environ=dict(os.environ),
+    )
     result = make_compose(settings)
     data = {
         "services": result.services,

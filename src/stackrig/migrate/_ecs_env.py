@@ -19,7 +19,7 @@ from typing import Any
 from stackrig.errors import UsageError
 from stackrig.migrate._ecs_ctx import Context, mapping
 from stackrig.migrate._interpolate import read_env_file
-from stackrig.migrate._redact import is_secret_name
+from stackrig.migrate._redact import is_secret_variable
 from stackrig.migrate._yaml import loc_of
 
 __all__ = ["S3_ARN", "environment", "secret_files"]
@@ -57,7 +57,7 @@ def _read_env_files(
             resolved = value if value is not None else variables.values.get(key)
             if resolved is None:
                 continue
-            if is_secret_name(key) and resolved:
+            if is_secret_variable(key) and resolved:
                 variables.secret_values[resolved] = key
             values[key] = (resolved, f"env_file {file.name}")
             count += 1
@@ -117,14 +117,14 @@ def environment(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any])
             continue
         secret_var = variables.secret_used_at(loc_of(declared, key)) if origin == "compose" else None
         looked_up = origin != "compose"
-        if secret_var is not None or (looked_up and is_secret_name(key) and value):
+        if secret_var is not None or (looked_up and is_secret_variable(key) and value):
             # The ARN may be given under the container's variable name or the compose variable's.
             ref_name = key
             if secret_var and ctx.secret_arn(key) is None and ctx.secret_arn(secret_var) is not None:
                 ref_name = secret_var
             secrets_out[key] = ctx.secret_reference(ref_name, _origin(origin, secret_var, variables.sources))
             continue
-        if is_secret_name(key) and value:
+        if is_secret_variable(key) and value:
             ctx.task["literal_secrets"] = True
         environment_out.append({"name": key, "value": value})
     for target, source in service_secrets.items():

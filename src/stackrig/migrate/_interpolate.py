@@ -22,7 +22,7 @@ from typing import Any
 
 from stackrig._io import read_text
 from stackrig.errors import UsageError
-from stackrig.migrate._redact import is_secret_name
+from stackrig.migrate._redact import is_secret_variable
 from stackrig.migrate._yaml import Loc, Node, loc_of
 
 __all__ = ["Variables", "interpolate", "parse_env_file", "read_env_file", "substitute"]
@@ -48,13 +48,13 @@ class Variables:
     def secret_used_at(self, loc: Loc | None) -> str | None:
         """A secret-looking variable interpolated at ``loc`` (with a non-empty value), if any."""
         for name in sorted(self.used_at.get(loc, ())) if loc is not None else ():
-            if is_secret_name(name) and self.values.get(name):
+            if is_secret_variable(name) and self.values.get(name):
                 return name
         return None
 
     def lookup(self, name: str) -> str | None:
         value = self.values.get(name)
-        if value is not None and value and is_secret_name(name):
+        if value is not None and value and is_secret_variable(name):
             self.secret_values[value] = name
         return value
 

@@ -22,7 +22,7 @@ from stackrig._proc import mask
 from stackrig.errors import StackrigError, UsageError
 from stackrig.migrate._interpolate import Variables, interpolate, read_env_file
 from stackrig.migrate._merge import merge_documents, merge_service, normalize_service, strip_markers
-from stackrig.migrate._redact import is_secret_name
+from stackrig.migrate._redact import is_secret_variable
 from stackrig.migrate._refs import check_cycles, check_references
 from stackrig.migrate._schema import schema_errors_at
 from stackrig.migrate._syntax import is_path, parse_volume
@@ -102,10 +102,11 @@ def read_compose_file(path: Path, *, name: str | None = None) -> Node:
 
 
 def _looks_v1(doc: Mapping[str, Any]) -> bool:
-    if "services" in doc or "version" in doc:
+    """Services at the top level (docker-compose's version-1 format)."""
+    if any(k in doc for k in ("services", "version", "include")):
         return False
-    bodies = [v for k, v in doc.items() if not str(k).startswith("x-") and k not in ("name", "include")]
-    return bool(bodies) and all(isinstance(v, dict) and ("image" in v or "build" in v) for v in bodies)
+    bodies = [v for k, v in doc.items() if not str(k).startswith("x-") and k != "name"]
+    return bool(bodies) and all(isinstance(v, dict) for v in bodies)
 
 
 class _Reader:
@@ -215,7 +216,7 @@ class _Reader:
             env_files = [env_files] if isinstance(env_files, str) else env_files
             env_paths = tuple(_absolute(str(e), base, self.inp.environ) for e in env_files)
             if any(f in self.include_stack for f in files):
-                raise UsageError(f"{where}: include cycle through {files[0]}")
+                raise UsageError(f"{where}: include cycle through {self.name(files[0])}")
             child_vars = project_variables(project_dir, env_paths, self.inp.environ)
             variables = self.variables.child(child_vars.values)
             self.include_stack.append(files[0])
@@ -332,7 +333,7 @@ def load_project(inp: ComposeInput) -> Project:
     try:
         return _load(inp, directory, variables)
     except StackrigError as exc:
-        hidden = [v for k, v in variables.values.items() if is_secret_name(k) and len(v) >= 3]
+        hidden = [v for k, v in variables.values.items() if is_secret_variable(k) and len(v) >= 3]
         hidden += [v for v in variables.secret_values if len(v) >= 3]
         exc.message = mask(exc.message, sorted(set(hidden), key=len, reverse=True))
         exc.args = (exc.message,)

@@ -16,7 +16,7 @@ class ReferenceProblemError(UsageError):
 
 
 def _at(loc: Loc | None) -> str:
-    return f" ({loc})" if loc is not None else ""
+    return f"{loc}: " if loc is not None else ""
 
 
 def dependencies(name: str, service: Mapping[str, Any]) -> list[tuple[str, str, Loc | None]]:
@@ -63,11 +63,11 @@ def check_references(model: Mapping[str, Any], disabled: Mapping[str, tuple[str,
                 continue
             if target in disabled:
                 problems.append(
-                    f"services.{name}.{key}: {target} is only enabled by profile "
-                    f"{', '.join(disabled[target])}{_at(loc)}; pass --profile {disabled[target][0]}"
+                    f"{_at(loc)}services.{name}.{key}: {target} is only enabled by profile "
+                    f"{', '.join(disabled[target])}; pass --profile {disabled[target][0]}"
                 )
             else:
-                problems.append(f"services.{name}.{key}: {target} is not a service of this project{_at(loc)}")
+                problems.append(f"{_at(loc)}services.{name}.{key}: {target} is not a service of this project")
         problems.extend(_named(model, str(name), service))
     if problems:
         raise ReferenceProblemError(
@@ -82,8 +82,8 @@ def _named(model: Mapping[str, Any], name: str, service: Mapping[str, Any]) -> l
     declared = model.get("networks") or {}
     if isinstance(networks, dict):
         problems.extend(
-            f"services.{name}.networks: network {net} is not declared under the top-level "
-            f"networks{_at(loc_of(networks, net))}"
+            f"{_at(loc_of(networks, net))}services.{name}.networks: network {net} is not declared under "
+            "the top-level networks"
             for net in networks
             if net != "default" and net not in declared
         )
@@ -92,8 +92,8 @@ def _named(model: Mapping[str, Any], name: str, service: Mapping[str, Any]) -> l
         named = isinstance(volume, dict) and volume.get("type", "volume") == "volume" and volume.get("source")
         if named and volume["source"] not in volumes:
             problems.append(
-                f"services.{name}.volumes: volume {volume['source']} is not declared under the "
-                f"top-level volumes{_at(loc_of(service['volumes'], index))}"
+                f"{_at(loc_of(service['volumes'], index))}services.{name}.volumes: volume {volume['source']} "
+                "is not declared under the top-level volumes"
             )
     for kind in ("secrets", "configs"):
         top = model.get(kind) or {}
@@ -101,8 +101,8 @@ def _named(model: Mapping[str, Any], name: str, service: Mapping[str, Any]) -> l
             source = item.get("source") if isinstance(item, dict) else item
             if source not in top:
                 problems.append(
-                    f"services.{name}.{kind}: {source} is not declared under the top-level "
-                    f"{kind}{_at(loc_of(service[kind], index))}"
+                    f"{_at(loc_of(service[kind], index))}services.{name}.{kind}: {source} is not declared "
+                    f"under the top-level {kind}"
                 )
     return problems
 
@@ -132,7 +132,7 @@ def check_cycles(model: Mapping[str, Any]) -> None:
             if state.get(target) == 1:
                 cycle = [*path[path.index(target) :], target]
                 raise ReferenceProblemError(
-                    f"dependency cycle: {' -> '.join(cycle)} (services.{path[-1]}.{key}{_at(loc)})",
+                    f"{_at(loc)}dependency cycle: {' -> '.join(cycle)} (through services.{path[-1]}.{key})",
                     hint="remove one of these dependencies; Compose cannot start a cycle",
                 )
             if target not in state:

@@ -71,7 +71,14 @@ def schema_errors_at(document: Any) -> list[str]:
                 node = node[step]
             except (KeyError, IndexError, TypeError):
                 break
-        found.append(f"{where}{f' ({loc})' if loc else ''}: {error.message}")
+        message = error.message
+        if error.validator == "additionalProperties" and isinstance(node, dict):
+            allowed = set(error.schema.get("properties", {}))
+            extra = [k for k in node if k not in allowed and not str(k).startswith("x-")]
+            if extra:
+                loc = loc_of(node, extra[0]) or loc
+                message = f"{', '.join(map(repr, extra))} is not a key Compose knows here"
+        found.append(f"{f'{loc}: ' if loc else ''}{where}: {message}")
     return found
 
 

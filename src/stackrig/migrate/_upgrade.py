@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from stackrig.errors import UsageError
+from stackrig.migrate._merge import merge_service
 from stackrig.migrate._project import ComposeInput, load_project, read_compose_file
 from stackrig.migrate._syntax import is_path, parse_volume
-from stackrig.migrate._yaml import Node, plain, unshare
+from stackrig.migrate._yaml import Node, loc_of, plain, unshare
 from stackrig.migrate.compose import (
     ComposeResult,
     ComposeSettings,
@@ -87,12 +88,21 @@ def _structural(  # noqa: PLR0912, PLR0915 - one branch per translated key reads
         top = {}
     for name, body in services_in.items():
         if not isinstance(body, dict):
-            raise UsageError(f"compose file {path}: service {name!r} is not a mapping")
-    services: dict[str, Any] = {}
+            raise UsageError(f"{loc_of(services_in, name) or path}: service {name!r} is not a mapping")
+    services = Node()
+    services.locs, services.loc = dict(getattr(services_in, "locs", {})), getattr(services_in, "loc", None)
     aliases: dict[str, list[str]] = {}
     healthy: set[str] = set()
     for name, body in services_in.items():
-        services[str(name)] = _upgrade_service(str(name), dict(body), notes)
+        services[str(name)] = _upgrade_service(str(name), body, notes)
+        if source == "version-1 file":
+            services[str(name)] = _flatten_v1_extends(path, str(name), services[str(name)], notes)
+            if services[str(name)].get("network_mode") == "bridge":
+                del services[str(name)]["network_mode"]
+                notes.append(
+                    f"{name}: dropped network_mode bridge: the project's own network replaces Docker's "
+                    "default bridge (and carries the names links gave)"
+                )
         if settings is not None:
             _limits(services[str(name)], settings)
     for name, body in list(services.items()):
@@ -148,7 +158,26 @@ def _structural(  # noqa: PLR0912, PLR0915 - one branch per translated key reads
         networks["default"] = default
         default["aliases"] = sorted({*default.get("aliases", []), *names})
     doc: dict[str, Any] = {"services": services, **top}
+    if source == "version-1 file":
+        named = _v1_named_volumes(services)
+        if named:
+            doc["volumes"] = {key: {} for key in named}
+            notes.append(f"declared the named volumes {', '.join(named)} (version 1 created them unasked)")
     return doc, source
+
+
+def _v1_named_volumes(services: Mapping[str, Any]) -> list[str]:
+    names = []
+    for body in services.values():
+        for item in body.get("volumes") or [] if isinstance(body, dict) else []:
+            if isinstance(item, str):
+                try:
+                    spec = parse_volume(item)
+                except UsageError:
+                    continue
+                if spec["type"] == "volume" and spec.get("source"):
+                    names.append(str(spec["source"]))
+    return sorted(set(names))
 
 
 def _link_variables(alias: str, target: str, port: int | None) -> dict[str, str | None]:
@@ -191,8 +220,32 @@ def _rewrite_link_refs(
     return _LINK_VAR.sub(swap, value)
 
 
+def _flatten_v1_extends(path: Path, name: str, body: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """``extends`` of a service in another version-1 file: merged in (Compose reads only current files)."""
+    spec = body.get("extends")
+    if not isinstance(spec, dict) or not spec.get("file"):
+        return body
+    other_path = (path.parent / str(spec["file"])).resolve()
+    other = read_compose_file(other_path, name=str(spec["file"]))
+    if "services" in other:
+        return body
+    target = str(spec.get("service") or "")
+    base = other.get(target)
+    if not isinstance(base, dict):
+        raise UsageError(
+            f"{loc_of(body, 'extends')}: services.{name}.extends: {target} is not in {spec['file']}"
+        )
+    parent = _flatten_v1_extends(other_path, target, _upgrade_service(target, base, notes), notes)
+    child = unshare(body)
+    del child["extends"]
+    notes.append(f"{name}: extends {target} of {spec['file']} (a version-1 file) merged in")
+    merged: dict[str, Any] = merge_service(unshare(parent), child, name=name)
+    return merged
+
+
 def _upgrade_service(name: str, body: dict[str, Any], notes: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+    out = Node()
+    out.locs, out.loc = dict(getattr(body, "locs", {})), getattr(body, "loc", None)
     for key, value in body.items():
         if key == "net":
             out["network_mode"] = "service:" + value[10:] if str(value).startswith("container:") else value
@@ -331,7 +384,7 @@ def upgrade_compose(path: Path, settings: ComposeSettings | None = None) -> Comp
     checked = unshare(doc)
     project = load_project(
         ComposeInput(
-            (path,),
+            (output if output is not None else path,),
             settings.env_files if settings is not None else (),
             ("*",),
             settings.environ if settings is not None else {},

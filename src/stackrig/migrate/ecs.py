@@ -33,7 +33,7 @@ from stackrig.migrate._ecs_ctx import Context, Finding
 from stackrig.migrate._ecs_map import container_definition
 from stackrig.migrate._ecs_task import finish_task, forbidden, network_mode_of, sanitize_family
 from stackrig.migrate._project import ComposeInput, Project, load_project
-from stackrig.migrate._redact import is_secret_name
+from stackrig.migrate._redact import is_secret_variable
 
 __all__ = [
     "EcsResult",
@@ -242,7 +242,7 @@ def make_task_definition(settings: EcsSettings) -> EcsResult:
         )
     content = json.dumps(td, indent=2) + "\n"
     secret = translation.holds_literal_secrets or any(
-        is_secret_name(e["name"]) for c in td["containerDefinitions"] for e in c.get("environment", [])
+        is_secret_variable(e["name"]) for c in td["containerDefinitions"] for e in c.get("environment", [])
     )
     written = atomic_write(settings.output, content, secret=secret) if settings.output is not None else None
     arn = None
