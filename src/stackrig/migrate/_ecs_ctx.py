@@ -170,8 +170,11 @@ def text_map(value: Any, what: str) -> dict[str, str]:
     """A mapping of strings (None becomes empty), or a UsageError."""
     if value is None:
         return {}
+    if isinstance(value, list):
+        pairs = [str(item).partition("=") for item in value]
+        return {key: val for key, _, val in pairs}
     if not isinstance(value, dict):
-        raise UsageError(f"{what} must be a mapping")
+        raise UsageError(f"{what} must be a mapping or a list of KEY=VALUE")
     return {str(k): "" if v is None else _text(v) for k, v in value.items()}
 
 

@@ -20,7 +20,7 @@ from stackrig.migrate._ecs_linux import LINUX_KEYS, linux_parameters
 from stackrig.migrate._ecs_net import NET_KEYS, dependencies, network, ports
 from stackrig.migrate._ecs_resources import RESOURCE_KEYS, resources
 from stackrig.migrate._ecs_storage import STORAGE_KEYS, storage
-from stackrig.migrate._yaml import loc_of
+from stackrig.migrate._yaml import at, loc_of
 
 __all__ = ["CANNOT", "HANDLERS", "SILENT", "container_definition", "has_healthcheck"]
 
@@ -115,7 +115,7 @@ def command(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> 
     for key, ecs_key in (("command", "command"), ("entrypoint", "entryPoint")):
         if key not in svc or svc[key] is None:
             continue
-        words = _command(svc[key], f"{loc_of(svc, key)}: services.{name}.{key}")
+        words = _command(svc[key], f"{at(loc_of(svc, key))}services.{name}.{key}")
         if not words and key == "entrypoint":
             ctx.add(name, key, "cannot", "an empty entrypoint cannot clear the image's in ECS", node=svc)
             continue
@@ -235,7 +235,7 @@ def restart(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> 
             )
     elif text not in ("always", "unless-stopped"):
         raise UsageError(
-            f"{loc_of(svc, 'restart')}: services.{name}.restart: {text!r} is not a restart policy"
+            f"{at(loc_of(svc, 'restart'))}services.{name}.restart: {text!r} is not a restart policy"
         )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from stackrig.errors import UsageError
 from stackrig.migrate._ecs_ctx import Context, ecs_name, mapping
 from stackrig.migrate._syntax import parse_port
-from stackrig.migrate._yaml import loc_of
+from stackrig.migrate._yaml import at, loc_of
 
 __all__ = ["NET_KEYS", "aliases_of", "dependencies", "network", "ports"]
 
@@ -56,7 +56,7 @@ def _port_items(value: Any, name: str, where: Any) -> list[tuple[int, dict[str, 
             try:
                 spec = parse_port(item)
             except UsageError as exc:
-                raise UsageError(f"{loc_of(where, index)}: services.{name}.ports: {exc}") from None
+                raise UsageError(f"{at(loc_of(where, index))}services.{name}.ports: {exc}") from None
         out.append((index, spec))
     return out
 
@@ -104,7 +104,7 @@ def ports(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> No
                 )
                 continue
             mapping["containerPortRange"] = target
-            if published not in (None, target) and ctx.network_mode == "bridge":
+            if published is not None and ctx.network_mode == "bridge":
                 ctx.add(
                     name,
                     "ports",
@@ -178,7 +178,7 @@ def dependencies(  # noqa: PLR0917 - a handler plus the two tables it needs
         ecs_condition = conditions.get(condition)
         if ecs_condition is None:
             raise UsageError(
-                f"{loc_of(depends, dep)}: services.{name}.depends_on.{dep}: unknown condition {condition!r}"
+                f"{at(loc_of(depends, dep))}services.{name}.depends_on.{dep}: unknown condition {condition!r}"
             )
         if ecs_condition == "HEALTHY" and not has_healthcheck(services[dep]):
             ctx.add(
@@ -237,7 +237,7 @@ def dependencies(  # noqa: PLR0917 - a handler plus the two tables it needs
         c["links"] = sorted(entries)
 
 
-def network(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> None:  # noqa: PLR0912 - one branch per key
+def network(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> None:  # noqa: PLR0912, PLR0915 - one branch per key
     mode = svc.get("network_mode")
     if mode is not None and str(mode).startswith(("service:", "container:")):
         if ctx.awsvpc:
@@ -256,6 +256,8 @@ def network(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> 
                 f"{mode}: ECS shares a network namespace only in awsvpc mode",
                 node=svc,
             )
+    elif ctx.fargate and str(mode) == "host":
+        ctx.fargate_refuses(name, "network_mode", "host networking", svc)
     elif mode is not None and str(mode) != ctx.network_mode:
         ctx.add(
             name,

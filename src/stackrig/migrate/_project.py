@@ -11,8 +11,9 @@ the file and line.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,20 @@ from stackrig.migrate._interpolate import Variables, interpolate, read_env_file
 from stackrig.migrate._merge import merge_documents, merge_service, normalize_service, strip_markers
 from stackrig.migrate._redact import is_secret_variable
 from stackrig.migrate._refs import check_cycles, check_references
-from stackrig.migrate._schema import schema_errors_at
-from stackrig.migrate._syntax import is_path, parse_volume
-from stackrig.migrate._yaml import Loc, Node, display_name, load_yaml, loc_of, unshare
+from stackrig.migrate._schema import ComposeSchemaError, schema_errors_at
+from stackrig.migrate._syntax import is_path, parse_port, parse_volume
+from stackrig.migrate._yaml import Loc, Node, at, display_name, load_yaml, loc_of, unshare
 
-__all__ = ["ComposeInput", "Project", "load_project", "project_variables", "read_compose_file"]
+__all__ = [
+    "ComposeInput",
+    "Project",
+    "hiding_secrets",
+    "load_project",
+    "project_variables",
+    "read_compose_file",
+    "validate_model",
+    "without_markers",
+]
 
 WRITTEN = "x-written-source"  # the bind source as the file wrote it, before it was made absolute
 _TOP_RESOURCES = ("networks", "volumes", "secrets", "configs")
@@ -130,20 +140,22 @@ class _Reader:
                 hint="upgrade it first: stackrig migrate compose --upgrade OLD.yml -o NEW.yml",
             )
         if "services" in doc and not isinstance(doc["services"], dict | type(None)):
-            raise UsageError(f"{loc_of(doc, 'services')}: services must be a mapping of service names")
+            raise UsageError(f"{at(loc_of(doc, 'services'))}services must be a mapping of service names")
         interpolated: Node = interpolate(doc, variables)
+        validate_model(without_markers(interpolated))
         return interpolated
 
     def load_file(self, path: Path, base: Path, variables: Variables, *, first: bool) -> Node:
         doc = self.read(path, variables)
-        if first:
-            strip_markers(doc)
         services = doc.get("services")
         if isinstance(services, dict):
             for name in list(services):
                 services[name] = normalize_service(services[name])
             for name in list(services):
                 services[name] = self.extends(str(name), services, path, variables, base, [])
+        if first:
+            strip_markers(doc)
+        if isinstance(services, dict):
             for name, svc in services.items():
                 _resolve_paths(str(name), svc, base, self.inp.environ)
         for kind in ("secrets", "configs"):
@@ -174,7 +186,7 @@ class _Reader:
         if isinstance(spec, str):
             spec = {"service": spec}
         if not isinstance(spec, dict) or not spec.get("service"):
-            raise UsageError(f"{where}: services.{name}.extends needs a service name")
+            raise UsageError(f"{at(where)}services.{name}.extends needs a service name")
         target = str(spec["service"])
         if spec.get("file"):
             other = _absolute(str(spec["file"]), path.parent, self.inp.environ)
@@ -182,14 +194,16 @@ class _Reader:
             strip_markers(other_doc)
             pool = other_doc.get("services") or {}
             if not isinstance(pool, dict) or target not in pool:
-                raise UsageError(f"{where}: services.{name}.extends: {target} is not a service of {other}")
+                raise UsageError(f"{at(where)}services.{name}.extends: {target} is not a service of {other}")
             for key in list(pool):
                 pool[key] = normalize_service(pool[key])
             parent = self.extends(target, pool, other, variables, other.parent, [*chain, label])
             _resolve_paths(target, parent, other.parent, self.inp.environ)
         else:
             if target not in services:
-                raise UsageError(f"{where}: services.{name}.extends: {target} is not a service of this file")
+                raise UsageError(
+                    f"{at(where)}services.{name}.extends: {target} is not a service of this file"
+                )
             parent = self.extends(target, services, path, variables, base, [*chain, label])
         child = unshare(service)
         del child["extends"]
@@ -204,7 +218,7 @@ class _Reader:
             where = loc_of(entries, index)
             spec = {"path": entry} if isinstance(entry, str) else entry
             if not isinstance(spec, dict) or not spec.get("path"):
-                raise UsageError(f"{where}: include entry needs a path")
+                raise UsageError(f"{at(where)}include entry needs a path")
             paths = spec["path"] if isinstance(spec["path"], list) else [spec["path"]]
             files = [_absolute(str(p), base, self.inp.environ) for p in paths]
             project_dir = (
@@ -216,7 +230,7 @@ class _Reader:
             env_files = [env_files] if isinstance(env_files, str) else env_files
             env_paths = tuple(_absolute(str(e), base, self.inp.environ) for e in env_files)
             if any(f in self.include_stack for f in files):
-                raise UsageError(f"{where}: include cycle through {self.name(files[0])}")
+                raise UsageError(f"{at(where)}include cycle through {self.name(files[0])}")
             child_vars = project_variables(project_dir, env_paths, self.inp.environ)
             variables = self.variables.child(child_vars.values)
             self.include_stack.append(files[0])
@@ -246,7 +260,7 @@ def _add_included(doc: Node, included: Node, where: Loc | None) -> Node:
         for name, body in theirs.items():
             if name in ours and ours[name] != body:
                 raise UsageError(
-                    f"{where}: the included file defines {kind}.{name}, which this file defines too",
+                    f"{at(where)}the included file defines {kind}.{name}, which this file defines too",
                     hint="rename one of them; Compose refuses conflicting definitions",
                 )
             ours[name] = body
@@ -279,7 +293,7 @@ def _resolve_paths(name: str, service: Any, base: Path, environ: Mapping[str, st
                 try:
                     spec = Node(parse_volume(item))
                 except UsageError as exc:
-                    raise UsageError(f"{where}: services.{name}.volumes: {exc}") from None
+                    raise UsageError(f"{at(where)}services.{name}.volumes: {exc}") from None
                 spec.loc = where
                 if where is not None:
                     spec.locs = dict.fromkeys(spec, where)
@@ -307,6 +321,35 @@ def _resolve_paths(name: str, service: Any, base: Path, environ: Mapping[str, st
                 item["path"] = str(_absolute(item["path"], base, environ))
 
 
+def validate_model(model: Any) -> None:
+    """The Compose Specification schema, each problem with its file and line."""
+    problems = schema_errors_at(model)
+    if problems:
+        shown = "\n  ".join(problems[:10])
+        more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
+        raise ComposeSchemaError(
+            ("not valid under the Compose Specification:\n  " if len(problems) > 1 else "") + shown + more,
+            hint="fix the named keys; Docker Compose would refuse them too",
+        )
+
+
+def without_markers(doc: Node) -> Any:
+    """A copy for the schema: ``!override`` unwrapped, keys set to ``!reset`` left out."""
+    return strip_markers(unshare(doc))
+
+
+def _check_ports(model: Node) -> None:
+    """Short-syntax ports that Compose would refuse."""
+    for name, service in (model.get("services") or {}).items():
+        ports = service.get("ports") if isinstance(service, dict) else None
+        for index, item in enumerate(ports or []):
+            if isinstance(item, str | int) and not isinstance(item, bool):
+                try:
+                    parse_port(item)
+                except UsageError as exc:
+                    raise UsageError(f"{at(loc_of(ports, index))}services.{name}.ports: {exc}") from None
+
+
 def _profiles(model: Node, active: set[str]) -> dict[str, tuple[str, ...]]:
     services = model.get("services")
     if not isinstance(services, dict):
@@ -330,12 +373,21 @@ def load_project(inp: ComposeInput) -> Project:
     first = inp.files[0]
     directory = (inp.project_directory or first.resolve().parent).resolve()
     variables = project_variables(directory, inp.env_files, inp.environ)
-    try:
+    with hiding_secrets(variables):
         return _load(inp, directory, variables)
+
+
+@contextlib.contextmanager
+def hiding_secrets(variables: Variables) -> Iterator[None]:
+    """Errors raised inside never show the value of a variable whose name looks secret."""
+    try:
+        yield
     except StackrigError as exc:
         hidden = [v for k, v in variables.values.items() if is_secret_variable(k) and len(v) >= 3]
         hidden += [v for v in variables.secret_values if len(v) >= 3]
-        exc.message = mask(exc.message, sorted(set(hidden), key=len, reverse=True))
+        secrets = sorted(set(hidden), key=len, reverse=True)
+        exc.message = mask(exc.message, secrets)
+        exc.hint = mask(exc.hint, secrets) if exc.hint else exc.hint
         exc.args = (exc.message,)
         raise
 
@@ -350,17 +402,9 @@ def _load(inp: ComposeInput, directory: Path, variables: Variables) -> Project:
     profiles = set(inp.profiles) or {
         p.strip() for p in (variables.values.get("COMPOSE_PROFILES") or "").split(",") if p.strip()
     }
+    validate_model(model)
     disabled = _profiles(model, profiles)
-    problems = schema_errors_at(model)
-    if problems:
-        from stackrig.migrate._schema import ComposeSchemaError
-
-        shown = "\n  ".join(problems[:10])
-        more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
-        raise ComposeSchemaError(
-            f"not valid under the Compose Specification:\n  {shown}{more}",
-            hint="fix the named keys; Docker Compose would refuse them too",
-        )
+    _check_ports(model)
     check_references(model, disabled)
     check_cycles(model)
     name = str(model.get("name") or variables.values.get("COMPOSE_PROJECT_NAME") or directory.name)

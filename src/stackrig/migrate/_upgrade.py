@@ -24,9 +24,15 @@ from typing import Any
 
 from stackrig.errors import UsageError
 from stackrig.migrate._merge import merge_service
-from stackrig.migrate._project import ComposeInput, load_project, read_compose_file
+from stackrig.migrate._project import (
+    ComposeInput,
+    load_project,
+    read_compose_file,
+    validate_model,
+    without_markers,
+)
 from stackrig.migrate._syntax import is_path, parse_volume
-from stackrig.migrate._yaml import Node, loc_of, plain, unshare
+from stackrig.migrate._yaml import Node, at, loc_of, plain, unshare
 from stackrig.migrate.compose import (
     ComposeResult,
     ComposeSettings,
@@ -95,6 +101,9 @@ def _structural(  # noqa: PLR0912, PLR0915 - one branch per translated key reads
     healthy: set[str] = set()
     for name, body in services_in.items():
         services[str(name)] = _upgrade_service(str(name), body, notes)
+    # What Compose would refuse is refused before links are turned into anything.
+    validate_model(without_markers(Node({"services": services, **top})))
+    for name in list(services):
         if source == "version-1 file":
             services[str(name)] = _flatten_v1_extends(path, str(name), services[str(name)], notes)
             if services[str(name)].get("network_mode") == "bridge":
@@ -233,7 +242,7 @@ def _flatten_v1_extends(path: Path, name: str, body: dict[str, Any], notes: list
     base = other.get(target)
     if not isinstance(base, dict):
         raise UsageError(
-            f"{loc_of(body, 'extends')}: services.{name}.extends: {target} is not in {spec['file']}"
+            f"{at(loc_of(body, 'extends'))}services.{name}.extends: {target} is not in {spec['file']}"
         )
     parent = _flatten_v1_extends(other_path, target, _upgrade_service(target, base, notes), notes)
     child = unshare(body)
@@ -248,7 +257,8 @@ def _upgrade_service(name: str, body: dict[str, Any], notes: list[str]) -> dict[
     out.locs, out.loc = dict(getattr(body, "locs", {})), getattr(body, "loc", None)
     for key, value in body.items():
         if key == "net":
-            out["network_mode"] = "service:" + value[10:] if str(value).startswith("container:") else value
+            text = str(value)
+            out["network_mode"] = "service:" + text[10:] if text.startswith("container:") else text
             notes.append(f"{name}: net became network_mode")
         elif key == "dockerfile":
             build = out.get("build") or body.get("build") or "."
@@ -259,8 +269,8 @@ def _upgrade_service(name: str, body: dict[str, Any], notes: list[str]) -> dict[
         elif key in ("log_driver", "log_opt"):
             logging_ = out.setdefault("logging", {})
             logging_["driver" if key == "log_driver" else "options"] = value
-        elif key == "ports":
-            out["ports"] = [str(p) if not isinstance(p, dict) else p for p in value or []]
+        elif key == "ports" and isinstance(value, list):
+            out["ports"] = [str(p) if not isinstance(p, dict) else p for p in value]
         elif key == "mem_limit":
             out["mem_limit"] = value if isinstance(value, int) else str(value)
         elif key == "external_links":
@@ -382,10 +392,13 @@ def upgrade_compose(path: Path, settings: ComposeSettings | None = None) -> Comp
     if output is not None:
         _rewrite_paths(doc, path.parent, output.parent if str(output.parent) else Path(), notes)
     checked = unshare(doc)
+    env_files = settings.env_files if settings is not None else ()
+    if not env_files and (path.parent / ".env").is_file():
+        env_files = (path.parent / ".env",)  # the variables the file is used with today
     project = load_project(
         ComposeInput(
             (output if output is not None else path,),
-            settings.env_files if settings is not None else (),
+            env_files,
             ("*",),
             settings.environ if settings is not None else {},
             project_directory=(output.parent if output is not None else path.parent).resolve(),

@@ -29,6 +29,7 @@ __all__ = [
     "Override",
     "Reset",
     "Seq",
+    "at",
     "display_name",
     "load_yaml",
     "loc_of",
@@ -96,6 +97,11 @@ def loc_of(container: Any, key: Any) -> Loc | None:
             return container.locs[key]
         return container.loc
     return None
+
+
+def at(loc: Loc | None) -> str:
+    """``file:line: `` for the start of a message, or nothing when the place is not known."""
+    return f"{loc}: " if loc is not None else ""
 
 
 def mapping(container: Any, key: str) -> dict[str, Any]:
@@ -171,8 +177,10 @@ def _mapping(loader: _Loader, node: yaml.MappingNode) -> Iterator[Node]:
     loader.flatten_mapping(node)
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
-        if isinstance(key, list | dict):
+        if key is None or isinstance(key, list | dict):
             raise UsageError(f"{_where(loader, key_node.start_mark)}: a mapping key must be a plain value")
+        if not isinstance(key, str):
+            key = str(key).lower() if isinstance(key, bool) else str(key)  # Compose keys are strings
         data[key] = loader.construct_object(value_node, deep=True)
         data.locs[key] = _where(loader, key_node.start_mark)
 
@@ -221,7 +229,11 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _string)
 
 def load_yaml(text: str, *, name: str) -> Any:
     """Parse one YAML document as Compose does; a UsageError names the file and line."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as exc:  # the reader refuses control characters before parsing starts
+        problem = getattr(exc, "reason", None) or "not valid YAML"
+        raise UsageError(f"{name}: not valid YAML ({problem})") from exc
     loader.file_name = name
     try:
         node = loader.get_single_node()

@@ -17,6 +17,7 @@ before it is written or printed.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,6 +266,20 @@ def _finish(doc: dict[str, Any], notes: list[str], *, source: str) -> ComposeRes
     )
 
 
+def _holds_literal_secrets(doc: Mapping[str, Any]) -> bool:
+    """True when a service sets a secret-looking variable to a value written out (not a ${reference})."""
+    from stackrig.migrate._redact import is_secret_variable
+
+    for service in (doc.get("services") or {}).values():
+        env = service.get("environment") if isinstance(service, dict) else None
+        pairs = env.items() if isinstance(env, dict) else (str(e).partition("=")[::2] for e in env or [])
+        for key, value in pairs:
+            text = "" if value is None else str(value)
+            if is_secret_variable(str(key)) and text and not re.fullmatch(r"\$\{?\w+.*\}?", text):
+                return True
+    return False
+
+
 def make_compose(settings: ComposeSettings) -> ComposeResult:
     """Build (from --upgrade or a report), validate, and write to ``settings.output`` if given."""
     if (settings.upgrade is None) == (settings.report is None):
@@ -282,7 +297,7 @@ def make_compose(settings: ComposeSettings) -> ComposeResult:
     assert result is not None  # noqa: S101 - one of the two branches ran (checked above)
     if settings.output is None:
         return result
-    written = atomic_write(settings.output, result.content)
+    written = atomic_write(settings.output, result.content, secret=_holds_literal_secrets(result.document))
     return ComposeResult(
         result.content, result.services, result.notes, written, result.source, result.document
     )

@@ -32,7 +32,7 @@ from stackrig.migrate._ecs_checks import check_task_definition
 from stackrig.migrate._ecs_ctx import Context, Finding
 from stackrig.migrate._ecs_map import container_definition
 from stackrig.migrate._ecs_task import finish_task, forbidden, network_mode_of, sanitize_family
-from stackrig.migrate._project import ComposeInput, Project, load_project
+from stackrig.migrate._project import ComposeInput, Project, hiding_secrets, load_project
 from stackrig.migrate._redact import is_secret_variable
 
 __all__ = [
@@ -232,7 +232,8 @@ def make_task_definition(settings: EcsSettings) -> EcsResult:
     if settings.output is not None:
         ensure_not_input(settings.output, list(settings.files))
     project = load_project(settings.compose_input())
-    translation = translate(project, settings)
+    with hiding_secrets(project.variables):
+        translation = translate(project, settings)
     td = translation.task_definition
     problems = check_task_definition(td)
     if problems:
