@@ -162,9 +162,15 @@ def test_output_equal_to_input_is_conflict(tmp_path: Path, cli: Any) -> None:
         ("web: [unclosed", "not valid YAML"),
         ("- a\n- b\n", "is not a mapping"),
         ("web:\n  image: x\n  links: [nosuch]\n", "links to 'nosuch', which is not in the file"),
-        ("web:\n  image: x\n  bogus_key: 1\n", "not valid under the Compose Specification"),
+        (
+            "web:\n  image: x\n  bogus_key: 1\n",
+            "old.yml:3: services/web: 'bogus_key' is not a key Compose knows",
+        ),
         ("web: 3\n", "service 'web' is not a mapping"),
-        ("web:\n  image: x\n  environment: 3\n  links: [db]\ndb:\n  image: mysql\n", "environment must be"),
+        (
+            "web:\n  image: x\n  environment: 3\n  links: [db]\ndb:\n  image: mysql\n",
+            "old.yml:3: services/web/environment: 3 is not valid",
+        ),
     ],
 )
 def test_bad_old_files(tmp_path: Path, cli: Any, text: str, message: str) -> None:

@@ -16,13 +16,58 @@ from stackrig.errors import StackrigError
 from stackrig.migrate import ComposeSettings, EcsSettings, make_compose, make_task_definition
 
 KEYS = [
-    "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose", "volumes",
-    "volumes_from", "depends_on", "links", "healthcheck", "logging", "restart", "deploy", "mem_limit",
-    "mem_reservation", "cpus", "cpu_shares", "ulimits", "cap_add", "cap_drop", "tmpfs", "shm_size",
-    "sysctls", "devices", "extra_hosts", "dns", "network_mode", "networks", "secrets", "configs", "labels",
-    "user", "working_dir", "stop_grace_period", "privileged", "read_only", "init", "pid", "ipc", "platform",
-    "extends", "profiles", "security_opt", "gpus", "hostname", "container_name", "x-ext", "bogus",
-]  # fmt: skip
+    "image",
+    "build",
+    "command",
+    "entrypoint",
+    "environment",
+    "env_file",
+    "ports",
+    "expose",
+    "volumes",
+    "volumes_from",
+    "depends_on",
+    "links",
+    "healthcheck",
+    "logging",
+    "restart",
+    "deploy",
+    "mem_limit",
+    "mem_reservation",
+    "cpus",
+    "cpu_shares",
+    "ulimits",
+    "cap_add",
+    "cap_drop",
+    "tmpfs",
+    "shm_size",
+    "sysctls",
+    "devices",
+    "extra_hosts",
+    "dns",
+    "network_mode",
+    "networks",
+    "secrets",
+    "configs",
+    "labels",
+    "user",
+    "working_dir",
+    "stop_grace_period",
+    "privileged",
+    "read_only",
+    "init",
+    "pid",
+    "ipc",
+    "platform",
+    "extends",
+    "profiles",
+    "security_opt",
+    "gpus",
+    "hostname",
+    "container_name",
+    "x-ext",
+    "bogus",
+]
 TEXT = st.text(alphabet=string.ascii_letters + string.digits + "$:{}-/._=?+ ~!@", max_size=24)
 SCALAR = st.one_of(
     st.none(), st.booleans(), st.integers(-5, 70000), st.floats(allow_nan=False, width=16), TEXT
@@ -51,10 +96,24 @@ DOCUMENT = st.fixed_dictionaries(
 
 
 LINES = [
-    "services:\n", "  web:\n", "    image: x\n", "    <<: *a\n", "x-a: &a\n", "  image: y\n", "    ports: [22:22]\n",
-    "    command: $1\n", "    - a\n", "  db: !reset\n", "    environment: [A=${B:-c}]\n", "    volumes: [':/x']\n",
-    "\t\n", "  a: &a [*a]\n", "include: [compose.yaml]\n", "    extends: web\n", "    depends_on: [web]\n",
-]  # fmt: skip
+    "services:\n",
+    "  web:\n",
+    "    image: x\n",
+    "    <<: *a\n",
+    "x-a: &a\n",
+    "  image: y\n",
+    "    ports: [22:22]\n",
+    "    command: $1\n",
+    "    - a\n",
+    "  db: !reset\n",
+    "    environment: [A=${B:-c}]\n",
+    "    volumes: [':/x']\n",
+    "\t\n",
+    "  a: &a [*a]\n",
+    "include: [compose.yaml]\n",
+    "    extends: web\n",
+    "    depends_on: [web]\n",
+]
 
 
 def _run_all(text: str) -> None:
@@ -103,23 +162,46 @@ PLAUSIBLE: dict[str, list[Any]] = {
     "entrypoint": ["", [], ["/init"], "sh -c 'x'"],
     "environment": [["A=1", "B", "C="], {"A": None, "PASSWORD": "${SET}", "N": 1, "T": True}],
     "env_file": ["missing.env", [{"path": "x.env", "required": False}], "arn:aws:s3:::b/k.env"],
-    "ports": [["80", "8080:80/udp", "127.0.0.1:1-2:1-2", "[::1]:5:5", 99], [{"target": 80, "published": "81"}],
-              [{"target": "8000-8001", "app_protocol": "grpc"}], ["0:0"], ["65535:65535/sctp"]],
+    "ports": [
+        ["80", "8080:80/udp", "127.0.0.1:1-2:1-2", "[::1]:5:5", 99],
+        [{"target": 80, "published": "81"}],
+        [{"target": "8000-8001", "app_protocol": "grpc"}],
+        ["0:0"],
+        ["65535:65535/sctp"],
+    ],
     "expose": [["80", "90-91/udp"], [80]],
-    "volumes": [["/a", "v:/b", "./c:/c:ro,z", "~/d:/d", "${SET}:/e"], [{"type": "tmpfs", "target": "/t",
-                "tmpfs": {"size": "1m", "mode": 1777}}], [{"type": "npipe", "source": "\\\\.\\pipe\\x", "target": "/p"}],
-                [{"type": "volume", "source": "v", "target": "/v", "volume": {"nocopy": True, "subpath": "s"}}]],
+    "volumes": [
+        ["/a", "v:/b", "./c:/c:ro,z", "~/d:/d", "${SET}:/e"],
+        [{"type": "tmpfs", "target": "/t", "tmpfs": {"size": "1m", "mode": 1777}}],
+        [{"type": "npipe", "source": "\\\\.\\pipe\\x", "target": "/p"}],
+        [{"type": "volume", "source": "v", "target": "/v", "volume": {"nocopy": True, "subpath": "s"}}],
+    ],
     "volumes_from": [["web", "web:ro", "container:x", "service:db:rw"]],
-    "depends_on": [["db"], {"db": {"condition": "service_healthy", "required": False, "restart": True}},
-                   {"web": {"condition": "service_completed_successfully"}}],
+    "depends_on": [
+        ["db"],
+        {"db": {"condition": "service_healthy", "required": False, "restart": True}},
+        {"web": {"condition": "service_completed_successfully"}},
+    ],
     "links": [["db", "db:alias"]],
-    "healthcheck": [{"test": "x"}, {"test": ["NONE"]}, {"disable": True}, {"test": ["CMD", "x"], "interval": "0s",
-                    "timeout": "1h", "retries": 0, "start_period": "1ms"}, {"interval": "5s"}],
+    "healthcheck": [
+        {"test": "x"},
+        {"test": ["NONE"]},
+        {"disable": True},
+        {"test": ["CMD", "x"], "interval": "0s", "timeout": "1h", "retries": 0, "start_period": "1ms"},
+        {"interval": "5s"},
+    ],
     "logging": [{"driver": "none"}, {"driver": "awslogs", "options": {"a": 1}}, {"options": {"x": None}}],
     "restart": ["no", "always", "on-failure:5", "unless-stopped"],
-    "deploy": [{"resources": {"limits": {"cpus": "0.001", "memory": "1k", "pids": 5}, "reservations": {
-               "devices": [{"capabilities": ["gpu"], "count": "all"}], "memory": "3m"}}, "replicas": 2},
-               {"restart_policy": {"condition": "none", "window": "1h", "max_attempts": 2}}],
+    "deploy": [
+        {
+            "resources": {
+                "limits": {"cpus": "0.001", "memory": "1k", "pids": 5},
+                "reservations": {"devices": [{"capabilities": ["gpu"], "count": "all"}], "memory": "3m"},
+            },
+            "replicas": 2,
+        },
+        {"restart_policy": {"condition": "none", "window": "1h", "max_attempts": 2}},
+    ],
     "mem_limit": ["1k", "6m", 10**12, "0"],
     "mem_reservation": ["2g", 0],
     "cpus": [0.0001, "4", 64],
@@ -151,7 +233,7 @@ PLAUSIBLE: dict[str, list[Any]] = {
     "hostname": ["h"],
     "container_name": ["c"],
     "user": [1000, "u:g"],
-}  # fmt: skip
+}
 PLAUSIBLE_SERVICE = st.dictionaries(
     st.sampled_from(sorted(PLAUSIBLE)), st.sampled_from([0]), max_size=8
 ).flatmap(lambda keys: st.fixed_dictionaries({k: st.sampled_from(PLAUSIBLE[k]) for k in keys}))

@@ -171,9 +171,14 @@ _UNIQUE: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def _locs(seq: Seq) -> list[Loc | None]:
+    """The item locations of ``seq``, one per item (None where unknown)."""
+    return (list(seq.locs) + [None] * len(seq))[: len(seq)]
+
+
 def _merge_unique(base: Seq, over: Seq, key: Callable[[Any], Any]) -> Seq:
     out = Seq(base)
-    out.locs, out.loc = list(base.locs), base.loc
+    out.locs, out.loc = _locs(base), base.loc
     index = {key(item): pos for pos, item in enumerate(out)}
     for pos, item in enumerate(over):
         loc = loc_of(over, pos)
@@ -190,7 +195,7 @@ def _merge_unique(base: Seq, over: Seq, key: Callable[[Any], Any]) -> Seq:
 
 def _append(base: Seq, over: Seq, *, unique: bool) -> Seq:
     out = Seq(base)
-    out.locs, out.loc = list(base.locs), base.loc
+    out.locs, out.loc = _locs(base), base.loc
     for pos, item in enumerate(over):
         if unique and item in out:
             continue
