@@ -60,7 +60,7 @@ def test_seed_v1_upgrade() -> None:
     assert (db["cpu_shares"], db["mem_limit"]) == (100, 117964800)
     assert db["healthcheck"]["test"][:3] == ["CMD", "mysqladmin", "ping"]
     assert db["networks"] == {"default": {"aliases": ["appdb"]}}
-    assert any("link app_mysql:appdb" in n for n in result.notes)
+    assert any("links: app_mysql:appdb" in n for n in result.notes)
 
 
 def test_upgraded_seed_loads_with_real_compose_parsers(tmp_path: Path) -> None:
@@ -136,7 +136,7 @@ def test_cli_upgrade_to_stdout_and_json(cli: Any) -> None:
     done = cli("migrate", "compose", "--upgrade", str(SEED_V1))
     assert done.returncode == 0, done.stderr
     assert yaml.safe_load(done.stdout)["services"]["app_web"]["depends_on"]
-    assert "warning: app_web: link app_mysql:appdb" in done.stderr
+    assert "warning: app_web: links: app_mysql:appdb" in done.stderr
     done = cli("migrate", "compose", "--upgrade", str(SEED_V1), "--json")
     assert done.returncode == 0
     data = done.json()["data"]
@@ -226,7 +226,7 @@ def test_upgrade_v2_and_v1_extras(tmp_path: Path) -> None:
 
 
 def test_settings_errors(tmp_path: Path, cli: Any) -> None:
-    with pytest.raises(UsageError, match="either a discover REPORT or --upgrade"):
+    with pytest.raises(UsageError, match="give one of: a discover REPORT, --upgrade"):
         make_compose(ComposeSettings())
     report = tmp_path / "r.json"
     report.write_text('{"services": []}')
@@ -348,6 +348,6 @@ def test_upgrade_v1_volumes_and_extends(tmp_path: Path) -> None:
     assert (app["environment"]["FOO"], app["environment"]["BAR"]) == ("1", "2")
     assert "network_mode" not in app
     assert result.document["volumes"] == {"cache": {}}
-    assert any("extends web of common.yml (a version-1 file) merged in" in n for n in result.notes)
+    assert any("extends: web of common.yml (a version-1 file) merged in" in n for n in result.notes)
     (tmp_path / "new.yml").write_text(result.content)
     docker_compose_config(tmp_path, "new.yml")

@@ -74,9 +74,19 @@ def test_seed_compose_to_task_definition() -> None:
 def test_register_with_moto(moto: str, cli: Any, tmp_path: Path) -> None:
     out = tmp_path / "taskdef.json"
     done = cli(
-        "migrate", "ecs", str(SEED_COMPOSE), "--family", "appname", "-o", str(out),
-        "--register", "--endpoint-url", moto, "--json", env=AWS_ENV,
-    )  # fmt: skip
+        "migrate",
+        "ecs",
+        str(SEED_COMPOSE),
+        "--family",
+        "appname",
+        "-o",
+        str(out),
+        "--register",
+        "--endpoint-url",
+        moto,
+        "--json",
+        env=AWS_ENV,
+    )
     assert done.returncode == 0, done.stderr
     data = done.json()["data"]
     assert data["registered_arn"].startswith("arn:aws:ecs:us-east-1:")
@@ -103,9 +113,14 @@ def test_register_unreachable(tmp_path: Path, cli: Any) -> None:
     from tests.services import free_port
 
     done = cli(
-        "migrate", "ecs", str(SEED_COMPOSE), "--register", "--endpoint-url", f"http://127.0.0.1:{free_port()}",
+        "migrate",
+        "ecs",
+        str(SEED_COMPOSE),
+        "--register",
+        "--endpoint-url",
+        f"http://127.0.0.1:{free_port()}",
         env=AWS_ENV,
-    )  # fmt: skip
+    )
     assert done.returncode == 3
     assert "cannot reach the ECS endpoint" in done.stderr
 
@@ -348,3 +363,75 @@ def test_default_files_and_override(tmp_path: Path, cli: Any) -> None:
     done = cli("migrate", "ecs", "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.json()["data"]["task_definition"]["containerDefinitions"][0]["image"] == "x:2"
+
+
+@pytest.mark.e2e
+def test_register_only_what_changed(moto: str, cli: Any, tmp_path: Path) -> None:
+    compose = write(tmp_path, "services:\n  web:\n    image: nginx:1.25\n    mem_limit: 64m\n")
+    args = (
+        "migrate",
+        "ecs",
+        str(compose),
+        "--family",
+        "changes",
+        "--register",
+        "--endpoint-url",
+        moto,
+        "--json",
+    )
+    first = cli(*args, env=AWS_ENV)
+    assert first.returncode == 0, first.stderr
+    data = first.json()["data"]
+    assert data["registered_arn"].endswith("task-definition/changes:1")
+    assert data["previous_arn"] is None
+    assert data["diff"][0] == "--- /dev/null"
+    again = cli(*args, env=AWS_ENV)
+    assert again.returncode == 0, again.stderr
+    data = again.json()["data"]
+    assert (data["unchanged"], data["registered_arn"], data["diff"]) == (True, None, [])
+    assert data["previous_arn"].endswith("task-definition/changes:1")
+    text = cli(*args[:-1], env=AWS_ENV)
+    assert "unchanged: arn:aws:ecs:us-east-1:" in text.stdout
+    assert "changes:1 is the same; nothing registered" in text.stdout
+    compose.write_text("services:\n  web:\n    image: nginx:1.27\n    mem_limit: 64m\n")
+    dry = cli(*args[:-1], "--dry-run", env=AWS_ENV)
+    assert dry.returncode == 0, dry.stderr
+    assert '-      "image": "nginx:1.25",' in dry.stdout
+    assert '+      "image": "nginx:1.27",' in dry.stdout
+    assert "dry run: nothing registered" in dry.stdout
+    changed = cli(*args, env=AWS_ENV)
+    data = changed.json()["data"]
+    assert data["registered_arn"].endswith("task-definition/changes:2")
+    assert any(line.startswith("+") and "nginx:1.27" in line for line in data["diff"])
+
+
+def test_image_prefix_for_build_only_services(tmp_path: Path, cli: Any) -> None:
+    compose = write(
+        tmp_path,
+        "services:\n  api:\n"
+        "    build: {context: ./api, dockerfile: Dockerfile.prod, target: runtime, args: [V=1]}\n"
+        "  web:\n    build: ./web\n  db:\n    image: postgres\n",
+    )
+    prefix = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/"
+    done = cli("migrate", "ecs", str(compose), "--image-prefix", prefix, "--json")
+    assert done.returncode == 0, done.stderr
+    data = done.json()
+    images = [c["image"] for c in data["data"]["task_definition"]["containerDefinitions"]]
+    assert images == [f"{prefix}api:latest", f"{prefix}web:latest", "postgres"]
+    assert data["data"]["builds"] == [
+        {
+            "service": "api",
+            "image": f"{prefix}api:latest",
+            "context": str((tmp_path / "api").resolve()),
+            "dockerfile": "Dockerfile.prod",
+            "target": "runtime",
+            "args": {"V": "1"},
+        },
+        {"service": "web", "image": f"{prefix}web:latest", "context": str((tmp_path / "web").resolve())},
+    ]
+    assert not any("build-only" in w for w in data["warnings"])
+    done = cli("migrate", "ecs", str(compose), "--image-prefix", prefix)
+    assert f"build: docker build -t {prefix}api:latest -f" in done.stderr
+    assert json.loads(done.stdout)["family"]  # stdout holds the task definition alone
+    done = cli("migrate", "ecs", str(compose))
+    assert "build-only service: ECS does not build" in done.stderr

@@ -430,10 +430,10 @@ def test_secrets_and_env_files(tmp_path: Path) -> None:
     assert web["environmentFiles"] == [{"value": "arn:aws:s3:::bucket/web.env", "type": "s3"}]
     assert web["environment"] == [{"name": "LOG_LEVEL", "value": "debug"}, {"name": "PLAIN", "value": "1"}]
     assert web["secrets"] == [
-        {"name": "API_KEY", "valueFrom": "/shop/api"},
         {"name": "API_TOKEN", "valueFrom": "/shop/API_TOKEN"},
         {"name": "DB_PASSWORD", "valueFrom": ARN},
         {"name": "EXT", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/ext"},
+        {"name": "api_key", "valueFrom": "/shop/api"},  # an explicit target that is a variable name: as is
     ]
     text = "\n".join(result.warnings)
     assert "no ARN for API_TOKEN (env_file app.env), api (compose secret api)" in text

@@ -23,7 +23,7 @@ from stackrig.errors import UsageError
 from stackrig.migrate._project import Project
 from stackrig.migrate._schema import parse_bytes
 from stackrig.migrate._syntax import parse_duration
-from stackrig.migrate._yaml import Loc, loc_of, mapping
+from stackrig.migrate._yaml import Loc, loc_of, mapping, plain
 
 __all__ = [
     "MIB",
@@ -32,6 +32,7 @@ __all__ = [
     "Status",
     "ecs_name",
     "mapping",
+    "merge_extension",
     "mib",
     "seconds",
     "text_map",
@@ -91,6 +92,8 @@ class Context:
     unresolved_secrets: dict[str, str] = field(default_factory=dict)  # name -> where it came from
     used_secret_names: set[str] = field(default_factory=set)
     task: dict[str, Any] = field(default_factory=dict)  # task-level settings services ask for
+    image_prefix: str | None = None
+    builds: list[dict[str, Any]] = field(default_factory=list)  # images a CI job must build and push
 
     @property
     def fargate(self) -> bool:
@@ -149,6 +152,21 @@ class Context:
             return arn
         self.unresolved_secrets.setdefault(name, origin)
         return f"/{self.family}/{name}"
+
+
+def merge_extension(target: dict[str, Any], extension: Any) -> None:
+    """An ``x-ecs`` mapping merged into an ECS object: its fields set as given, a null removes one.
+
+    ``migrate compose --from-ecs`` keeps there what compose has no key for, so that ``migrate ecs``
+    gives the same task definition back.
+    """
+    if not isinstance(extension, dict):
+        return
+    for key, value in extension.items():
+        if value is None:
+            target.pop(str(key), None)
+        else:
+            target[str(key)] = plain(value)
 
 
 def ecs_name(text: str) -> str:

@@ -26,6 +26,7 @@ __all__ = ["S3_ARN", "environment", "secret_files"]
 
 S3_ARN = re.compile(r"^arn:aws[\w-]*:s3:::.+")
 _RUN_SECRETS = re.compile(r"^/run/secrets/(.+)$")
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RUN_SECRETS_IN = re.compile(r"/run/secrets/([A-Za-z0-9_.-]+)")
 
 
@@ -127,8 +128,10 @@ def environment(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any])
         if is_secret_variable(key) and value:
             ctx.task["literal_secrets"] = True
         environment_out.append({"name": key, "value": value})
+    explicit = {str(i.get("target")).removeprefix("/run/secrets/") for i in svc.get("secrets") or []
+                if isinstance(i, dict) and i.get("target")}  # fmt: skip
     for target, source in service_secrets.items():
-        env = _env_name(target)
+        env = _secret_variable(target, target in explicit)
         secrets_out.setdefault(env, _compose_secret_ref(ctx, source))
         ctx.add(
             name,
@@ -184,6 +187,14 @@ def _service_secrets(svc: dict[str, Any]) -> dict[str, str]:
             source = target = str(item)
         out[target.removeprefix("/run/secrets/")] = source
     return out
+
+
+def _secret_variable(target: str, explicit: bool) -> str:
+    """The variable a mounted secret becomes: an explicit target that is a variable name as is, else
+    the file's name in capitals (db-password → DB_PASSWORD)."""
+    if explicit and _VARIABLE.fullmatch(target):
+        return target
+    return _env_name(Path(target).name)
 
 
 def _compose_secret_ref(ctx: Context, source: str) -> str:

@@ -100,6 +100,24 @@ def image(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> No
                 name, "build", "changed", f"ECS does not build; push {c['image']} to a registry", node=svc
             )
         return
+    build = mapping(svc, "build")
+    if ctx.image_prefix:
+        c["image"] = f"{ctx.image_prefix.rstrip('/')}/{c['name']}:latest"
+        job = {"service": name, "image": c["image"], "context": str(build.get("context") or ".")}
+        for key in ("dockerfile", "target"):
+            if build.get(key):
+                job[key] = str(build[key])
+        if isinstance(build.get("args"), dict) and build["args"]:
+            job["args"] = {str(k): "" if v is None else str(v) for k, v in build["args"].items()}
+        ctx.builds.append(job)
+        ctx.add(
+            name,
+            "build",
+            "changed",
+            f"ECS does not build: build {job['context']} and push {c['image']}",
+            node=svc,
+        )
+        return
     c["image"] = f"{c['name']}:latest"
     ctx.add(
         name,

@@ -232,7 +232,7 @@ def dependencies(  # noqa: PLR0917 - a handler plus the two tables it needs
     for target in targets:
         entries.add(target)
         source: dict[str, Any] = next((s for n, s in services.items() if ecs_name(str(n)) == target), {})
-        entries.update(f"{target}:{alias}" for alias in aliases_of(source))
+        entries.update(f"{target}:{alias}" for alias in aliases_of(source) if alias != target)
     if entries:
         c["links"] = sorted(entries)
 

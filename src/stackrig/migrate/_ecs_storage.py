@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from stackrig.migrate._ecs_ctx import Context, ecs_name, mapping, mib, text_map, truthy
+from stackrig.migrate._ecs_ctx import Context, ecs_name, mapping, merge_extension, mib, text_map, truthy
 from stackrig.migrate._ecs_linux import tmpfs_mount
 from stackrig.migrate._project import WRITTEN
 from stackrig.migrate._syntax import is_path
@@ -58,6 +58,7 @@ def _named(ctx: Context, name: str, source: str, items: Any, index: int) -> str:
     if labels:
         config["labels"] = labels
     ctx.volumes[vol] = {"name": vol, "dockerVolumeConfiguration": config}
+    merge_extension(ctx.volumes[vol], declared.get("x-ecs"))
     if declared.get("name") and declared.get("name") != source:
         ctx.add(
             None,
@@ -96,6 +97,10 @@ def _bind(ctx: Context, name: str, item: dict[str, Any], items: Any, index: int)
     # Named after the path as written (stable wherever the compose file lives), made absolute in sourcePath.
     shown = written if not written.startswith("/") else source
     vol = ecs_name(re.sub(r"^[-.~]+", "", shown.strip("/.~").replace("/", "-")) or "root")
+    if isinstance(item.get("x-ecs-volume"), str):
+        vol = ecs_name(
+            item["x-ecs-volume"]
+        )  # the name a task definition gave it (migrate compose --from-ecs)
     existing = ctx.volumes.get(vol)
     if existing is not None and existing.get("host", {}).get("sourcePath") != source:
         vol = ecs_name(f"{vol}-{len(ctx.volumes)}")

@@ -198,12 +198,12 @@ def finish_task(  # noqa: PLR0912 - one branch per task-level decision
             warn=True,
         )
     _top_level(ctx)
-    td: dict[str, Any] = {
-        "family": ctx.family,
-        "networkMode": ctx.network_mode,
-        "requiresCompatibilities": ["FARGATE" if ctx.fargate else "EC2"],
-        "containerDefinitions": containers,
-    }
+    td: dict[str, Any] = {"family": ctx.family, "networkMode": ctx.network_mode}
+    if ctx.fargate:
+        # EC2 is what ECS assumes when nothing is required (naming it adds nothing; moto 5 then also
+        # refuses containers that set only memoryReservation, which ECS itself accepts).
+        td["requiresCompatibilities"] = ["FARGATE"]
+    td["containerDefinitions"] = containers
     if ctx.volumes:
         td["volumes"] = list(ctx.volumes.values())
     _task_wide(ctx, td)

@@ -109,7 +109,7 @@ def _structural(  # noqa: PLR0912, PLR0915 - one branch per translated key reads
             if services[str(name)].get("network_mode") == "bridge":
                 del services[str(name)]["network_mode"]
                 notes.append(
-                    f"{name}: dropped network_mode bridge: the project's own network replaces Docker's "
+                    f"{name}: net: dropped network_mode bridge: the project's own network replaces Docker's "
                     "default bridge (and carries the names links gave)"
                 )
         if settings is not None:
@@ -137,7 +137,7 @@ def _structural(  # noqa: PLR0912, PLR0915 - one branch per translated key reads
             if kind and "healthcheck" not in target_body:
                 target_body["healthcheck"] = _healthcheck(kind)
                 healthy.add(target)
-                notes.append(f"added a {kind} healthcheck to {target}")
+                notes.append(f"{target}: healthcheck: added a {kind} healthcheck")
             elif "healthcheck" in target_body:
                 healthy.add(target)
             condition = "service_healthy" if target in healthy else "service_started"
@@ -147,7 +147,7 @@ def _structural(  # noqa: PLR0912, PLR0915 - one branch per translated key reads
             port = _exposed_port(target_body)
             env.update(_link_variables(alias, target, port))
             notes.append(
-                f"{name}: link {link} became depends_on {target} ({condition})"
+                f"{name}: links: {link} became depends_on {target} ({condition})"
                 + (f" and network alias {alias}" if alias != target else "")
                 + (f"; {alias.upper()}_PORT_{port}_TCP_* now name {target}" if port else "")
             )
@@ -156,7 +156,7 @@ def _structural(  # noqa: PLR0912, PLR0915 - one branch per translated key reads
         body["depends_on"] = depends
         if any(k.endswith("_TCP_ADDR") for k in env):
             notes.append(
-                f"{name}: better read DATABASE_HOST-style variables than link variables; "
+                f"{name}: environment: better read DATABASE_HOST-style variables than link variables; "
                 "they are kept only so the app runs unchanged"
             )
     for target, names in aliases.items():
@@ -247,7 +247,7 @@ def _flatten_v1_extends(path: Path, name: str, body: dict[str, Any], notes: list
     parent = _flatten_v1_extends(other_path, target, _upgrade_service(target, base, notes), notes)
     child = unshare(body)
     del child["extends"]
-    notes.append(f"{name}: extends {target} of {spec['file']} (a version-1 file) merged in")
+    notes.append(f"{name}: extends: {target} of {spec['file']} (a version-1 file) merged in")
     merged: dict[str, Any] = merge_service(unshare(parent), child, name=name)
     return merged
 
@@ -259,7 +259,7 @@ def _upgrade_service(name: str, body: dict[str, Any], notes: list[str]) -> dict[
         if key == "net":
             text = str(value)
             out["network_mode"] = "service:" + text[10:] if text.startswith("container:") else text
-            notes.append(f"{name}: net became network_mode")
+            notes.append(f"{name}: net: became network_mode")
         elif key == "dockerfile":
             build = out.get("build") or body.get("build") or "."
             out["build"] = {"context": build if isinstance(build, str) else build.get("context", ".")}
@@ -275,7 +275,7 @@ def _upgrade_service(name: str, body: dict[str, Any], notes: list[str]) -> dict[
             out["mem_limit"] = value if isinstance(value, int) else str(value)
         elif key == "external_links":
             out[key] = value
-            notes.append(f"{name}: external_links kept; they only work with containers on a shared network")
+            notes.append(f"{name}: external_links: kept; they only work with containers on a shared network")
         else:
             out[key] = value
     return out

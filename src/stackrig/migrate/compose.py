@@ -51,6 +51,11 @@ class ComposeSettings:
     secrets_file: str = SECRETS_FILE
     env_files: tuple[Path, ...] = ()
     environ: Mapping[str, str] = field(default_factory=dict)
+    from_ecs: Path | None = None  # a task definition file (register input or describe output)
+    family: str | None = None  # or a task definition read through the API
+    revision: int | None = None
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,10 +286,13 @@ def _holds_literal_secrets(doc: Mapping[str, Any]) -> bool:
 
 
 def make_compose(settings: ComposeSettings) -> ComposeResult:
-    """Build (from --upgrade or a report), validate, and write to ``settings.output`` if given."""
-    if (settings.upgrade is None) == (settings.report is None):
-        raise UsageError("give either a discover REPORT or --upgrade OLD.yml")
-    inputs = [p for p in (settings.report, settings.upgrade) if p is not None]
+    """Build (from a report, --upgrade or --from-ecs), validate, and write to ``settings.output`` if given."""
+    sources = [settings.report, settings.upgrade, settings.from_ecs, settings.family]
+    if sum(s is not None for s in sources) != 1:
+        raise UsageError(
+            "give one of: a discover REPORT, --upgrade OLD.yml, --from-ecs TASKDEF.json, --family NAME"
+        )
+    inputs = [p for p in (settings.report, settings.upgrade, settings.from_ecs) if p is not None]
     if settings.output is not None:
         ensure_not_input(settings.output, inputs)
     result: ComposeResult | None = None
@@ -294,7 +302,11 @@ def make_compose(settings: ComposeSettings) -> ComposeResult:
         result = upgrade_compose(settings.upgrade, settings)
     elif settings.report is not None:
         result = compose_from_report(_load_report(settings.report), settings)
-    assert result is not None  # noqa: S101 - one of the two branches ran (checked above)
+    else:
+        from stackrig.migrate._from_ecs import compose_from_ecs
+
+        result = compose_from_ecs(settings)
+    assert result is not None  # noqa: S101 - one of the branches ran (checked above)
     if settings.output is None:
         return result
     written = atomic_write(settings.output, result.content, secret=_holds_literal_secrets(result.document))

@@ -29,11 +29,13 @@ from typing import Any, Literal
 from stackrig._io import atomic_write, ensure_not_input
 from stackrig.errors import FailedError, MissingError, UsageError
 from stackrig.migrate._ecs_checks import check_task_definition
-from stackrig.migrate._ecs_ctx import Context, Finding
+from stackrig.migrate._ecs_ctx import Context, Finding, merge_extension
 from stackrig.migrate._ecs_map import container_definition
 from stackrig.migrate._ecs_task import finish_task, forbidden, network_mode_of, sanitize_family
 from stackrig.migrate._project import ComposeInput, Project, hiding_secrets, load_project
 from stackrig.migrate._redact import is_secret_variable
+from stackrig.migrate._register import Registration, register_if_changed
+from stackrig.migrate._yaml import mapping
 
 __all__ = [
     "EcsResult",
@@ -69,9 +71,11 @@ class EcsSettings:
     env_files: tuple[Path, ...] = ()
     profiles: tuple[str, ...] = ()
     environ: Mapping[str, str] = field(default_factory=dict)
-    launch_type: Literal["ec2", "fargate"] = "ec2"
+    launch_type: Literal["ec2", "fargate"] | None = None  # None: from x-ecs, else ec2
     default_memory: int = DEFAULT_MEMORY
     secrets: Mapping[str, str] = field(default_factory=dict)
+    image_prefix: str | None = None
+    dry_run: bool = False
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -91,6 +95,8 @@ class EcsResult:
     containers: tuple[str, ...] = field(default=())
     findings: tuple[Finding, ...] = ()
     secret_file: bool = False
+    builds: tuple[dict[str, Any], ...] = ()
+    registration: Registration | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +107,14 @@ class Translation:
     findings: tuple[Finding, ...]
     project: Project
     holds_literal_secrets: bool
+    builds: tuple[dict[str, Any], ...] = ()
 
     @property
     def warnings(self) -> tuple[str, ...]:
         return tuple(f.text() for f in self.findings if f.warns)
 
 
-def translate(project: Project, settings: EcsSettings) -> Translation:
+def translate(project: Project, settings: EcsSettings, *, refuse: bool = True) -> Translation:
     """Translate a loaded project; forbidden keys (Fargate) raise a UsageError listing them."""
     services = project.services
     if not services:
@@ -117,29 +124,57 @@ def translate(project: Project, settings: EcsSettings) -> Translation:
         )
     if settings.default_memory < 6:
         raise UsageError(f"--default-memory {settings.default_memory} is below Docker's minimum of 6 MiB")
-    family = sanitize_family(settings.family or project.name)
+    extension = mapping(project.model, "x-ecs")  # what migrate compose --from-ecs kept for the way back
+    family = sanitize_family(settings.family or str(extension.get("family") or "") or project.name)
+    launch_type = settings.launch_type or (
+        "fargate" if "FARGATE" in (extension.get("requiresCompatibilities") or []) else "ec2"
+    )
+    network_mode = network_mode_of(services, launch_type)
+    if launch_type == "ec2" and extension.get("networkMode") in ("awsvpc", "host", "none", "bridge"):
+        network_mode = str(extension["networkMode"])
     ctx = Context(
         project=project,
-        launch_type=settings.launch_type,
-        network_mode=network_mode_of(services, settings.launch_type),
+        launch_type=launch_type,
+        network_mode=network_mode,
         family=family,
         secret_arns=dict(settings.secrets),
         default_memory=settings.default_memory,
         log_group=settings.log_group or f"/ecs/{family}",
         region=settings.region,
+        image_prefix=settings.image_prefix,
     )
     for text in project.unset_warnings():
         ctx.findings.append(Finding(None, "variables", "changed", text, None, True))
-    containers = [container_definition(ctx, str(name), svc) for name, svc in services.items()]
+    containers = []
+    for name, svc in services.items():
+        container = container_definition(ctx, str(name), svc)
+        merge_extension(container, svc.get("x-ecs") if isinstance(svc, dict) else None)
+        containers.append(container)
     td = finish_task(
-        ctx, containers, cpu=settings.cpu, memory=settings.memory, execution_role=settings.execution_role
+        ctx,
+        containers,
+        cpu=settings.cpu if settings.cpu is not None else _int(extension.get("cpu")),
+        memory=settings.memory if settings.memory is not None else _int(extension.get("memory")),
+        execution_role=settings.execution_role or extension.get("executionRoleArn"),
     )
+    merge_extension(td, {k: v for k, v in extension.items() if k not in _DECIDED})
     _scrub_secrets(ctx, td)
-    forbidden(ctx)
+    if refuse:
+        forbidden(ctx)
     unknown = sorted(set(settings.secrets) - ctx.used_secret_names - _env_names(td))
     if unknown:
         raise UsageError(f"--secret {unknown[0]}: no secret or variable of that name in the compose file")
-    return Translation(td, tuple(ctx.findings), project, bool(ctx.task.get("literal_secrets")))
+    return Translation(
+        td, tuple(ctx.findings), project, bool(ctx.task.get("literal_secrets")), tuple(ctx.builds)
+    )
+
+
+# x-ecs fields translate() decides with (flags win over them); the others are merged as they are.
+_DECIDED = {"family", "cpu", "memory", "executionRoleArn", "requiresCompatibilities", "networkMode"}
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
 
 
 def _env_names(td: Mapping[str, Any]) -> set[str]:
@@ -246,16 +281,20 @@ def make_task_definition(settings: EcsSettings) -> EcsResult:
         is_secret_variable(e["name"]) for c in td["containerDefinitions"] for e in c.get("environment", [])
     )
     written = atomic_write(settings.output, content, secret=secret) if settings.output is not None else None
-    arn = None
+    registration = None
     if settings.register:
-        arn = register_task_definition(td, region=settings.region, endpoint_url=settings.endpoint_url)
+        registration = register_if_changed(
+            td, region=settings.region, endpoint_url=settings.endpoint_url, dry_run=settings.dry_run
+        )
     return EcsResult(
         td,
         content,
         translation.warnings,
         written,
-        arn,
+        registration.arn if registration else None,
         tuple(c["name"] for c in td["containerDefinitions"]),
         translation.findings,
         secret,
+        translation.builds,
+        registration,
     )
