@@ -256,7 +256,8 @@ def _service(  # noqa: PLR0912, PLR0915 - one branch per field of a container de
     secrets = []
     for secret in c.get("secrets") or []:
         name = str(secret["name"])
-        top.setdefault("secrets", {})[name] = {"x-aws-secret-arn": secret["valueFrom"]}
+        # Locally Compose reads the value from the variable of that name; ECS from the ARN.
+        top.setdefault("secrets", {})[name] = {"environment": name, "x-aws-secret-arn": secret["valueFrom"]}
         secrets.append({"source": name, "target": name})
     if secrets:
         svc["secrets"] = secrets
@@ -441,11 +442,14 @@ def compose_from_task_definition(td: Mapping[str, Any], *, region: str = "us-eas
     for name, volume in volumes.items():
         if name not in used:
             task_extra.setdefault("volumes", []).append(volume)
-    doc: dict[str, Any] = {"services": services}
+    doc: dict[str, Any] = {}
     if re.fullmatch(r"[a-z0-9][a-z0-9_-]*", family):
         doc["name"] = family
+        task_extra.pop("family", None)  # the project name gives it back
+    doc["services"] = services
     doc.update(top)
-    doc["x-ecs"] = task_extra
+    if task_extra:
+        doc["x-ecs"] = task_extra
     return _escape(doc)  # type: ignore[no-any-return]
 
 
