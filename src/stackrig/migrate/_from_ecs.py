@@ -16,10 +16,8 @@ result gives the same task definition again:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from stackrig.errors import UsageError
@@ -27,9 +25,7 @@ from stackrig.migrate._ecs_ctx import ecs_name
 
 __all__ = [
     "RESPONSE_ONLY",
-    "compose_from_ecs",
     "compose_from_task_definition",
-    "read_task_definition",
     "task_definition_of",
 ]
 
@@ -451,47 +447,3 @@ def compose_from_task_definition(td: Mapping[str, Any], *, region: str = "us-eas
     if task_extra:
         doc["x-ecs"] = task_extra
     return _escape(doc)  # type: ignore[no-any-return]
-
-
-def read_task_definition(text: str, *, what: str) -> dict[str, Any]:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{what} is not JSON (line {exc.lineno})") from exc
-    return task_definition_of(document, what=what)
-
-
-def compose_from_ecs(settings: Any) -> Any:
-    """``migrate compose --from-ecs FILE`` or ``--family NAME [--revision N]``: the checked compose file."""
-    from stackrig._io import read_text
-    from stackrig.migrate._project import ComposeInput, load_project
-    from stackrig.migrate._register import describe
-    from stackrig.migrate._yaml import unshare
-    from stackrig.migrate.compose import _finish
-
-    if settings.from_ecs is not None:
-        what = f"task definition {settings.from_ecs}"
-        td = read_task_definition(read_text(settings.from_ecs, what="task definition"), what=what)
-    else:
-        found = describe(
-            settings.family,
-            revision=settings.revision,
-            region=settings.region,
-            endpoint_url=settings.endpoint_url,
-        )
-        name = f"{settings.family}:{settings.revision}" if settings.revision is not None else settings.family
-        if found is None:
-            raise UsageError(
-                f"no task definition {name} in {settings.region}", hint="check --family and --region"
-            )
-        td = task_definition_of(found, what=f"task definition {name}")
-        what = f"task definition {name}"
-    document = compose_from_task_definition(td, region=settings.region)
-    folder = settings.output.parent if settings.output is not None else Path()
-    load_project(
-        ComposeInput((folder / "compose.yaml",), (), ("*",), {}, folder.resolve(), unshare(document))
-    )
-    notes = []
-    if document.get("x-ecs"):
-        notes.append("what compose has no key for is kept under x-ecs; migrate ecs puts it back")
-    return _finish(document, notes, source=what)

@@ -1,4 +1,5 @@
-"""Registering a task definition only when it differs from the family's latest revision.
+"""Task definitions from and to ECS: read one (a file or the API) for the way back, and register one
+only when it differs from the family's latest revision.
 
 ECS answers ``describe-task-definition`` with the defaults it filled in (cpu 0,
 empty lists, dynamic host ports as 0, response-only fields such as the
@@ -12,12 +13,23 @@ import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from stackrig.errors import FailedError, MissingError
-from stackrig.migrate._from_ecs import RESPONSE_ONLY
+from stackrig.errors import FailedError, MissingError, UsageError
+from stackrig.migrate._from_ecs import RESPONSE_ONLY, compose_from_task_definition, task_definition_of
 
-__all__ = ["Registration", "diff_task_definitions", "normalize", "register_if_changed"]
+__all__ = [
+    "Registration",
+    "compose_from_ecs",
+    "diff_task_definitions",
+    "normalize",
+    "read_task_definition",
+    "register_if_changed",
+]
+
+if TYPE_CHECKING:
+    from stackrig.migrate.compose import ComposeResult, ComposeSettings
 
 # Values ECS reports for fields a definition left out.
 _DEFAULTS = {"cpu": 0, "hostPort": 0, "essential": True, "readOnly": False, "networkMode": "bridge"}
@@ -130,3 +142,47 @@ def register_if_changed(
             f"ECS refused the task definition: {err.get('Code', '?')}: {err.get('Message', '')}"
         ) from exc
     return Registration(str(answer["taskDefinition"]["taskDefinitionArn"]), previous, diff, False, False)
+
+
+def read_task_definition(text: str, *, what: str) -> dict[str, Any]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{what} is not JSON (line {exc.lineno})") from exc
+    return task_definition_of(document, what=what)
+
+
+def compose_from_ecs(settings: ComposeSettings) -> ComposeResult:
+    """``migrate compose --from-ecs FILE`` or ``--family NAME [--revision N]``: the checked compose file."""
+    from stackrig._io import read_text
+    from stackrig.migrate._project import ComposeInput, load_project
+    from stackrig.migrate._yaml import unshare
+    from stackrig.migrate.compose import _finish
+
+    if settings.from_ecs is not None:
+        what = f"task definition {settings.from_ecs}"
+        td = read_task_definition(read_text(settings.from_ecs, what="task definition"), what=what)
+    else:
+        family = str(settings.family)
+        found = describe(
+            family,
+            revision=settings.revision,
+            region=settings.region,
+            endpoint_url=settings.endpoint_url,
+        )
+        name = f"{family}:{settings.revision}" if settings.revision is not None else family
+        if found is None:
+            raise UsageError(
+                f"no task definition {name} in {settings.region}", hint="check --family and --region"
+            )
+        td = task_definition_of(found, what=f"task definition {name}")
+        what = f"task definition {name}"
+    document = compose_from_task_definition(td, region=settings.region)
+    folder = settings.output.parent if settings.output is not None else Path()
+    load_project(
+        ComposeInput((folder / "compose.yaml",), (), ("*",), {}, folder.resolve(), unshare(document))
+    )
+    notes = []
+    if document.get("x-ecs"):
+        notes.append("what compose has no key for is kept under x-ecs; migrate ecs puts it back")
+    return _finish(document, notes, source=what)

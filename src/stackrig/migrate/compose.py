@@ -303,7 +303,7 @@ def make_compose(settings: ComposeSettings) -> ComposeResult:
     elif settings.report is not None:
         result = compose_from_report(_load_report(settings.report), settings)
     else:
-        from stackrig.migrate._from_ecs import compose_from_ecs
+        from stackrig.migrate._register import compose_from_ecs
 
         result = compose_from_ecs(settings)
     assert result is not None  # noqa: S101 - one of the branches ran (checked above)

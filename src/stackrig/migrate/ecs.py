@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from stackrig._io import atomic_write, ensure_not_input
-from stackrig.errors import FailedError, MissingError, UsageError
+from stackrig.errors import UsageError
 from stackrig.migrate._ecs_checks import check_task_definition
 from stackrig.migrate._ecs_ctx import Context, Finding, merge_extension
 from stackrig.migrate._ecs_map import container_definition
@@ -43,7 +43,6 @@ __all__ = [
     "TaskDefinitionError",
     "check_task_definition",
     "make_task_definition",
-    "register_task_definition",
     "task_definition",
     "translate",
 ]
@@ -235,31 +234,6 @@ def task_definition(compose: Mapping[str, Any], settings: EcsSettings) -> tuple[
     project = Project(name, model, settings.compose.resolve().parent, (settings.compose,), Variables({}))
     translation = translate(project, settings)
     return translation.task_definition, list(translation.warnings)
-
-
-def register_task_definition(td: Mapping[str, Any], *, region: str, endpoint_url: str | None) -> str:
-    """Register through boto3; return the task definition ARN."""
-    import boto3
-    import botocore.exceptions
-
-    try:
-        client = boto3.client("ecs", region_name=region, endpoint_url=endpoint_url)
-        answer = client.register_task_definition(**td)
-    except botocore.exceptions.NoCredentialsError as exc:
-        raise MissingError(
-            "no AWS credentials for --register",
-            hint="set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
-        ) from exc
-    except botocore.exceptions.EndpointConnectionError as exc:
-        raise MissingError(f"cannot reach the ECS endpoint {exc.kwargs.get('endpoint_url', '')}") from exc
-    except botocore.exceptions.ClientError as exc:
-        err = exc.response.get("Error", {})
-        raise FailedError(
-            f"ECS refused the task definition: {err.get('Code', '?')}: {err.get('Message', '')}"
-        ) from exc
-    except botocore.exceptions.BotoCoreError as exc:
-        raise FailedError(f"ECS register failed: {exc}") from exc
-    return str(answer["taskDefinition"]["taskDefinitionArn"])
 
 
 def make_task_definition(settings: EcsSettings) -> EcsResult:
