@@ -394,7 +394,17 @@ def test_register_only_what_changed(moto: str, cli: Any, tmp_path: Path) -> None
     assert "unchanged: arn:aws:ecs:us-east-1:" in text.stdout
     assert "changes:1 is the same; nothing registered" in text.stdout
     compose.write_text("services:\n  web:\n    image: nginx:1.27\n    mem_limit: 64m\n")
-    dry = cli(*args[:-1], "--dry-run", env=AWS_ENV)
+    dry = cli(
+        "migrate",
+        "ecs",
+        str(compose),
+        "--family",
+        "changes",
+        "--endpoint-url",
+        moto,
+        "--dry-run",
+        env=AWS_ENV,
+    )
     assert dry.returncode == 0, dry.stderr
     assert '-      "image": "nginx:1.25",' in dry.stdout
     assert '+      "image": "nginx:1.27",' in dry.stdout

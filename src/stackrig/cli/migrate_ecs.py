@@ -151,7 +151,10 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         dry_run: Annotated[
-            bool, typer.Option("--dry-run", help="With --register: show the diff, register nothing.")
+            bool,
+            typer.Option(
+                "--dry-run", help="Show the diff against the family's latest revision; register nothing."
+            ),
         ] = False,
         endpoint_url: Annotated[
             str | None, typer.Option("--endpoint-url", help="ECS endpoint (e.g. a local stand-in).")

@@ -256,7 +256,7 @@ def make_task_definition(settings: EcsSettings) -> EcsResult:
     )
     written = atomic_write(settings.output, content, secret=secret) if settings.output is not None else None
     registration = None
-    if settings.register:
+    if settings.register or settings.dry_run:
         registration = register_if_changed(
             td, region=settings.region, endpoint_url=settings.endpoint_url, dry_run=settings.dry_run
         )
