@@ -146,11 +146,14 @@ def stderr_console() -> Console:
 def emit(report: Report, *, command: str, json_mode: bool, file: IO[str] | None = None) -> ExitCode:
     """Print a report (envelope or human view); return its exit code."""
     out = file or sys.stdout
+    err = stderr_console()
     if json_mode:
+        if report.partial:  # the failed parts are named on stderr in every mode
+            for warning in report.warnings:
+                err.print(f"warning: {warning}", markup=False, highlight=False)
         out.write(dumps(envelope(command, report)) + "\n")
         out.flush()
         return report.exit_code
-    err = stderr_console()
     for warning in report.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}", markup=True, highlight=False)
     if report.render is not None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 
 import typer
 
 from stackrig import output
+from stackrig.errors import ExitCode
 from stackrig.paths import Paths
 
 __all__ = ["State", "finish", "state"]
@@ -33,8 +35,16 @@ def command_name(ctx: typer.Context) -> str:
     return " ".join(ctx.command_path.split()[1:])
 
 
-def finish(ctx: typer.Context, report: output.Report, *, json_mode: bool) -> None:
-    """Render a report and leave with its exit code."""
+def finish(
+    ctx: typer.Context, report: output.Report, *, json_mode: bool, allow_partial: bool = False
+) -> None:
+    """Render a report and leave with its exit code.
+
+    A partial report (only part of the work done) exits 1 unless ``allow_partial``
+    (``--allow-partial``), as the design's partial-results rule says.
+    """
+    if report.partial and not allow_partial and report.exit_code == ExitCode.OK:
+        report = dataclasses.replace(report, exit_code=ExitCode.FAILED)
     code = output.emit(report, command=command_name(ctx), json_mode=json_mode)
     if code:
         raise typer.Exit(int(code))
