@@ -371,8 +371,8 @@ def import_(  # noqa: PLR0917 - Typer maps parameters to flags
         for record in result.runs:
             console.print(f"imported {record.id} {record.name} -> {record.folder}", markup=False)
 
-    warnings = tuple(f"skipped {line}" for line in result.skipped)
-    report = output.Report(result, render=draw, warnings=warnings, partial=bool(result.skipped))
+    failed = tuple(f"not imported: {line}" for line in result.skipped)
+    report = output.Report(result, render=draw, failed=failed, partial=bool(result.skipped))
     finish(ctx, report, json_mode=json_, allow_partial=allow_partial)
 
 
