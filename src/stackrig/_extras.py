@@ -70,6 +70,12 @@ NEEDS: tuple[Need, ...] = (
         modules=("jsonschema", "botocore"),
     ),
     Need(
+        "migrate lint",
+        "migrate",
+        "the compose schema (jsonschema), the task definition's shape (botocore)",
+        modules=("jsonschema",),
+    ),
+    Need(
         "migrate wait",
         "migrate",
         "database probes (PyMySQL, psycopg)",
