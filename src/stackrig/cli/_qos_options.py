@@ -11,7 +11,6 @@ from stackrig.cli._params import Opt, option_group
 from stackrig.qos.backends import BackendSpec
 
 __all__ = [
-    "AllowPartialOpt",
     "BackendOpt",
     "ControllerOpt",
     "LabNameOpt",
@@ -34,12 +33,6 @@ NameOpt = Annotated[str, typer.Option("--name", help="Lab name (interface names 
 LabNameOpt = Annotated[
     str | None,
     typer.Option("--name", help="Lab name (default: the only lab in the data folder, else 'lab')."),
-]
-AllowPartialOpt = Annotated[
-    bool,
-    typer.Option(
-        "--allow-partial", help="Exit 0 when a backend could not be read but what could be read is in order."
-    ),
 ]
 StateOpt = Annotated[
     Path | None,

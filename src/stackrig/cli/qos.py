@@ -10,7 +10,6 @@ import typer
 from stackrig.cli import qos_views as views
 from stackrig.cli._common import finish, state
 from stackrig.cli._qos_options import (
-    AllowPartialOpt,
     ControllerOpt,
     LabNameOpt,
     LabOpt,
@@ -21,7 +20,7 @@ from stackrig.cli._qos_options import (
     full_backend_group,
     spec_of,
 )
-from stackrig.cli.options import JsonOpt
+from stackrig.cli.options import AllowPartialOpt, JsonOpt
 from stackrig.errors import UsageError
 from stackrig.qos import commands as cmd
 
