@@ -38,14 +38,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from stackrig.bench.compare import Comparison, compare_runs, export_rows, format_rows, parse_metrics
     from stackrig.bench.history import History, ResultRow, RunNotFoundError, rows_from_results
+    from stackrig.bench.importer import ImportResult, import_dir
     from stackrig.bench.inventory import hosts_from_inventory
     from stackrig.bench.jobfile import InvalidJobError, JobFetchError
     from stackrig.bench.manage import (
         ExportResult,
-        ImportResult,
         delete_runs,
         export_runs,
-        import_dir,
         is_loopback,
         plan_prune,
         run_fio_server,
@@ -90,7 +89,7 @@ _HOMES: dict[str, str] = {
     "FioRunFailedError": "stackrig.bench.runner",
     "FioServerUnreachableError": "stackrig.bench.runner",
     "History": "stackrig.bench.history",
-    "ImportResult": "stackrig.bench.manage",
+    "ImportResult": "stackrig.bench.importer",
     "InvalidJobError": "stackrig.bench.jobfile",
     "JobFetchError": "stackrig.bench.jobfile",
     "JobResult": "stackrig.bench.results",
@@ -110,7 +109,7 @@ _HOMES: dict[str, str] = {
     "export_runs": "stackrig.bench.manage",
     "format_rows": "stackrig.bench.compare",
     "hosts_from_inventory": "stackrig.bench.inventory",
-    "import_dir": "stackrig.bench.manage",
+    "import_dir": "stackrig.bench.importer",
     "is_loopback": "stackrig.bench.manage",
     "load_results": "stackrig.bench.results",
     "parse_host": "stackrig.bench.model",

@@ -75,6 +75,16 @@ MIGRATIONS = [
         PRIMARY KEY (run_id, seq)
     );
     """,
+    """
+    CREATE TABLE bench_imports (
+        sha256 TEXT NOT NULL,
+        run_id TEXT NOT NULL REFERENCES bench_runs(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        role TEXT NOT NULL,
+        PRIMARY KEY (sha256, run_id, path)
+    );
+    CREATE INDEX bench_imports_sha256 ON bench_imports(sha256);
+    """,
 ]
 
 
@@ -234,6 +244,10 @@ class History:
                 [(record.id, k, v) for k, v in record.labels.items()],
             )
             conn.executemany(
+                "INSERT OR IGNORE INTO bench_imports(sha256, run_id, path, role) VALUES (?, ?, ?, ?)",
+                [(f.sha256, record.id, f.path, f.role) for f in record.sources],
+            )
+            conn.executemany(
                 f"INSERT INTO bench_results(run_id, seq, {', '.join(ROW_FIELDS)})"  # noqa: S608 - fixed names
                 f" VALUES (?, ?, {', '.join('?' for _ in ROW_FIELDS)})",
                 [(record.id, seq, *(getattr(row, f) for f in ROW_FIELDS)) for seq, row in enumerate(rows)],
@@ -298,6 +312,13 @@ class History:
         if host:
             records = [r for r in records if _host_matches(r, host)]
         return records
+
+    def imported(self, sha256: str) -> str | None:
+        """The run a file with this sha256 was imported into, if any."""
+        row = self._query(
+            "SELECT run_id FROM bench_imports WHERE sha256 = ? ORDER BY rowid LIMIT 1", (sha256,)
+        ).fetchone()
+        return str(row["run_id"]) if row else None
 
     def get(self, run_id: str) -> RunRecord | None:
         row = self._query("SELECT * FROM bench_runs WHERE id = ?", (run_id,)).fetchone()

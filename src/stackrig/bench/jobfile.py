@@ -188,3 +188,36 @@ def validate_jobs(jobs: tuple[JobFile, ...], prefix: str) -> None:
         raise InvalidJobError(  # pragma: no cover - fio rejects the set but no single job
             f"fio rejects the job files together:\n{complaint}", hint="fix the job files; see man fio"
         )
+
+
+# ---------------------------------------------------------------- reading a job file's options
+
+
+def job_sections(text: str) -> dict[str, dict[str, str]]:
+    """The options of each job in a fio job file, ``[global]`` merged in (fio's own order).
+
+    A section after which ``[global]`` changes again sees only what came before it, as
+    fio reads them. Options without a value map to "". Comments (``;``/``#``) and
+    ``include`` lines are skipped; nothing is expanded (``${VAR}`` stays as written).
+    """
+    sections: dict[str, dict[str, str]] = {}
+    global_opts: dict[str, str] = {}
+    current: dict[str, str] | None = None
+    for raw in text.splitlines():
+        line = (
+            raw.split(";", 1)[0].split("#", 1)[0].strip() if not raw.lstrip().startswith(("#", ";")) else ""
+        )
+        if not line or line.startswith("include "):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            name = line[1:-1].strip()
+            if name == "global":
+                current = global_opts
+            else:
+                current = dict(global_opts)
+                sections[name] = current
+            continue
+        key, _, value = line.partition("=")
+        if current is not None and key.strip():
+            current[key.strip()] = value.strip()
+    return sections

@@ -29,6 +29,7 @@ __all__ = [
     "RunRecord",
     "RunSettings",
     "RunStatus",
+    "SourceFile",
     "make_run_folder",
     "parse_host",
     "parse_label",
@@ -126,10 +127,22 @@ class JobSource:
     """A job file as given (path or URL) and the copy kept in the run folder."""
 
     file: str
-    """File name inside the run folder."""
+    """File name of the byte-for-byte copy inside the run folder (its sha256 is ``sha256``)."""
     source: str
     sha256: str
     size: int
+    effective: str | None = None
+    """File name of the job fio ran (what stackrig added, then the copy), when it differs."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A file an imported run was made from: where it was and its sha256 (the import key)."""
+
+    path: str
+    sha256: str
+    role: str
+    """``results``, ``log`` or ``job``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +167,12 @@ class RunRecord:
     fio_version: str | None = None
     error: str | None = None
     imported_from: str | None = None
+    replay: Mapping[str, Any] = field(default_factory=dict)
+    """What ``bench run --from`` needs beyond the job copies (logs, log_avg_msec, target, hosts)."""
+    sources: tuple[SourceFile, ...] = ()
+    """The files an imported run was made from."""
+    log_only: bool = False
+    """An imported folder of logs without fio's JSON output."""
 
     @property
     def results_path(self) -> Path:
@@ -169,15 +188,16 @@ class RunRecord:
             "ended": self.ended.isoformat() if self.ended else None,
             "exit_code": self.exit_code,
             "command": list(self.command),
-            "jobs": [
-                {"file": j.file, "source": j.source, "sha256": j.sha256, "size": j.size} for j in self.jobs
-            ],
+            "jobs": [_job_meta(j) for j in self.jobs],
             "labels": dict(self.labels),
             "hosts": list(self.hosts),
             "machine": dict(self.machine),
             "fio_version": self.fio_version,
             "error": self.error,
             "imported_from": self.imported_from,
+            "replay": dict(self.replay),
+            "sources": [{"path": f.path, "sha256": f.sha256, "role": f.role} for f in self.sources],
+            "log_only": self.log_only,
         }
 
     @classmethod
@@ -194,10 +214,18 @@ class RunRecord:
                 source=str(j.get("source", "")),
                 sha256=str(j.get("sha256", "")),
                 size=int(j.get("size", 0) or 0),
+                effective=str(j["effective"]) if j.get("effective") else None,
             )
             for j in jobs_raw or []
             if isinstance(j, Mapping)
         )
+        sources_raw = doc.get("sources") if isinstance(doc.get("sources"), list) else []
+        sources = tuple(
+            SourceFile(str(f.get("path", "")), str(f.get("sha256", "")), str(f.get("role", "")))
+            for f in sources_raw or []
+            if isinstance(f, Mapping)
+        )
+        replay = doc.get("replay") if isinstance(doc.get("replay"), Mapping) else {}
         labels = doc.get("labels") if isinstance(doc.get("labels"), Mapping) else {}
         try:
             status = RunStatus(text("status") or "failed")
@@ -220,7 +248,17 @@ class RunRecord:
             fio_version=text("fio_version"),
             error=text("error"),
             imported_from=text("imported_from"),
+            replay=dict(replay or {}),
+            sources=sources,
+            log_only=doc.get("log_only") is True,
         )
+
+
+def _job_meta(job: JobSource) -> dict[str, Any]:
+    meta: dict[str, Any] = {"file": job.file, "source": job.source, "sha256": job.sha256, "size": job.size}
+    if job.effective:
+        meta["effective"] = job.effective
+    return meta
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:

@@ -351,29 +351,60 @@ def import_(  # noqa: PLR0917 - Typer maps parameters to flags
     name: Annotated[str | None, typer.Option("--name", help="Run name (default: the folder's).")] = None,
     label: TagOpt = None,
     runs_dir: RunsDirOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be taken and left; write nothing.")
+    ] = False,
     allow_partial: AllowPartialOpt = False,
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Copy fio output made elsewhere into new run folders (the source is never changed).
+    """Import fio output made elsewhere: each result with its logs, and folders of logs alone.
 
-    A file that could not be read is named on stderr and makes the import partial:
-    the rest is imported, and the exit code is 1 unless --allow-partial.
+    fio's JSON is found by content (any name, e.g. Ceph CBT's output.0), sub-folders
+    included; logs go with the jobs fio named them after (write_*_log=); logs no result
+    claims become a log-only run. Files are copied; the source is never changed. A file
+    imported before (same sha256) is not imported again. A file that should be fio output
+    but cannot be read is named on stderr and makes the import partial: the rest is
+    imported, and the exit code is 1 unless --allow-partial.
     """
     from stackrig import bench
 
-    with bench.History.open(_db(ctx, db)) as history:
+    database = _db(ctx, db)
+    history = None if dry_run and not database.is_file() else bench.History.open(database)
+    try:
         result = bench.import_dir(
-            folder, runs_dir=_runs_dir(ctx, runs_dir), history=history, name=name, labels=_labels(label)
-        )
-
-    def draw(console: Console) -> None:
-        for record in result.runs:
-            console.print(f"imported {record.id} {record.name} -> {record.folder}", markup=False)
-
-    warnings = tuple(f"skipped {line}" for line in result.skipped)
-    report = output.Report(result, render=draw, warnings=warnings, partial=bool(result.skipped))
+            folder, runs_dir=_runs_dir(ctx, runs_dir), history=history, name=name,
+            labels=_labels(label), dry_run=dry_run,
+        )  # fmt: skip
+    finally:
+        if history is not None:
+            history.close()
+    warnings = tuple(f"could not read {note.path}: {note.why}" for note in result.failed)
+    report = output.Report(result, render=_import_view(result), warnings=warnings, partial=result.partial)
     finish(ctx, report, json_mode=json_, allow_partial=allow_partial)
+
+
+def _import_view(result: bench.ImportResult) -> output.Renderer:
+    def draw(console: Console) -> None:
+        verb = "would import" if result.dry_run else "imported"
+        by_run: dict[str, list[str]] = {}
+        for taken in result.taken:
+            by_run.setdefault(taken.run, []).append(f"{taken.role} {taken.path}")
+        for record in result.runs:
+            shown = "log-only run" if record.log_only else "run"
+            console.print(f"{verb} {shown} {record.id} {record.name} -> {record.folder}", markup=False)
+        if result.dry_run:
+            for name in result.planned:
+                console.print(f"{verb} run {name}", markup=False)
+        for run, files in by_run.items():
+            for line in files:
+                console.print(f"  {run}: {line}", markup=False)
+        for note in result.duplicates:
+            console.print(f"already imported: {note.path} ({note.why})", markup=False)
+        for note in result.left:
+            console.print(f"left: {note.path}: {note.why}", markup=False)
+
+    return draw
 
 
 @app.command(epilog="Example: stackrig bench export latest --format csv -o results.csv")
