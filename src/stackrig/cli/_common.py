@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 
 import typer
 
 from stackrig import output
-from stackrig.errors import ExitCode
 from stackrig.paths import Paths
 
 __all__ = ["State", "finish", "state"]
@@ -36,15 +34,15 @@ def command_name(ctx: typer.Context) -> str:
 
 
 def finish(
-    ctx: typer.Context, report: output.Report, *, json_mode: bool, allow_partial: bool = False
+    ctx: typer.Context, report: output.Report, *, json_mode: bool, allow_partial: bool | None = None
 ) -> None:
     """Render a report and leave with its exit code.
 
-    A partial report (only part of the work done) exits 1 unless ``allow_partial``
-    (``--allow-partial``), as the design's partial-results rule says.
+    Commands that follow the partial-results rule pass ``allow_partial`` (their ``--allow-partial``):
+    a partial report then exits 1 unless it is true.
     """
-    if report.partial and not allow_partial and report.exit_code == ExitCode.OK:
-        report = dataclasses.replace(report, exit_code=ExitCode.FAILED)
+    if allow_partial is not None:
+        report = report.settled(allow_partial=allow_partial)
     code = output.emit(report, command=command_name(ctx), json_mode=json_mode)
     if code:
         raise typer.Exit(int(code))

@@ -379,8 +379,8 @@ def import_(  # noqa: PLR0917 - Typer maps parameters to flags
     finally:
         if history is not None:
             history.close()
-    warnings = tuple(f"could not read {note.path}: {note.why}" for note in result.failed)
-    report = output.Report(result, render=_import_view(result), warnings=warnings, partial=result.partial)
+    failed = tuple(f"could not read {note.path}: {note.why}" for note in result.failed)
+    report = output.Report(result, render=_import_view(result), failed=failed, partial=result.partial)
     finish(ctx, report, json_mode=json_, allow_partial=allow_partial)
 
 

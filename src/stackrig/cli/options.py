@@ -39,6 +39,7 @@ AllowPartialOpt = Annotated[
     bool,
     typer.Option(
         "--allow-partial",
-        help="Exit 0 when only part of the work could be done (the failed parts are still named).",
+        help="Exit 0 when only part of the work could be done (the failed parts are still named on "
+        "stderr and the JSON says partial: true); without it such a result exits 1.",
     ),
 ]
