@@ -315,7 +315,14 @@ def test_argv_and_status() -> None:
     bad = parse_results('{"jobs": [{"jobname": "j", "error": 5, "read": {"io_bytes": 1}}]}')
     assert _status(0, False, ok, "")[0] is RunStatus.OK
     assert _status(0, True, ok, "")[0] is RunStatus.INTERRUPTED
-    assert _status(0, False, bad, "")[1] == "jobs failed: j"
+    assert _status(0, False, bad, "")[1] == "job j: error 5 (Input/output error)"
+    said = _status(
+        0, False, bad, "fio: pid=7, err=5/file:io_u.c:1, func=io_u error, error=Input/output error\n"
+    )[1]
+    assert said == (
+        "job j: error 5 (Input/output error); fio said: fio: pid=7, err=5/file:io_u.c:1, func=io_u error, "
+        "error=Input/output error"
+    )
     assert _status(0, False, None, "")[1] == "fio wrote no results"
     assert "10.0.0.9:1" in (_status(0, False, ok, "fio: failed to connect to 10.0.0.9:1\n")[1] or "")
 

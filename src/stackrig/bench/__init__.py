@@ -3,12 +3,15 @@
 The run folder (the contract other parts, e.g. plots and the dashboard, read)
 =============================================================================
 
-Every ``bench run`` (and ``bench import``) creates a NEW folder and never
-touches an earlier one::
+Every ``bench run`` (and each run ``bench import`` makes) creates a NEW folder and
+never touches an earlier one::
 
     <runs-dir>/<UTC yyyymmddTHHMMSSZ>-<name>/      (``-<4 hex>`` appended when taken)
-        <job>.fio            a copy of each job file as fio ran it (URLs: the
-                             downloaded bytes; ``--target`` adds ``directory=``)
+        <job>.fio            each job file byte for byte as given (URLs: the
+                             downloaded bytes); its sha256 is in meta.json
+        <job>.effective.fio  the job fio ran: stackrig's [global] section (scratch
+                             directory=${STACKRIG_RUN_SCRATCH}, --target, --logs)
+                             and then the copy; `bench run --from RUN` runs it again
         fio.json             fio's --output-format=json+ document. In client mode
                              fio prints ``<host> ...`` text lines before the JSON;
                              they are kept. Read it with :func:`load_results`.
@@ -20,9 +23,11 @@ touches an earlier one::
         meta.json            :class:`RunRecord` as JSON: schema, id, name, status
                              (ok | failed | interrupted), started/ended (ISO UTC),
                              exit_code (fio's), command (argv), jobs [{file, source,
-                             sha256, size}], labels {k: v}, hosts ["h:port"],
+                             sha256, size, effective}], labels {k: v}, hosts,
                              machine {hostname, kernel, os, arch, cpu, cpu_count},
-                             fio_version, error, imported_from
+                             fio_version, error, imported_from, replay {logs,
+                             log_avg_msec, target, hosts, status_interval, from},
+                             sources [{path, sha256, role}] (imports), log_only
 
 ``<runs-dir>`` defaults to ``Paths.runs`` (``runs/`` in the data folder). The
 history (SQLite, component ``bench``) indexes the folders: one row per run plus
@@ -76,6 +81,7 @@ if TYPE_CHECKING:
         RunResult,
         run_jobs,
     )
+    from stackrig.bench.runplan import RunPlan, plan_run, settings_from_run
 
 # Where each public name lives: imported on first use (PEP 562), so a command that needs
 # one part of the family (``bench plot`` needs only the log reader) does not import the rest.
@@ -100,6 +106,7 @@ _HOMES: dict[str, str] = {
     "ResultsError": "stackrig.bench.results",
     "RunNotFoundError": "stackrig.bench.history",
     "RunRecord": "stackrig.bench.model",
+    "RunPlan": "stackrig.bench.runplan",
     "RunResult": "stackrig.bench.runner",
     "RunSettings": "stackrig.bench.model",
     "RunStatus": "stackrig.bench.model",
@@ -117,10 +124,12 @@ _HOMES: dict[str, str] = {
     "parse_metrics": "stackrig.bench.compare",
     "parse_results": "stackrig.bench.results",
     "plan_prune": "stackrig.bench.manage",
+    "plan_run": "stackrig.bench.runplan",
     "rows_from_results": "stackrig.bench.history",
     "run_fio_server": "stackrig.bench.manage",
     "run_jobs": "stackrig.bench.runner",
     "select_runs": "stackrig.bench.manage",
+    "settings_from_run": "stackrig.bench.runplan",
 }
 
 
@@ -157,6 +166,7 @@ __all__ = [
     "ResultRow",
     "ResultsError",
     "RunNotFoundError",
+    "RunPlan",
     "RunRecord",
     "RunResult",
     "RunSettings",
@@ -175,8 +185,10 @@ __all__ = [
     "parse_metrics",
     "parse_results",
     "plan_prune",
+    "plan_run",
     "rows_from_results",
     "run_fio_server",
     "run_jobs",
     "select_runs",
+    "settings_from_run",
 ]

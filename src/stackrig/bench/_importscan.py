@@ -233,8 +233,11 @@ def _run_name(root: Path, path: Path, single: bool, given: str | None) -> str:
         base = path if path.is_dir() else path.parent
         return given or base.resolve().name or "import"
     relative = path.relative_to(root)
-    parts = [*relative.parts] if path.is_dir() else [*relative.parent.parts, _stem(path)]
-    default = "-".join([*parts, "logs"] if path.is_dir() else parts) or "import"
+    if path.is_dir():
+        parts = [*(relative.parts or (root.resolve().name,)), "logs"]
+    else:
+        parts = [*relative.parent.parts, _stem(path)]
+    default = "-".join(parts) or "import"
     return f"{given}-{default}" if given else default
 
 

@@ -120,6 +120,8 @@ class RunSettings:
     status_interval: float = 1.0
     url_max_bytes: int = 1024 * 1024
     url_timeout: float = 20.0
+    repeat_of: str | None = None
+    """The run this one repeats (``bench run --from``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,8 @@ class PlotResult:
     samples: int
     no_data: tuple[str, ...] = field(default=())
     window_ms: int = 0
+    skipped: tuple[str, ...] = field(default=())
+    """Graphs asked for (or, with no graph flag, that the logs nearly give) but not drawn: why."""
 
 
 def parse_duration_ms(text: str) -> int:
@@ -133,7 +135,7 @@ def _default_pattern(s: PlotSettings) -> str:
     if s.pattern:
         return s.pattern
     flags = [s.bandwidth, s.iops, s.latency]
-    if sum(flags) == 1:
+    if sum(flags) == 1 and not (s.percentiles or s.hist):
         if s.bandwidth:
             return "*_bw.*"
         if s.iops:
@@ -179,7 +181,11 @@ def _load(s: PlotSettings) -> _Loaded:
         loaded.samples += len(log)
         loaded.logs.setdefault(name.kind, []).append(log)
     if not loaded.names:
-        raise UsageError(f"no log of the asked kinds matches {pattern!r} in {s.source}")
+        asked = ", ".join(sorted(kinds)) or "latency"
+        raise UsageError(
+            f"no {asked} log matches {pattern!r} in {s.source}",
+            hint="fio writes them with write_bw_log, write_iops_log, write_lat_log and write_hist_log",
+        )
     return loaded
 
 
@@ -299,6 +305,42 @@ def _write_chart(chart: Chart, path: Path, s: PlotSettings) -> Path:
     return _figures.save(_figures.chart_figure(chart, s.size), path, s.fmt)
 
 
+# ---------------------------------------------------------------- what cannot be drawn
+
+_LAT_NEEDS = (
+    "per-I/O latency logs (write_lat_log with log_avg_msec=0) or histogram logs "
+    "(write_hist_log with log_hist_msec)"
+)
+
+
+def _cannot_draw(
+    s: PlotSettings, kinds: set[str], explicit: bool, loaded: _Loaded, per_io: list[FioLog]
+) -> list[str]:
+    """``graph: reason`` for each graph asked for that these logs cannot give."""
+    have = {kind for kind, logs in loaded.logs.items() if logs}
+    names = {"bw": "bandwidth", "iops": "IOPS"}
+    reasons = [
+        f"{names[kind]}: no {kind} logs here (fio writes them with write_{kind}_log)"
+        for kind in ("bw", "iops")
+        if kind in kinds and kind not in have
+    ]
+    if "lat" in kinds and not have & set(LAT_KINDS):
+        reasons.append("latency: no lat, clat or slat logs here (fio writes them with write_lat_log)")
+    lat_logs = [log for kind in LAT_KINDS for log in loaded.logs.get(kind, [])]
+    if not per_io and not loaded.hists:
+        why = (
+            f"the latency logs are averaged over log_avg_msec windows; they need {_LAT_NEEDS}"
+            if lat_logs
+            else f"no latency logs here; they need {_LAT_NEEDS}"
+        )
+        # without graph flags, say it only when latency logs exist (they nearly give them)
+        if s.percentiles or (not explicit and lat_logs):
+            reasons.append(f"latency percentiles: {why}")
+        if s.hist or (not explicit and lat_logs):
+            reasons.append(f"latency histogram: {why}")
+    return reasons
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -316,16 +358,18 @@ def plot(settings: PlotSettings) -> PlotResult:
     window = s.window_ms or binning.auto_window_ms(all_logs)
     files: list[Path] = []
     kinds = _selected_kinds(s)
+    explicit = bool(kinds) or s.percentiles or s.hist  # else: every graph the logs can give
     for kind in ("bw", "iops", "lat", "clat", "slat"):
         logs = loaded.logs.get(kind, [])
-        if logs and (not kinds or kind in kinds):
+        if logs and (not explicit or kind in kinds):
             chart = timeseries_chart(kind, logs, s, window, title)
             files.append(_write_chart(chart, outdir / f"{base}_{kind}.{s.fmt}", s))
     lat_kind = next((k for k in ("clat", "lat") if loaded.logs.get(k)), None)
     per_io = [log for log in loaded.logs.get(lat_kind or "", []) if not log.windowed]
-    wants_percentiles = (s.percentiles or not kinds) and (per_io or loaded.hists)
-    wants_hist = (s.hist or not kinds) and (loaded.hists or per_io)
-    wants_iops_lat = not kinds and loaded.logs.get("iops") and lat_kind
+    skipped = _cannot_draw(s, kinds, explicit, loaded, per_io)
+    wants_percentiles = (s.percentiles or not explicit) and (per_io or loaded.hists)
+    wants_hist = (s.hist or not explicit) and (loaded.hists or per_io)
+    wants_iops_lat = not explicit and loaded.logs.get("iops") and lat_kind
     if wants_percentiles or wants_hist or wants_iops_lat:
         from stackrig.bench import _figures as mpl
 
@@ -340,12 +384,15 @@ def plot(settings: PlotSettings) -> PlotResult:
         if wants_iops_lat and lat_kind:
             fig = mpl.iops_lat_figure(loaded.logs["iops"], loaded.logs[lat_kind], s.size, window, title)
             files.append(mpl.save(fig, outdir / f"{base}_iops_vs_{lat_kind}.{s.fmt}", s.fmt))
+    if not files and skipped:
+        raise UsageError("no graph can be drawn from these logs: " + "; ".join(skipped))
     return PlotResult(
         files=tuple(files),
         logs=tuple(loaded.names),
         samples=loaded.samples,
         no_data=tuple(loaded.no_data),
         window_ms=window,
+        skipped=tuple(skipped),
     )
 
 

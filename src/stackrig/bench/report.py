@@ -96,9 +96,19 @@ def _facts(run: RunRecord) -> str:
     return "<dl>" + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items) + "</dl>"
 
 
-def _summary(rows: Sequence[ResultRow]) -> str:
+def _no_results(run: RunRecord) -> str:
+    if run.log_only:
+        return (
+            "No results: a log-only run (fio's logs without its JSON output); the graphs come from the logs."
+        )
+    if run.error:
+        return f"No results: the run failed: {run.error}"
+    return "No results: fio.json is missing or holds no jobs."
+
+
+def _summary(run: RunRecord, rows: Sequence[ResultRow]) -> str:
     if not rows:
-        return "<p class='note'>No results: fio.json is missing or holds no jobs.</p>"
+        return f"<p class='note'>{_e(_no_results(run))}</p>"
     head = (
         "<tr><th class='l'>host</th><th class='l'>job</th><th class='l'>direction</th><th>IOPS</th>"
         "<th>bandwidth</th><th>mean latency</th><th>p50</th><th>p99</th><th>p99.9</th><th>runtime</th></tr>"
@@ -199,7 +209,7 @@ def build_report(
         graphs += count
         sections.append(
             f"<section id='{anchor}'><h2>{_e(run.name)}</h2>{_facts(run)}<h3>Summary</h3>"
-            f"{_summary(history.rows(run))}<h3>Graphs</h3>{pictures}"
+            f"{_summary(run, history.rows(run))}<h3>Graphs</h3>{pictures}"
             f"<h3>Job files</h3>{_job_files(run)}</section>"
         )
     compare = ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
 import re
 import shutil
 import signal
@@ -41,7 +42,8 @@ from stackrig.bench.model import (
     write_meta,
 )
 from stackrig.bench.results import FioResults, ResultsError, parse_results, split_output
-from stackrig.errors import FailedError, InterruptError, MissingError, UsageError
+from stackrig.bench.runplan import SCRATCH_DIR, Prepared, build_argv, prepare, replay_of
+from stackrig.errors import FailedError, InterruptError, MissingError
 
 __all__ = [
     "FioRunFailedError",
@@ -57,7 +59,6 @@ log = logging.getLogger("stackrig.bench")
 
 _CONNECT_FAILED = re.compile(r"failed to connect to (\S+)")
 _STOP_GRACE = 30.0
-SCRATCH_DIR = "scratch"
 
 
 class FioRunFailedError(FailedError):
@@ -88,20 +89,6 @@ def check_reachable(hosts: tuple[FioHost, ...], timeout: float = 5.0) -> None:
             "fio server unreachable: " + ", ".join(down),
             hint="start `stackrig bench server --host ADDR` (or fio --server) on each host; nothing was run",
         )
-
-
-def build_argv(settings: RunSettings, files: tuple[str, ...]) -> list[str]:
-    argv = ["--output-format=json+"]
-    if settings.hosts:
-        for host in settings.hosts:
-            argv.append(f"--client={host.client_arg}")
-            argv.extend(files)
-        return argv
-    if settings.status_interval > 0:
-        # fio takes a time with a unit; a bare "0.5" makes it print nothing at all
-        argv.append(f"--status-interval={max(1, round(settings.status_interval * 1000))}ms")
-    argv.extend(files)
-    return argv
 
 
 # ---------------------------------------------------------------- progress
@@ -314,37 +301,39 @@ def _status(
     unreachable = _CONNECT_FAILED.findall(stderr)
     if unreachable:
         return RunStatus.FAILED, "fio server unreachable: " + ", ".join(unreachable)
+    failure = results.failure(stderr) if results is not None else None
+    if failure:  # fio's own account: which job, which error, what fio said
+        return RunStatus.FAILED, failure
     if rc != 0:
         return RunStatus.FAILED, f"fio exited with {rc}: {_proc.tail(stderr, 3)}".strip()
     if results is None:
         return RunStatus.FAILED, "fio wrote no results"
-    failed = [job.name for job in results.all_jobs if job.error]
-    if failed:
-        return RunStatus.FAILED, "jobs failed: " + ", ".join(sorted(set(failed)))
     return RunStatus.OK, None
 
 
-def _checked_jobs(settings: RunSettings) -> tuple[jobfile.JobFile, ...]:
+def _checked_jobs(settings: RunSettings) -> Prepared:
     """Read, download and check every job; reach every server. Nothing is created here."""
-    if settings.target is not None and not settings.hosts and not settings.target.is_dir():
-        raise UsageError(f"--target {settings.target} is not a folder", hint="create it or choose another")
-    jobs = jobfile.prepare_jobs(settings.jobs, max_bytes=settings.url_max_bytes, timeout=settings.url_timeout)
-    prefix = jobfile.header(target=settings.target, logs=settings.logs, log_avg_msec=settings.log_avg_msec)
-    jobfile.validate_jobs(jobs, prefix)
+    prepared = prepare(settings)
+    jobfile.validate_jobs(prepared.jobs, prepared.prefix)
     if settings.hosts:
         check_reachable(settings.hosts)
-    return jobs
+    return prepared
 
 
 def _execute(
-    folder: Path, argv: list[str], settings: RunSettings, progress: ProgressCallback | None
+    folder: Path,
+    argv: list[str],
+    settings: RunSettings,
+    progress: ProgressCallback | None,
+    scratch: Path | None,
 ) -> tuple[int, bool, list[str]]:
     """Run fio in ``folder``: (exit code, interrupted, stdout lines)."""
     mono = time.monotonic()
     # The handler is in place before fio starts: a SIGTERM in between must stop fio too,
     # never leave it running orphaned.
     with (folder / STDERR_FILE).open("w", encoding="utf-8") as err, _sigterm_as_interrupt():
-        proc = _proc.start("fio", argv, cwd=folder, stderr=err.fileno(), needed_for="bench run")
+        env = {**os.environ, jobfile.SCRATCH_VAR: str(scratch)} if scratch is not None else None
+        proc = _proc.start("fio", argv, cwd=folder, stderr=err.fileno(), env=env, needed_for="bench run")
         if proc.stdout is None:  # pragma: no cover - start() always pipes stdout
             raise FailedError("fio gave no output stream")
         reader = _Reader(proc.stdout)
@@ -376,21 +365,21 @@ def run_jobs(settings: RunSettings, *, progress: ProgressCallback | None = None)
     interrupted run; nothing is created when a job is invalid or a server
     unreachable.
     """
-    jobs = _checked_jobs(settings)
+    prepared = _checked_jobs(settings)
+    jobs = prepared.jobs
     with History.open(settings.db) as history:  # a bad database fails before fio runs
         started = dt.datetime.now(dt.UTC)
         name = settings.name or Path(jobs[0].file).stem
         folder = make_run_folder(settings.runs_dir, name, started)
         # Without --target, fio lays out its data files in a scratch folder removed after the run.
-        scratch = None if settings.target is not None or settings.hosts else folder / SCRATCH_DIR
+        scratch = folder / SCRATCH_DIR if prepared.scratch else None
         if scratch is not None:
             _io.ensure_dir(scratch)
-        prefix = jobfile.header(
-            target=scratch or settings.target, logs=settings.logs, log_avg_msec=settings.log_avg_msec
-        )
         for job in jobs:
-            _io.atomic_write(folder / job.file, jobfile.job_text(job, prefix))
-        argv = build_argv(settings, tuple(job.file for job in jobs))
+            _io.atomic_write(folder / job.file, job.data)  # byte for byte, as given
+            if prepared.prefix:
+                _io.atomic_write(folder / job.effective, jobfile.job_text(job, prepared.prefix))
+        argv = build_argv(settings, prepared.run_files)
         record = RunRecord(
             id=new_run_id(),
             name=name,
@@ -400,15 +389,16 @@ def run_jobs(settings: RunSettings, *, progress: ProgressCallback | None = None)
             ended=None,
             exit_code=None,
             command=("fio", *argv),
-            jobs=tuple(job.record() for job in jobs),
+            jobs=tuple(job.record(effective=bool(prepared.prefix)) for job in jobs),
             labels=dict(settings.labels),
             hosts=tuple(str(h) for h in settings.hosts),
             machine=machine_info(),
+            replay=replay_of(settings),
         )
         write_meta(record)
         log.info("running fio in %s", folder)
         try:
-            returncode, interrupted, lines = _execute(folder, argv, settings, progress)
+            returncode, interrupted, lines = _execute(folder, argv, settings, progress, scratch)
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)

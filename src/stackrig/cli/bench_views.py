@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from stackrig import output
+from stackrig.cli._bench_common import db_path
 from stackrig.cli._bench_live import live_progress
 from stackrig.cli._bench_options import RunsDirOpt, TagOpt, TargetOpt
 from stackrig.cli._common import finish, state
@@ -37,10 +38,6 @@ HostOpt = Annotated[
 PortOpt = Annotated[int, typer.Option("--port", help="Dashboard TCP port.")]
 
 
-def _db(ctx: typer.Context, db: Path | None) -> Path:
-    return db or state(ctx).paths.db
-
-
 def _source(ctx: typer.Context, ref: str | None, db: Path | None) -> Path:
     """A folder of logs: the given folder, a run from the history, or the current folder."""
     if ref is None:
@@ -49,7 +46,7 @@ def _source(ctx: typer.Context, ref: str | None, db: Path | None) -> Path:
         return Path(ref)
     from stackrig.bench import History
 
-    database = _db(ctx, db)
+    database = db_path(ctx, db)
     if not database.is_file():
         raise UsageError(f"{ref!r} is not a folder and there is no history yet ({database})")
     with History.open(database) as history:
@@ -149,6 +146,7 @@ def plot(  # noqa: PLR0917 - Typer maps parameters to flags
     result = draw(settings)
     lines = [str(p) for p in result.files] + [f"no data (not plotted): {n}" for n in result.no_data]
     warnings = tuple(f"{n}: no data (all zeros or empty, e.g. gtod_reduce=1)" for n in result.no_data)
+    warnings += tuple(f"not drawn: {reason}" for reason in result.skipped)
     finish(ctx, output.Report(result, render=_files_view(lines), warnings=warnings), json_mode=json_)
 
 
@@ -172,7 +170,7 @@ def report(
     from stackrig.bench import History
     from stackrig.bench.report import write_report
 
-    with History.open(_db(ctx, db)) as history:
+    with History.open(db_path(ctx, db)) as history:
         records = [history.resolve(ref) for ref in runs]
         result = write_report(history, records, out)
     if out is None and not json_:
@@ -194,7 +192,7 @@ def serve_dashboard(
     It binds 127.0.0.1 unless --host says otherwise; nothing outside the runs folder
     can be read. Ctrl-C stops it.
     """
-    _serve_dashboard(runs_dir or state(ctx).paths.runs, _db(ctx, db), host, port)
+    _serve_dashboard(runs_dir or state(ctx).paths.runs, db_path(ctx, db), host, port)
 
 
 def aio(  # noqa: PLR0917 - Typer maps parameters to flags
