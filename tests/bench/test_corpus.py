@@ -221,3 +221,24 @@ def test_corrupt_files_among_many(home_args: list[str], tmp_path: Path) -> None:
     assert names == {"randread-1-1", "randread-16-1", "mixed-logs", "more-deeper-result"}
     assert _digest(source) == before
     assert stackrig(*home_args, "bench", "import", str(source), "--allow-partial").returncode == 0
+
+
+def test_every_graph_asked_for_is_drawn_or_explained(home_args: list[str], tmp_path: Path) -> None:
+    asked = {"bw": "-b", "iops": "-i", "lat": "--lat", "percentiles": "--percentiles", "hist": "--hist"}
+    for folder in ("fio-plot-floppy", "ceph-cbt"):
+        _code, doc, _stderr = _import(home_args, CORPUS / folder)
+        for run in doc["data"]["runs"]:
+            out = tmp_path / run["id"]
+            done = stackrig(*home_args, "bench", "plot", run["id"], "-d", str(out), *asked.values(), "--json")
+            assert done.returncode == 0, done.stderr
+            data = json.loads(done.stdout)["data"]
+            drawn = " ".join(Path(p).name for p in data["files"])
+            said = " ".join(data["skipped"])
+            for graph, words in {
+                "bw": ("_bw.", "bandwidth:"),
+                "iops": ("_iops.", "IOPS:"),
+                "lat": ("lat.", "latency:"),
+                "percentiles": ("_percentiles.", "latency percentiles:"),
+                "hist": ("_clat_hist.", "latency histogram:"),
+            }.items():
+                assert words[0] in drawn or words[1] in said, (folder, run["name"], graph, drawn, said)
