@@ -42,6 +42,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from stackrig.bench.compare import Comparison, compare_runs, export_rows, format_rows, parse_metrics
+    from stackrig.bench.groups import (
+        RunGroup,
+        delete_group,
+        group_runs,
+        is_group_ref,
+        list_groups,
+        resolve_group,
+        resolve_runs,
+    )
     from stackrig.bench.history import History, ResultRow, RunNotFoundError, rows_from_results
     from stackrig.bench.importer import ImportResult, import_dir
     from stackrig.bench.inventory import hosts_from_inventory
@@ -64,6 +73,9 @@ if TYPE_CHECKING:
         parse_host,
         parse_label,
     )
+    from stackrig.bench.noise import GroupComparison, compare_groups, group_stats
+    from stackrig.bench.phases import parse_steady_state
+    from stackrig.bench.repeat import GroupResult, run_group
     from stackrig.bench.results import (
         DirectionStats,
         DiskUtil,
@@ -86,6 +98,19 @@ if TYPE_CHECKING:
 # Where each public name lives: imported on first use (PEP 562), so a command that needs
 # one part of the family (``bench plot`` needs only the log reader) does not import the rest.
 _HOMES: dict[str, str] = {
+    "GroupComparison": "stackrig.bench.noise",
+    "parse_steady_state": "stackrig.bench.phases",
+    "delete_group": "stackrig.bench.groups",
+    "group_runs": "stackrig.bench.groups",
+    "GroupResult": "stackrig.bench.repeat",
+    "RunGroup": "stackrig.bench.groups",
+    "compare_groups": "stackrig.bench.noise",
+    "group_stats": "stackrig.bench.noise",
+    "is_group_ref": "stackrig.bench.groups",
+    "list_groups": "stackrig.bench.groups",
+    "resolve_group": "stackrig.bench.groups",
+    "resolve_runs": "stackrig.bench.groups",
+    "run_group": "stackrig.bench.repeat",
     "Comparison": "stackrig.bench.compare",
     "DirectionStats": "stackrig.bench.results",
     "DiskUtil": "stackrig.bench.results",
@@ -155,6 +180,8 @@ __all__ = [
     "FioResults",
     "FioRunFailedError",
     "FioServerUnreachableError",
+    "GroupComparison",
+    "GroupResult",
     "History",
     "ImportResult",
     "InvalidJobError",
@@ -165,29 +192,40 @@ __all__ = [
     "Progress",
     "ResultRow",
     "ResultsError",
+    "RunGroup",
     "RunNotFoundError",
     "RunPlan",
     "RunRecord",
     "RunResult",
     "RunSettings",
     "RunStatus",
+    "compare_groups",
     "compare_runs",
+    "delete_group",
     "delete_runs",
     "export_rows",
     "export_runs",
     "format_rows",
+    "group_runs",
+    "group_stats",
     "hosts_from_inventory",
     "import_dir",
+    "is_group_ref",
     "is_loopback",
+    "list_groups",
     "load_results",
     "parse_host",
     "parse_label",
     "parse_metrics",
     "parse_results",
+    "parse_steady_state",
     "plan_prune",
     "plan_run",
+    "resolve_group",
+    "resolve_runs",
     "rows_from_results",
     "run_fio_server",
+    "run_group",
     "run_jobs",
     "select_runs",
     "settings_from_run",

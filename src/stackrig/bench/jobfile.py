@@ -16,6 +16,7 @@ import hashlib
 import os
 import tempfile
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -35,6 +36,7 @@ __all__ = [
     "job_sections",
     "prepare_jobs",
     "validate_jobs",
+    "with_params",
 ]
 
 _RESERVED = {META_FILE, RESULTS_FILE, STDERR_FILE}
@@ -168,12 +170,20 @@ def prepare_jobs(
     return tuple(jobs)
 
 
-def header(*, target: Path | None, logs: bool, log_avg_msec: int, scratch: bool = False) -> str:
+def header(
+    *,
+    target: Path | None,
+    logs: bool,
+    log_avg_msec: int,
+    scratch: bool = False,
+    extra: Mapping[str, str] | None = None,
+) -> str:
     """The ``[global]`` section stackrig puts before a job ("" when nothing to add).
 
-    ``scratch``: fio lays out its files in the run's scratch folder (``${STACKRIG_RUN_SCRATCH}``).
+    ``scratch``: fio lays out its files in the run's scratch folder (``${STACKRIG_RUN_SCRATCH}``);
+    ``extra``: more options (fio's steadystate ones).
     """
-    lines: list[str] = []
+    lines: list[str] = [f"{key}={value}" for key, value in (extra or {}).items()]
     if target is not None:
         lines.append(f"directory={target}")
     elif scratch:
@@ -189,10 +199,37 @@ def header(*, target: Path | None, logs: bool, log_avg_msec: int, scratch: bool 
     )
 
 
-def job_text(job: JobFile, prefix: str) -> bytes:
+def job_text(job: JobFile, prefix: str, params: Mapping[str, str] | None = None) -> bytes:
+    """The effective job: stackrig's section, then the job (``params`` set last in each job section)."""
+    data = with_params(job.data, params) if params else job.data
     if not prefix:
-        return job.data
-    return prefix.encode("utf-8") + b"\n" + job.data
+        return data
+    return prefix.encode("utf-8") + b"\n" + data
+
+
+def with_params(data: bytes, params: Mapping[str, str]) -> bytes:
+    """The job text with ``key=value`` lines added at the end of every job section (not
+    ``[global]``): set last, they win over the section's own options (a sweep's point)."""
+    lines = data.decode("utf-8").splitlines(keepends=True)
+    note = "; set by stackrig: " + " ".join(f"{k}={v}" for k, v in params.items())
+    added = "".join(f"{key}={value}\n" for key, value in params.items())
+    out: list[str] = []
+    section: str | None = None
+
+    def close() -> None:
+        if section is not None and section != "global":
+            if out and not out[-1].endswith("\n"):
+                out[-1] += "\n"
+            out.append(f"{note}\n{added}")
+
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            close()
+            section = stripped[1:-1].strip()
+        out.append(line)
+    close()
+    return "".join(out).encode("utf-8")
 
 
 def _parse_only(paths: list[Path], env: dict[str, str]) -> tuple[bool, str]:
@@ -210,7 +247,9 @@ def _parse_only(paths: list[Path], env: dict[str, str]) -> tuple[bool, str]:
     return True, ""
 
 
-def check_jobs(jobs: tuple[JobFile, ...], prefix: str) -> tuple[JobCheck, ...]:
+def check_jobs(
+    jobs: tuple[JobFile, ...], prefix: str, params: Mapping[str, str] | None = None
+) -> tuple[JobCheck, ...]:
     """fio's verdict on each job, as given and as it will run (both must pass).
 
     Checking the file as given too keeps the verdict fio's own: a file fio refuses
@@ -226,23 +265,23 @@ def check_jobs(jobs: tuple[JobFile, ...], prefix: str) -> tuple[JobCheck, ...]:
             given.append(Path(tmp) / "given" / job.file)
             given[-1].write_bytes(job.data)
             effective.append(Path(tmp) / job.file)
-            effective[-1].write_bytes(job_text(job, prefix))
-        accepted, _ = _parse_only(given + (effective if prefix else []), env)
+            effective[-1].write_bytes(job_text(job, prefix, params))
+        accepted, _ = _parse_only(given + (effective if prefix or params else []), env)
         checks = []
         for job, as_given, as_run in zip(jobs, given, effective, strict=True):
             complaint = ""
             if not accepted:
                 ok, complaint = _parse_only([as_given], env)
-                if ok and prefix:
+                if ok and (prefix or params):
                     ok, complaint = _parse_only([as_run], env)
-            text = job_text(job, prefix).decode("utf-8", "replace")
+            text = job_text(job, prefix, params).decode("utf-8", "replace")
             checks.append(JobCheck(job.source, job.file, job.effective, text, accepted or ok, complaint))
         return tuple(checks)
 
 
-def validate_jobs(jobs: tuple[JobFile, ...], prefix: str) -> None:
+def validate_jobs(jobs: tuple[JobFile, ...], prefix: str, params: Mapping[str, str] | None = None) -> None:
     """``fio --parse-only`` on the jobs (as given and as they will run); InvalidJobError quoting fio."""
-    for check in check_jobs(jobs, prefix):
+    for check in check_jobs(jobs, prefix, params):
         if not check.accepted:
             raise InvalidJobError(
                 f"fio rejects job file {check.source}:\n{check.complaint}",

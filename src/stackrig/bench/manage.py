@@ -14,11 +14,13 @@ from pathlib import Path
 
 from stackrig import _io, _proc
 from stackrig.bench.compare import export_rows, format_rows
+from stackrig.bench.groups import RunGroup
 from stackrig.bench.history import History
 from stackrig.bench.model import (
     META_FILE,
     RunRecord,
 )
+from stackrig.bench.noise import GROUP_EXPORT_FIELDS, group_stats
 from stackrig.errors import ConflictError, FailedError, InterruptError, UsageError
 
 __all__ = [
@@ -63,10 +65,29 @@ class ExportResult:
     """The exported text when it was not written to a file."""
 
 
-def export_runs(history: History, runs: Sequence[RunRecord], fmt: str, output: Path | None) -> ExportResult:
-    """Rows of ``runs`` as CSV or JSON, written atomically to ``output`` (or returned)."""
-    content = format_rows(export_rows(history, runs), fmt)
-    ids = tuple(r.id for r in runs)
+def export_runs(
+    history: History,
+    runs: Sequence[RunRecord],
+    fmt: str,
+    output: Path | None,
+    *,
+    groups: Sequence[tuple[RunGroup, Sequence[RunRecord]]] = (),
+    confidence: float = 0.95,
+) -> ExportResult:
+    """Rows of ``runs`` as CSV or JSON, written atomically to ``output`` (or returned).
+
+    With ``groups`` (and no runs): one row per group, host, job, direction and metric with
+    the group's statistics (n, mean, stdev, cv, interval of the mean, min, max).
+    """
+    if groups:
+        if runs:
+            raise UsageError("export groups or runs, not both (their rows differ)")
+        rows = [row for group, members in groups for row in group_stats(history, group, members, confidence)]
+        content = format_rows(rows, fmt, GROUP_EXPORT_FIELDS)
+        ids = tuple(r.id for _, members in groups for r in members)
+    else:
+        content = format_rows(export_rows(history, runs), fmt)
+        ids = tuple(r.id for r in runs)
     if output is None:
         return ExportResult(ids, None, content)
     if (output.absolute().parent / META_FILE).is_file():

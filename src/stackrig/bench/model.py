@@ -25,6 +25,7 @@ __all__ = [
     "RESULTS_FILE",
     "STDERR_FILE",
     "FioHost",
+    "GroupMember",
     "JobSource",
     "RunRecord",
     "RunSettings",
@@ -104,6 +105,18 @@ def parse_label(text: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupMember:
+    """A run's place in a group (``--repeat``, ``bench sweep``): the group, its position, its point."""
+
+    id: str
+    seq: int
+    warmup: bool = False
+    """A warm-up run (``--warmup``): kept, left out of the group's statistics."""
+    point: Mapping[str, str] = field(default_factory=dict)
+    """A sweep's parameters for this run (iodepth, numjobs, bs, rw)."""
+
+
+@dataclass(frozen=True, slots=True)
 class RunSettings:
     """Everything ``bench run`` needs; built by the CLI from its flags."""
 
@@ -122,6 +135,16 @@ class RunSettings:
     url_timeout: float = 20.0
     repeat_of: str | None = None
     """The run this one repeats (``bench run --from``)."""
+    group: GroupMember | None = None
+    """The group this run belongs to (``--repeat``, ``bench sweep``)."""
+    params: Mapping[str, str] = field(default_factory=dict)
+    """Options set last in every job section (a sweep's point): they win over the job's own."""
+    steady_state: Mapping[str, str] = field(default_factory=dict)
+    """fio's steadystate options (``--steady-state``), put in stackrig's [global] section."""
+    precondition: bool = False
+    """Write the job's files sequentially twice before the workload (SNIA PTS)."""
+    allow_raw_device: bool = False
+    """Consent to precondition a raw device (``--yes``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +198,9 @@ class RunRecord:
     """The files an imported run was made from."""
     log_only: bool = False
     """An imported folder of logs without fio's JSON output."""
+    group: GroupMember | None = None
+    steady: Mapping[str, Any] = field(default_factory=dict)
+    """Per job: whether fio's steady state was attained and after how long (``--steady-state``)."""
 
     @property
     def results_path(self) -> Path:
@@ -200,6 +226,8 @@ class RunRecord:
             "replay": dict(self.replay),
             "sources": [{"path": f.path, "sha256": f.sha256, "role": f.role} for f in self.sources],
             "log_only": self.log_only,
+            "group": _group_meta(self.group),
+            "steady": dict(self.steady),
         }
 
     @classmethod
@@ -253,7 +281,28 @@ class RunRecord:
             replay=dict(replay or {}),
             sources=sources,
             log_only=doc.get("log_only") is True,
+            group=_group_of(doc.get("group")),
+            steady=dict(doc["steady"]) if isinstance(doc.get("steady"), Mapping) else {},
         )
+
+
+def _group_meta(group: GroupMember | None) -> dict[str, Any] | None:
+    if group is None:
+        return None
+    return {"id": group.id, "seq": group.seq, "warmup": group.warmup, "point": dict(group.point)}
+
+
+def _group_of(doc: Any) -> GroupMember | None:
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("id"), str):
+        return None
+    point = doc.get("point") if isinstance(doc.get("point"), Mapping) else {}
+    seq = doc.get("seq")
+    return GroupMember(
+        id=doc["id"],
+        seq=seq if isinstance(seq, int) else 0,
+        warmup=doc.get("warmup") is True,
+        point={str(k): str(v) for k, v in (point or {}).items()},
+    )
 
 
 def _job_meta(job: JobSource) -> dict[str, Any]:

@@ -247,7 +247,31 @@ def _add_hist(loaded: _Loaded, name: LogName) -> None:
 # ---------------------------------------------------------------- time series
 
 
-def timeseries_chart(kind: str, logs: list[FioLog], s: PlotSettings, window: int, title: str) -> Chart:
+def steady_windows(folder: Path) -> list[tuple[str, float, float]]:
+    """(job, start s, end s) of each steady-state window fio attained in a run (from meta.json)."""
+    import json
+
+    try:
+        steady = json.loads((folder / "meta.json").read_text(encoding="utf-8")).get("steady") or {}
+    except (OSError, ValueError, AttributeError):
+        return []
+    found = []
+    for job, state in steady.items() if isinstance(steady, dict) else ():
+        if isinstance(state, dict) and state.get("attained") and state.get("after_s") is not None:
+            end = float(state["after_s"])
+            found.append((str(job), max(0.0, end - float(state.get("window_s") or 0)), end))
+    return found
+
+
+def timeseries_chart(
+    kind: str,
+    logs: list[FioLog],
+    s: PlotSettings,
+    window: int,
+    title: str,
+    *,
+    steady: Sequence[tuple[str, float, float]] = (),
+) -> Chart:
     """One line per job and direction with its min-max band; for bandwidth and IOPS of several
     lines, their total; a moving average of the total (or of each line, when nothing is summed)."""
     import numpy as np
@@ -283,6 +307,13 @@ def timeseries_chart(kind: str, logs: list[FioLog], s: PlotSettings, window: int
         ma = binning.moving_average(sum_v, smooth) / div
         lines.append(
             Line(sum_t, ma, "#000000", width=1.2, dashed=True, label=f"{total}, moving avg ({smooth} pts)")
+        )
+    top = peak / div if peak > 0 else 1.0
+    for job, start, end in steady:  # the window over which fio found the job steady
+        xs = np.array([start, end])
+        bands.append(Band(xs, np.zeros(2), np.full(2, top), "#2ca02c", alpha=0.12))
+        lines.append(
+            Line(np.empty(0), np.empty(0), "#2ca02c", width=6.0, alpha=0.3, label=f"steady state: {job}")
         )
     what = KIND_TITLES[kind]
     band = "band: min-max per window" if any(len(x) for x in series) else "no samples in the time window"
@@ -362,7 +393,7 @@ def plot(settings: PlotSettings) -> PlotResult:
     for kind in ("bw", "iops", "lat", "clat", "slat"):
         logs = loaded.logs.get(kind, [])
         if logs and (not explicit or kind in kinds):
-            chart = timeseries_chart(kind, logs, s, window, title)
+            chart = timeseries_chart(kind, logs, s, window, title, steady=steady_windows(s.source))
             files.append(_write_chart(chart, outdir / f"{base}_{kind}.{s.fmt}", s))
     lat_kind = next((k for k in ("clat", "lat") if loaded.logs.get(k)), None)
     per_io = [log for log in loaded.logs.get(lat_kind or "", []) if not log.windowed]

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from stackrig import _io, _proc
-from stackrig.bench import jobfile
+from stackrig.bench import jobfile, phases
 from stackrig.bench.history import History, ResultRow, rows_from_results
 from stackrig.bench.model import (
     RESULTS_FILE,
@@ -314,7 +314,9 @@ def _status(
 def _checked_jobs(settings: RunSettings) -> Prepared:
     """Read, download and check every job; reach every server. Nothing is created here."""
     prepared = prepare(settings)
-    jobfile.validate_jobs(prepared.jobs, prepared.prefix)
+    jobfile.validate_jobs(prepared.jobs, prepared.prefix, prepared.params)
+    if settings.precondition:
+        phases.check_precondition(prepared.jobs, yes=settings.allow_raw_device)
     if settings.hosts:
         check_reachable(settings.hosts)
     return prepared
@@ -377,8 +379,8 @@ def run_jobs(settings: RunSettings, *, progress: ProgressCallback | None = None)
             _io.ensure_dir(scratch)
         for job in jobs:
             _io.atomic_write(folder / job.file, job.data)  # byte for byte, as given
-            if prepared.prefix:
-                _io.atomic_write(folder / job.effective, jobfile.job_text(job, prepared.prefix))
+            if prepared.changed:
+                _io.atomic_write(folder / job.effective, prepared.text(job))
         argv = build_argv(settings, prepared.run_files)
         record = RunRecord(
             id=new_run_id(),
@@ -389,20 +391,28 @@ def run_jobs(settings: RunSettings, *, progress: ProgressCallback | None = None)
             ended=None,
             exit_code=None,
             command=("fio", *argv),
-            jobs=tuple(job.record(effective=bool(prepared.prefix)) for job in jobs),
+            jobs=tuple(job.record(effective=prepared.changed) for job in jobs),
             labels=dict(settings.labels),
             hosts=tuple(str(h) for h in settings.hosts),
             machine=machine_info(),
             replay=replay_of(settings),
+            group=settings.group,
         )
         write_meta(record)
         log.info("running fio in %s", folder)
+        failure = None
         try:
-            returncode, interrupted, lines = _execute(folder, argv, settings, progress, scratch)
+            failure = _precondition(folder, prepared, settings, scratch) if settings.precondition else None
+            if failure is None:
+                returncode, interrupted, lines = _execute(folder, argv, settings, progress, scratch)
+            else:
+                returncode, interrupted, lines = 1, False, []
+        except KeyboardInterrupt:  # during the precondition: fio was stopped with it
+            returncode, interrupted, lines = 130, True, []
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
-        record, results = _record_outcome(record, history, returncode, interrupted, lines)
+        record, results = _record_outcome(record, history, returncode, interrupted, lines, failure=failure)
     if record.status is RunStatus.INTERRUPTED:
         raise InterruptError(f"interrupted; the partial run {record.id} is kept in {folder}")
     if record.status is RunStatus.FAILED:
@@ -413,8 +423,29 @@ def run_jobs(settings: RunSettings, *, progress: ProgressCallback | None = None)
     return RunResult(record, tuple(rows_from_results(results)) if results is not None else ())
 
 
+def _precondition(
+    folder: Path, prepared: Prepared, settings: RunSettings, scratch: Path | None
+) -> str | None:
+    """Write what the jobs use twice, sequentially; None when done, else why not."""
+    prefix = jobfile.header(
+        target=settings.target, logs=False, log_avg_msec=settings.log_avg_msec, scratch=prepared.scratch
+    )
+    env = {jobfile.SCRATCH_VAR: str(scratch)} if scratch is not None else None
+    quiet = replace(settings, status_interval=0)
+    failure = phases.run_precondition(
+        folder, prepared.jobs, prefix, lambda files: build_argv(quiet, files), env
+    )
+    return None if failure is None else f"precondition failed: {failure}"
+
+
 def _record_outcome(
-    record: RunRecord, history: History, returncode: int, interrupted: bool, lines: list[str]
+    record: RunRecord,
+    history: History,
+    returncode: int,
+    interrupted: bool,
+    lines: list[str],
+    *,
+    failure: str | None = None,
 ) -> tuple[RunRecord, FioResults | None]:
     """Write fio.json and the final meta.json, index the run; return the final record and results."""
     folder = record.folder
@@ -427,6 +458,8 @@ def _record_outcome(
     except ResultsError:
         results = None
     status, error = _status(returncode, interrupted, results, stderr)
+    if failure is not None and not interrupted:
+        status, error = RunStatus.FAILED, failure
     version = results.fio_version.removeprefix("fio-") if results and results.fio_version else fio_version()
     record = replace(
         record,
@@ -435,6 +468,7 @@ def _record_outcome(
         exit_code=returncode,
         error=error,
         fio_version=version,
+        steady=phases.steady_outcome(results),
     )
     write_meta(record)
     history.add(record, results)

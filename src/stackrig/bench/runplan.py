@@ -10,7 +10,7 @@ the settings its ``meta.json`` recorded give the same effective jobs again.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +31,20 @@ class Prepared:
     prefix: str
     scratch: bool
     """fio lays out its files in the run's scratch folder (no ``--target``, not client mode)."""
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        """True when fio runs an effective job rather than the copy as given."""
+        return bool(self.prefix or self.params)
 
     @property
     def run_files(self) -> tuple[str, ...]:
         """The job files fio is given: the effective ones, or the copies when nothing is added."""
-        return tuple(job.effective if self.prefix else job.file for job in self.jobs)
+        return tuple(job.effective if self.changed else job.file for job in self.jobs)
+
+    def text(self, job: jobfile.JobFile) -> bytes:
+        return jobfile.job_text(job, self.prefix, self.params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +68,13 @@ def prepare(settings: RunSettings) -> Prepared:
     jobs = jobfile.prepare_jobs(settings.jobs, max_bytes=settings.url_max_bytes, timeout=settings.url_timeout)
     scratch = settings.target is None and not settings.hosts
     prefix = jobfile.header(
-        target=settings.target, logs=settings.logs, log_avg_msec=settings.log_avg_msec, scratch=scratch
+        target=settings.target,
+        logs=settings.logs,
+        log_avg_msec=settings.log_avg_msec,
+        scratch=scratch,
+        extra=settings.steady_state,
     )
-    return Prepared(jobs, prefix, scratch)
+    return Prepared(jobs, prefix, scratch, dict(settings.params))
 
 
 def build_argv(settings: RunSettings, files: tuple[str, ...]) -> list[str]:
@@ -81,7 +94,7 @@ def build_argv(settings: RunSettings, files: tuple[str, ...]) -> list[str]:
 def plan_run(settings: RunSettings) -> RunPlan:
     """Check every job with fio and say what ``bench run`` would run; create nothing."""
     prepared = prepare(settings)
-    checks = jobfile.check_jobs(prepared.jobs, prepared.prefix)
+    checks = jobfile.check_jobs(prepared.jobs, prepared.prefix, prepared.params)
     argv = build_argv(settings, prepared.run_files)
     where = f"<{settings.runs_dir}/<new run folder>/{SCRATCH_DIR}>" if prepared.scratch else None
     return RunPlan(jobs=checks, command=("fio", *argv), scratch=where)
@@ -96,6 +109,9 @@ def replay_of(settings: RunSettings) -> dict[str, Any]:
         "hosts": [str(h) for h in settings.hosts],
         "status_interval": settings.status_interval,
         "from": settings.repeat_of,
+        "params": dict(settings.params),
+        "steady_state": dict(settings.steady_state),
+        "precondition": settings.precondition,
     }
 
 
@@ -131,4 +147,7 @@ def settings_from_run(
         hosts=_hosts(replay.get("hosts")) or base.hosts,
         status_interval=float(replay.get("status_interval") or base.status_interval),
         repeat_of=record.id,
+        params={str(k): str(v) for k, v in (replay.get("params") or {}).items()},
+        steady_state={str(k): str(v) for k, v in (replay.get("steady_state") or {}).items()},
+        precondition=bool(replay.get("precondition", False)),
     )

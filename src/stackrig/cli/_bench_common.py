@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
@@ -28,6 +28,7 @@ __all__ = [
     "bw",
     "confirm",
     "db_path",
+    "group_view",
     "hosts_of",
     "labels_of",
     "lat",
@@ -158,6 +159,9 @@ def record_lines(console: Console, record: bench.RunRecord) -> None:
         console.print(f"  hosts   {', '.join(record.hosts)}", markup=False)
     if record.error:
         console.print(f"  error   {record.error}", markup=False)
+    for job, steady in record.steady.items():
+        reached = f"reached after {steady.get('after_s')} s" if steady.get("attained") else "NOT reached"
+        console.print(f"  steady  {job}: {steady.get('criterion')} {reached}", markup=False)
 
 
 def run_view(record: bench.RunRecord, rows: Sequence[bench.ResultRow]) -> output.Renderer:
@@ -172,3 +176,42 @@ def run_view(record: bench.RunRecord, rows: Sequence[bench.ResultRow]) -> output
             console.print("  no results", markup=False)
 
     return draw
+
+
+def group_view(
+    group: bench.RunGroup, runs: Sequence[bench.RunRecord], stats: Sequence[Mapping[str, Any]]
+) -> output.Renderer:
+    """A group: its runs, then per host, job, direction and metric the mean, spread and interval."""
+
+    def draw(console: Console) -> None:
+        wide(console)
+        warm = sum(1 for r in runs if r.group and r.group.warmup)
+        extra = f", {warm} warm-up" if warm else ""
+        console.print(
+            f"group {group.ref}  {group.name}  [{group.kind}]  {len(runs)} runs{extra}", markup=False
+        )
+        for r in runs:
+            mark = " (warm-up)" if r.group and r.group.warmup else ""
+            console.print(f"  {r.id}  {r.status.value}  {r.folder}{mark}", markup=False)
+        table = Table(box=box.SIMPLE_HEAD)
+        for column in ("host", "job", "dir", "metric", "n", "mean", "stdev", "cv", "interval of the mean"):
+            table.add_column(
+                column, no_wrap=True, justify="left" if column in ("host", "job", "dir") else "right"
+            )
+        for row in stats:
+            fmt = lat if str(row["metric"]).startswith("lat") else (bw if row["metric"] == "bw" else num)
+            cv = row["cv"]
+            low, high = row["ci_low"], row["ci_high"]
+            table.add_row(
+                str(row["host"]), str(row["job"]), str(row["direction"]), str(row["metric"]), str(row["n"]),
+                fmt(_float(row["mean"])), fmt(_float(row["stdev"])),
+                "-" if cv is None else f"{float(cv) * 100:.1f}%",
+                "-" if low is None else f"{fmt(_float(low))} .. {fmt(_float(high))}",
+            )  # fmt: skip
+        console.print(table)
+
+    return draw
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)

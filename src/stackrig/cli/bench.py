@@ -14,11 +14,13 @@ from rich.console import Console
 from rich.table import Table
 
 from stackrig import output
-from stackrig.cli import bench_manage, bench_views
+from stackrig.cli import bench_manage, bench_sweep, bench_views
 from stackrig.cli._bench_common import (
     LabelOpt,
     RunArg,
+    YesOpt,
     db_path,
+    group_view,
     hosts_of,
     labels_of,
     run_view,
@@ -80,6 +82,30 @@ def run(  # noqa: PLR0917 - Typer maps parameters to flags
             "--dry-run", help="Check each job with fio, print the effective job and command; run nothing."
         ),
     ] = False,
+    repeat: Annotated[
+        int | None,
+        typer.Option("--repeat", min=1, help="Run N times as one group (g:ID) for bench compare."),
+    ] = None,
+    interleave: Annotated[
+        bool, typer.Option("--interleave", help="With --repeat: each job file its own run, round robin.")
+    ] = False,
+    warmup: Annotated[
+        int, typer.Option("--warmup", min=0, help="With --repeat: K runs first, kept but left out of stats.")
+    ] = 0,
+    precondition: Annotated[
+        bool,
+        typer.Option("--precondition", help="First write the job's files sequentially, twice (SNIA PTS)."),
+    ] = False,
+    steady_state: Annotated[
+        str | None,
+        typer.Option(
+            "--steady-state", help="fio's steady state METRIC:LIMIT:DURATION[:RAMP], e.g. iops:10%:60s."
+        ),
+    ] = None,
+    require_steady: Annotated[
+        bool, typer.Option("--require-steady", help="Exit 1 when a job does not reach steady state.")
+    ] = False,
+    yes: YesOpt = False,
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -108,7 +134,12 @@ def run(  # noqa: PLR0917 - Typer maps parameters to flags
         log_avg_msec=log_avg_msec,
         hosts=hosts_of(hosts, inventory, limit),
         status_interval=status_interval,
+        steady_state=bench.parse_steady_state(steady_state) if steady_state else {},
+        precondition=precondition,
+        allow_raw_device=yes,
     )
+    if require_steady and not steady_state:
+        raise UsageError("--require-steady needs --steady-state METRIC:LIMIT:DURATION")
     if from_run:
         with bench.History.open(settings.db) as history:
             record = history.resolve(from_run)
@@ -118,9 +149,47 @@ def run(  # noqa: PLR0917 - Typer maps parameters to flags
         code = ExitCode.OK if plan.valid else ExitCode.USAGE
         finish(ctx, output.Report(plan, render=_plan_view(plan), exit_code=code), json_mode=json_)
         return
+    if repeat is None and (interleave or warmup):
+        raise UsageError("--interleave and --warmup go with --repeat N")
+    if repeat is not None:
+        _run_group(ctx, settings, repeat=repeat, warmup=warmup, interleave=interleave, json_=json_)
+        return
     with live_progress(json_) as progress:
         result = bench.run_jobs(settings, progress=progress)
-    finish(ctx, output.Report(result, render=run_view(result.run, result.results)), json_mode=json_)
+    unsteady = [f"job {job}: steady state ({state['criterion']}) not reached"
+                for job, state in result.run.steady.items() if not state.get("attained")]  # fmt: skip
+    code = ExitCode.FAILED if require_steady and unsteady else ExitCode.OK
+    report = output.Report(result, render=run_view(result.run, result.results), warnings=tuple(unsteady),
+                           exit_code=code)  # fmt: skip
+    finish(ctx, report, json_mode=json_)
+
+
+def _run_group(
+    ctx: typer.Context,
+    settings: bench.RunSettings,
+    *,
+    repeat: int,
+    warmup: int,
+    interleave: bool,
+    json_: bool,
+) -> None:
+    from stackrig import bench
+
+    err = output.stderr_console()
+
+    def started(position: int, total: int, is_warmup: bool) -> None:
+        if not json_:
+            err.print(f"run {position}/{total}{' (warm-up)' if is_warmup else ''}", markup=False)
+
+    with live_progress(json_) as progress:
+        result = bench.run_group(
+            settings, repeat=repeat, warmup=warmup, interleave=interleave, progress=progress, started=started
+        )
+    with bench.History.open(settings.db) as history:
+        stats = bench.group_stats(history, result.group, [r.run for r in result.counted])
+    data = {"group": result.group, "runs": [r.run for r in result.runs], "stats": stats}
+    finish(ctx, output.Report(data, render=group_view(result.group, [r.run for r in result.runs], stats)),
+           json_mode=json_)  # fmt: skip
 
 
 def _plan_view(plan: bench.RunPlan) -> output.Renderer:
@@ -160,42 +229,79 @@ def server(
     bench.run_fio_server(host, port)
 
 
-@app.command("list", epilog="Example: stackrig bench list --label cloud=aws --since 2026-01-01")
+@app.command("list", epilog="Example: stackrig bench list --label cloud=aws --since 7d")
 def list_runs(  # noqa: PLR0917 - Typer maps parameters to flags
     ctx: typer.Context,
     name: Annotated[str | None, typer.Option("--name", help="Name glob, e.g. 'randread*'.")] = None,
     label: LabelOpt = None,
     since: Annotated[str | None, typer.Option("--since", help="Runs started on or after this date.")] = None,
     host: Annotated[str | None, typer.Option("--host", help="Machine or fio server (glob).")] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Show the N newest (0: all); the total is said.")
+    ] = 100,
+    groups: Annotated[bool, typer.Option("--groups", help="List the groups of runs instead.")] = False,
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """List recorded runs, newest first."""
+    """List recorded runs (or groups of runs), newest first."""
     from stackrig import bench
 
     with bench.History.open(db_path(ctx, db)) as history:
-        runs = history.list(name=name, labels=labels_of(label), since=since_of(since), host=host)
+        if groups:
+            found = bench.list_groups(history, limit=limit or None)
+            finish(ctx, output.Report({"groups": found}, render=_groups_view(found)), json_mode=json_)
+            return
+        labels, after = labels_of(label), since_of(since)
+        runs = history.list(name=name, labels=labels, since=after, host=host, limit=limit or None)
+        full = limit and len(runs) >= limit
+        total = history.count(name=name, labels=labels, since=after, host=host) if full else len(runs)
 
     def draw(console: Console) -> None:
         wide(console)
-        table = Table(title=f"{len(runs)} runs", title_justify="left")
-        for column in ("id", "started (UTC)", "name", "status", "hosts", "labels"):
+        shown = f"{len(runs)} runs" if total == len(runs) else f"{len(runs)} of {total} runs (--limit 0: all)"
+        table = Table(title=shown, title_justify="left")
+        for column in ("id", "started (UTC)", "name", "status", "group", "hosts", "labels"):
             table.add_column(column)
         for r in runs:
             labels = ", ".join(f"{k}={v}" for k, v in sorted(r.labels.items()))
             where = ", ".join(r.hosts) or str(r.machine.get("hostname") or "")
-            table.add_row(r.id, f"{r.started:%Y-%m-%d %H:%M:%S}", r.name, r.status.value, where, labels)
+            group = f"g:{r.group.id}#{r.group.seq}" if r.group else ""
+            table.add_row(
+                r.id, f"{r.started:%Y-%m-%d %H:%M:%S}", r.name, r.status.value, group, where, labels
+            )
         console.print(table)
 
-    finish(ctx, output.Report({"runs": runs}, render=draw), json_mode=json_)
+    finish(ctx, output.Report({"runs": runs, "total": total}, render=draw), json_mode=json_)
+
+
+def _groups_view(groups: list[bench.RunGroup]) -> output.Renderer:
+    def draw(console: Console) -> None:
+        wide(console)
+        table = Table(title=f"{len(groups)} groups", title_justify="left")
+        for column in ("group", "created (UTC)", "name", "kind", "runs"):
+            table.add_column(column)
+        for g in groups:
+            table.add_row(g.ref, f"{g.created:%Y-%m-%d %H:%M:%S}", g.name, g.kind, str(g.runs))
+        console.print(table)
+
+    return draw
 
 
 @app.command(epilog="Example: stackrig bench show latest")
 def show(ctx: typer.Context, run: RunArg, db: DbOpt = None, json_: JsonOpt = False) -> None:
-    """Show one run: its description and results per host, job and direction."""
+    """Show one run (its description and results per host, job and direction) or a group (g:ID):
+    its runs and, per job and metric, the mean, spread and interval."""
     from stackrig import bench
 
     with bench.History.open(db_path(ctx, db)) as history:
+        if bench.is_group_ref(run):
+            group = bench.resolve_group(history, run)
+            runs = bench.group_runs(history, group.id, warmup=True)
+            counted = [r for r in runs if not (r.group and r.group.warmup)]
+            stats = bench.group_stats(history, group, counted)
+            data = {"group": group, "runs": runs, "stats": stats}
+            finish(ctx, output.Report(data, render=group_view(group, runs, stats)), json_mode=json_)
+            return
         record = history.resolve(run)
         rows = history.rows(record)
     finish(
@@ -205,4 +311,5 @@ def show(ctx: typer.Context, run: RunArg, db: DbOpt = None, json_: JsonOpt = Fal
 
 # compare, import, export, delete and prune; then plot, report, serve (the dashboard) and aio.
 bench_manage.register(app)
+bench_sweep.register(app)
 bench_views.register(app)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -30,7 +31,7 @@ from stackrig.cli._bench_common import (
 from stackrig.cli._bench_options import RunsDirOpt, TagOpt
 from stackrig.cli._common import finish
 from stackrig.cli.options import AllowPartialOpt, DbOpt, JsonOpt
-from stackrig.errors import ExitCode
+from stackrig.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from stackrig import bench
@@ -82,11 +83,70 @@ def _compare_view(comparison: bench.Comparison) -> output.Renderer:
         console.print(table)
         for line in comparison.unmatched:
             console.print(f"unmatched: {line}", markup=False)
+        console.print(f"note: {comparison.note}", markup=False)
 
     return draw
 
 
-@_command(epilog="Example: stackrig bench compare 3fa2 latest --fail-on-regression 10")
+def _group_compare_view(comparison: bench.GroupComparison) -> output.Renderer:
+    def side(label: str, s: bench.noise.Side) -> str:
+        what = f"group {s.group.ref} ({s.group.name})" if s.group else f"run {s.runs[0]}"
+        return f"{label} {what}: {len(s.runs)} run(s)"
+
+    def draw(console: Console) -> None:
+        wide(console)
+        console.print(side("baseline", comparison.baseline), markup=False)
+        console.print(side("candidate", comparison.candidate), markup=False)
+        gate = comparison.threshold_pct
+        rule = f"; regression = worse by more than {gate:g}%" if gate is not None else ""
+        sig = " and significant" if comparison.noise_aware and gate is not None else ""
+        console.print(f"confidence {comparison.confidence:g}{rule}{sig}", markup=False)
+        table = Table(box=box.SIMPLE_HEAD)
+        for column in (
+            "host",
+            "job",
+            "dir",
+            "metric",
+            "baseline",
+            "candidate",
+            "change",
+            "interval",
+            "verdict",
+        ):
+            table.add_column(column, no_wrap=True)
+        for c in comparison.changes:
+            fmt = lat if c.metric.startswith("lat") else (bw if c.metric == "bw" else num)
+
+            interval = "-" if c.low_pct is None else f"{c.low_pct:+.1f}% .. {c.high_pct:+.1f}%"
+            verdict = c.verdict.upper() if c.regression else c.verdict
+            sides = (_spread(fmt, c.baseline), _spread(fmt, c.candidate))
+            row = (
+                c.host or "local",
+                c.job,
+                c.direction,
+                c.metric,
+                *sides,
+                f"{c.change_pct:+.1f}%",
+                interval,
+                verdict,
+            )
+            style = "red" if c.regression else ("green" if c.verdict == "faster" else None)
+            table.add_row(*row, style=style)
+        console.print(table)
+        for line in comparison.unmatched:
+            console.print(f"unmatched: {line}", markup=False)
+        if comparison.note:
+            console.print(f"note: {comparison.note}", markup=False)
+
+    return draw
+
+
+def _spread(fmt: Callable[[float | None], str], summary: Any) -> str:
+    sd = f" ± {fmt(summary.stdev)}" if summary.stdev is not None else ""
+    return f"{fmt(summary.mean)}{sd} (n={summary.n})"
+
+
+@_command(epilog="Example: stackrig bench compare g:3fa2 latest-group --fail-on-regression 10")
 def compare(  # noqa: PLR0917 - Typer maps parameters to flags
     ctx: typer.Context,
     runs: Annotated[list[str] | None, typer.Argument(help="Runs; the first is the baseline.")] = None,
@@ -96,17 +156,43 @@ def compare(  # noqa: PLR0917 - Typer maps parameters to flags
     ] = None,
     fail_on_regression: Annotated[
         float | None,
-        typer.Option("--fail-on-regression", help="Exit 1 when a metric worsens by more than PCT."),
+        typer.Option(
+            "--fail-on-regression",
+            help="Exit 1 when a metric worsens by more than PCT (and, for groups, significantly).",
+        ),
     ] = None,
+    confidence: Annotated[
+        float, typer.Option("--confidence", help="Confidence level of the intervals (groups).")
+    ] = 0.95,
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Compare runs with a baseline: % change per job and direction, regressions marked.
+    """Compare runs with a baseline, or two groups of runs with noise taken into account.
 
-    With --label, runs carrying those labels are added (oldest first) after the given RUNs.
+    BASELINE CANDIDATE as groups (g:ID, latest-group; from bench run --repeat): per job,
+    direction and metric, each side's mean and spread, the relative change with a
+    confidence interval (Welch's t on the logarithms) and a verdict: faster, slower or
+    no significant change. --fail-on-regression PCT then fails only on a change worse
+    than PCT that is significant. With a single run on a side, the plain threshold
+    applies and no confidence is given. Runs only: % change of each run against the
+    first; with --label, runs carrying those labels are added (oldest first).
     """
     from stackrig import bench
 
+    refs = runs or []
+    if any(bench.is_group_ref(r) for r in refs):
+        if len(refs) != 2 or label:
+            raise UsageError("compare groups as BASELINE CANDIDATE (two refs, no --label)")
+        with bench.History.open(db_path(ctx, db)) as history:
+            grouped = bench.compare_groups(
+                history, refs[0], refs[1], bench.parse_metrics(metric),
+                confidence=confidence, threshold_pct=fail_on_regression,
+            )  # fmt: skip
+        code = ExitCode.FAILED if grouped.regressions else ExitCode.OK
+        report = output.Report(grouped, render=_group_compare_view(grouped), exit_code=code,
+                               warnings=grouped.warnings)  # fmt: skip
+        finish(ctx, report, json_mode=json_)
+        return
     with bench.History.open(db_path(ctx, db)) as history:
         chosen = bench.select_runs(history, runs or [], labels_of(label))
         comparison = bench.compare_runs(history, chosen, bench.parse_metrics(metric), fail_on_regression)
@@ -193,12 +279,21 @@ def export(  # noqa: PLR0917 - Typer maps parameters to flags
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Export results: one row per run, host, job and direction."""
+    """Export results: one row per run, host, job and direction; for groups (g:ID), one row per
+    group, host, job, direction and metric with n, mean, stdev, cv and the interval of the mean."""
     from stackrig import bench
 
+    refs = runs or []
     with bench.History.open(db_path(ctx, db)) as history:
-        chosen = bench.select_runs(history, runs or [], labels_of(label), all_when_empty=True)
-        result = bench.export_runs(history, chosen, fmt, out)
+        if any(bench.is_group_ref(r) for r in refs):
+            if label or not all(bench.is_group_ref(r) for r in refs):
+                raise UsageError("export groups (g:ID) or runs, not both: their rows differ")
+            groups = [bench.resolve_runs(history, r) for r in refs]
+            pairs = [(g, members) for g, members in groups if g is not None]
+            result = bench.export_runs(history, [], fmt, out, groups=pairs)
+        else:
+            chosen = bench.select_runs(history, refs, labels_of(label), all_when_empty=True)
+            result = bench.export_runs(history, chosen, fmt, out)
     content = result.content
 
     def draw(console: Console) -> None:
@@ -212,10 +307,19 @@ def export(  # noqa: PLR0917 - Typer maps parameters to flags
 def delete(
     ctx: typer.Context, run: RunArg, yes: YesOpt = False, db: DbOpt = None, json_: JsonOpt = False
 ) -> None:
-    """Delete a run: its history rows and its folder."""
+    """Delete a run (its history rows and its folder), or every run of a group (g:ID)."""
     from stackrig import bench
 
     with bench.History.open(db_path(ctx, db)) as history:
+        if bench.is_group_ref(run):
+            group = bench.resolve_group(history, run)
+            confirm(f"delete group {group.ref} ({group.name}) and its {group.runs} runs?", yes)
+            gone = bench.delete_group(history, group)
+            shown = lambda console: console.print(  # noqa: E731
+                f"deleted group {group.ref} and {len(gone)} runs", markup=False
+            )
+            finish(ctx, output.Report({"group": group, "deleted": gone}, render=shown), json_mode=json_)
+            return
         record = history.resolve(run)
         confirm(f"delete run {record.id} ({record.name}) and {record.folder}?", yes)
         history.delete(record)
