@@ -71,19 +71,18 @@ class GroupComparison:
     changes: tuple[GroupChange, ...]
     unmatched: tuple[str, ...]
     warnings: tuple[str, ...]
+    note: str | None = None
+    """Why no interval is given (a single run on a side), if so."""
 
     @property
     def regressions(self) -> tuple[GroupChange, ...]:
         return tuple(c for c in self.changes if c.regression)
 
-    @property
-    def note(self) -> str | None:
-        if self.noise_aware:
-            return None
-        return (
-            "no confidence can be given: a side holds a single run (make groups with "
-            "`bench run --repeat N`); the plain threshold applies"
-        )
+
+NO_CONFIDENCE = (
+    "no confidence can be given: a side holds a single run (make groups with "
+    "`bench run --repeat N`); the plain threshold applies"
+)
 
 
 def side_values(history: History, runs: Sequence[RunRecord]) -> dict[Key, dict[str, list[float]]]:
@@ -188,6 +187,7 @@ def compare_groups(
         changes=tuple(changes),
         unmatched=tuple(unmatched),
         warnings=tuple(_differences(base_runs, cand_runs)),
+        note=None if noise_aware else NO_CONFIDENCE,
     )
 
 

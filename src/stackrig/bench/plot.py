@@ -429,3 +429,28 @@ def plot(settings: PlotSettings) -> PlotResult:
 
 def plot_many(settings: Sequence[PlotSettings]) -> list[PlotResult]:
     return [plot(s) for s in settings]
+
+
+def plot_folders(settings: PlotSettings, folders: Sequence[Path]) -> PlotResult:
+    """:func:`plot` for each run folder of a group: into each folder, or ``outdir/<folder name>``
+    (one folder: exactly :func:`plot`)."""
+    from dataclasses import replace
+
+    if len(folders) == 1:
+        return plot(replace(settings, source=folders[0]))
+    results = [
+        plot(
+            replace(
+                settings, source=folder, outdir=settings.outdir / folder.name if settings.outdir else None
+            )
+        )
+        for folder in folders
+    ]
+    return PlotResult(
+        files=tuple(f for r in results for f in r.files),
+        logs=tuple(n for r in results for n in r.logs),
+        samples=sum(r.samples for r in results),
+        no_data=tuple(n for r in results for n in r.no_data),
+        window_ms=max((r.window_ms for r in results), default=0),
+        skipped=tuple(dict.fromkeys(n for r in results for n in r.skipped)),
+    )

@@ -48,6 +48,8 @@ class SweepAxes:
 
     def points(self) -> list[dict[str, str]]:
         axes = [(axis, getattr(self, axis)) for axis in AXES if getattr(self, axis)]
+        if not axes:
+            return []
         return [
             dict(zip([a for a, _ in axes], combo, strict=True))
             for combo in itertools.product(*(v for _, v in axes))
