@@ -371,6 +371,44 @@ class History:
         where, args = self._filter(name, labels, since, host)
         return int(self.query("SELECT COUNT(*) FROM bench_runs" + where, args).fetchone()[0])  # noqa: S608
 
+    def search(
+        self, query: str | None, *, under: Sequence[str] = (), limit: int = 50, offset: int = 0
+    ) -> tuple[builtins.list[RunRecord], int]:
+        """A page of runs (newest first) whose id, name, status, machine, fio servers, folder or a
+        label ``k=v`` hold every word of ``query`` (case-insensitive), inside one of the folders
+        ``under`` when given; and how many match in all. Indexed paging: the dashboard's run list."""
+        sql = " WHERE 1=1"
+        args: builtins.list[Any] = []
+        if under:
+            sql += " AND (" + " OR ".join("folder LIKE ? ESCAPE '\\'" for _ in under) + ")"
+            args += [_like(str(folder).rstrip("/") + "/") + "%" for folder in under]
+        for word in (query or "").lower().split():
+            pattern = "%" + _like(word) + "%"
+            sql += (
+                " AND (lower(id) LIKE ?1 ESCAPE '\\' OR lower(name) LIKE ?1 ESCAPE '\\'"
+                " OR lower(status) LIKE ?1 ESCAPE '\\' OR lower(machine) LIKE ?1 ESCAPE '\\'"
+                " OR lower(hosts) LIKE ?1 ESCAPE '\\' OR lower(folder) LIKE ?1 ESCAPE '\\'"
+                " OR EXISTS (SELECT 1 FROM bench_labels l WHERE l.run_id = bench_runs.id"
+                " AND lower(l.key || '=' || l.value) LIKE ?1 ESCAPE '\\'))"
+            ).replace("?1", "?")
+            args += [pattern] * 7
+        total = int(self.query("SELECT COUNT(*) FROM bench_runs" + sql, args).fetchone()[0])  # noqa: S608
+        page = self.query(
+            "SELECT * FROM bench_runs" + sql + " ORDER BY started DESC, rowid DESC LIMIT ? OFFSET ?",  # noqa: S608
+            [*args, limit, offset],
+        )
+        return [self.record_of(row) for row in page], total
+
+    def by_name(self, run_id: str) -> RunRecord | None:
+        """A run by its id or its folder's name (the dashboard's URLs use either)."""
+        found = self.get(run_id)
+        if found is not None:
+            return found
+        row = self.query(
+            "SELECT * FROM bench_runs WHERE folder LIKE ? ESCAPE '\\' LIMIT 1", ("%/" + _like(run_id),)
+        ).fetchone()
+        return self.record_of(row) if row else None
+
     def imported(self, sha256: str) -> str | None:
         """The run a file with this sha256 was imported into, if any."""
         row = self.query(
