@@ -65,6 +65,7 @@ def test_run_folder_holds_everything(shared_runs: dict[str, SharedRun]) -> None:
     assert meta["command"][-1] == "quick.effective.fio"
     assert meta["replay"] == {
         "logs": True, "log_avg_msec": 200, "target": None, "hosts": [], "status_interval": 1.0, "from": None,
+        "params": {}, "steady_state": {}, "precondition": False,
     }  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from stackrig import bench
 from stackrig.bench import History, ResultsError, RunStatus, load_results, parse_results
-from stackrig.bench.compare import _combine, format_rows, parse_metrics
+from stackrig.bench.compare import combine_rows, format_rows, parse_metrics
 from stackrig.bench.history import ResultRow
 from stackrig.bench.inventory import hosts_from_listing
 from stackrig.bench.jobfile import JobFetchError, _copy_name, fetch_job, header, prepare_jobs
@@ -412,7 +412,7 @@ def _row(job: str, iops: float, p99: float | None) -> ResultRow:
 
 
 def test_combine_and_metrics() -> None:
-    combined = _combine([_row("j", 10, 100), _row("j", 30, 300), _row("k", 5, None)])
+    combined = combine_rows([_row("j", 10, 100), _row("j", 30, 300), _row("k", 5, None)])
     assert combined[("", "j", "read")]["iops"] == 40
     assert combined[("", "j", "read")]["lat_p99"] == 200
     assert combined[("", "k", "read")]["lat_p99"] is None
