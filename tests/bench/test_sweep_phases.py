@@ -101,6 +101,11 @@ def test_sweep_runs_the_matrix_as_one_group(tmp_path: Path, home_args: list[str]
     assert all(Path(p).parent == data_dir / "groups" / data["group"]["id"] for p in data["graphs"])
     text = stackrig(*home_args, "bench", "show", "latest-group")
     assert "iops" in text.stdout
+    report = stackrig(*home_args, "bench", "report", "latest-group")
+    assert report.returncode == 0, report.stderr
+    assert f"Group g:{data['group']['id']}" in report.stdout
+    assert "<th>iodepth</th>" in report.stdout
+    assert report.stdout.count("<section id='run") == 8
 
 
 @needs_fio

@@ -86,5 +86,9 @@ def test_run_list_and_group_compare_in_chromium(
     assert page.locator("svg.errorbars").count() >= 2
     assert page.locator("svg.errorbars line.whisker").count() >= 4
     page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+    # a group's own page: its statistics table
+    page.goto(f"http://127.0.0.1:{service.port}/group/{refs[0].removeprefix('g:')}")
+    page.wait_for_selector("body[data-ready='1']", timeout=30000)
+    expect(page.locator("#group-table tbody tr", has_text="iops").first).to_contain_text("..")
     assert console.errors == []
     context.close()

@@ -142,7 +142,7 @@ def run(  # noqa: PLR0917 - Typer maps parameters to flags
         raise UsageError("--require-steady needs --steady-state METRIC:LIMIT:DURATION")
     if from_run:
         with bench.History.open(settings.db) as history:
-            record = history.resolve(from_run)
+            record = bench.resolve_runs(history, from_run)[1][0]  # a group: its first run
         settings = bench.settings_from_run(record, settings, name=name, labels=labels_of(label))
     if dry_run:
         plan = bench.plan_run(settings)

@@ -171,8 +171,10 @@ def report(
     from stackrig.bench.report import write_report
 
     with History.open(db_path(ctx, db)) as history:
-        records = [record for ref in runs for record in resolve_runs(history, ref)[1]]
-        result = write_report(history, records, out)
+        resolved = [resolve_runs(history, ref) for ref in runs]
+        records = [record for _, members in resolved for record in members]
+        groups = [(group, members) for group, members in resolved if group is not None]
+        result = write_report(history, records, out, groups=groups)
     if out is None and not json_:
         sys.stdout.write(result.html)
         return

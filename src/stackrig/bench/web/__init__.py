@@ -145,6 +145,13 @@ class _Handler(BaseHTTPRequestHandler):
                 200, _page("stackrig bench — compare", "compare"), "text/html; charset=utf-8", head=head
             )
             return
+        if raw.startswith("/group/"):
+            _data.group_detail(s.db, _segment(raw[len("/group/") :]))  # 404 before drawing a page for nothing
+            self._send(200, _page("stackrig bench — group", "group"), "text/html; charset=utf-8", head=head)
+            return
+        if raw.startswith("/api/groups/"):
+            self._json(_data.group_detail(s.db, _segment(raw[len("/api/groups/") :])), head)
+            return
         if raw.startswith("/run/"):
             run_id = _segment(raw[len("/run/") :])
             _data.run_record(s.runs_dir, s.db, run_id)  # 404 before drawing a page for nothing

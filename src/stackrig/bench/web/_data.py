@@ -342,3 +342,40 @@ def compare_groups(db: Path, base: str, cand: str, confidence: float = 0.95) -> 
         ],
         "unmatched": list(comp.unmatched),
     }
+
+
+def group_detail(db: Path, ref: str) -> dict[str, Any]:
+    """A group's runs and, for a sweep, its table of points; for repeats, its statistics."""
+    from stackrig.bench.groups import group_runs, resolve_group
+    from stackrig.bench.noise import group_stats
+    from stackrig.bench.sweepplot import sweep_points
+
+    with _history(db) as history:
+        if history is None:
+            raise RunNotFoundError("no history yet")
+        group = resolve_group(history, ref if ref.startswith("g:") else f"g:{ref}")
+        runs = group_runs(history, group.id)
+        doc: dict[str, Any] = {
+            "ref": group.ref, "name": group.name, "kind": group.kind, "runs": [_summary(r, []) for r in runs],
+        }  # fmt: skip
+        if group.kind == "sweep":
+            doc["points"] = [
+                {
+                    "rw": p.rw,
+                    "bs": p.bs,
+                    "numjobs": p.numjobs,
+                    "iodepth": p.iodepth,
+                    "runs": p.runs,
+                    "iops": _num(p.iops),
+                    "bw_bytes": _num(p.bw_bytes),
+                    "lat_mean_ns": _num(p.lat_mean_ns),
+                    "lat_p99_ns": _num(p.lat_p99_ns),
+                }
+                for p in sweep_points(history, group)
+            ]
+        else:
+            doc["stats"] = [
+                {k: (_num(v) if isinstance(v, float) else v) for k, v in row.items()}
+                for row in group_stats(history, group, runs)
+            ]
+    return doc

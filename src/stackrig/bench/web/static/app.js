@@ -120,7 +120,9 @@
       go.addEventListener("click", () => {
         location.href = "/compare?base=" + encodeURIComponent(base.value) + "&cand=" + encodeURIComponent(cand.value);
       });
-      groupsBox.replaceChildren(el("h2", {}, "Groups of runs"), el("div", { class: "bar" }, "baseline ", base, " candidate ", cand, go));
+      const links = el("ul", { id: "group-links" }, ...g.groups.slice(0, 10).map((x) => el("li", {},
+        el("a", { href: "/group/" + encodeURIComponent(x.id) }, x.ref + " " + x.name), " (" + x.kind + ", " + x.runs + " runs)")));
+      groupsBox.replaceChildren(el("h2", {}, "Groups of runs"), el("div", { class: "bar" }, "baseline ", base, " candidate ", cand, go), links);
     }
   }
 
@@ -235,6 +237,26 @@
     return runsComparePage();
   }
 
-  const pages = { runs: runsPage, run: runPage, compare: comparePage };
+  // ------------------------------------------------------------------ one group
+  async function groupPage() {
+    const id = decodeURIComponent(location.pathname.split("/").pop());
+    const doc = await getJSON("/api/groups/" + encodeURIComponent(id));
+    let t;
+    if (doc.points) {
+      t = table(["rw", "bs", "numjobs", "iodepth", "runs", "IOPS", "bandwidth", "mean lat", "p99"], doc.points.map((p) =>
+        [p.rw, p.bs, p.numjobs, p.iodepth, p.runs, num(p.iops), rate(p.bw_bytes), ns(p.lat_mean_ns), ns(p.lat_p99_ns)]));
+    } else {
+      const fmt = (m) => (m === "iops" ? (v) => num(v) : m === "bw" ? rate : ns);
+      t = table(["host/job/direction", "metric", "n", "mean", "stdev", "interval"], doc.stats.map((r) =>
+        [r.host + "/" + r.job + "/" + r.direction, r.metric, r.n, fmt(r.metric)(r.mean), fmt(r.metric)(r.stdev),
+          r.ci_low === null ? "—" : fmt(r.metric)(r.ci_low) + " .. " + fmt(r.metric)(r.ci_high)]));
+    }
+    t.id = "group-table";
+    const runs = el("ul", {}, ...doc.runs.map((r) => el("li", {}, el("a", { href: "/run/" + encodeURIComponent(r.id) }, r.id + " " + r.name), " " + r.status)));
+    main.replaceChildren(el("h1", {}, doc.ref + " " + doc.name + " (" + doc.kind + ")"), t, el("h2", {}, "Runs"), runs);
+    document.body.setAttribute("data-ready", "1");
+  }
+
+  const pages = { runs: runsPage, run: runPage, compare: comparePage, group: groupPage };
   (pages[document.body.dataset.page] || runsPage)().catch(fail);
 })();
