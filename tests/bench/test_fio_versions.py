@@ -154,8 +154,9 @@ def test_numjobs_without_group_reporting_and_steadystate(tmp_path: Path) -> None
 def test_logs_in_a_subfolder_and_by_job_index_go_with_their_result(
     tmp_path: Path, home_args: list[str]
 ) -> None:
-    """``write_lat_log=lat/x`` puts logs in a folder beside the output; numjobs clones and later jobs
-    number them on (.1 .2 .3); a valueless ``write_bw_log`` leaves the job name (and the JSON says nothing)."""
+    """``write_lat_log=lat/x`` puts logs in a folder beside the output; numjobs clones and later
+    jobs number them on (.1 .2 .3); a valueless ``write_bw_log`` leaves the job name (and the JSON
+    says nothing of it)."""
     assert FIO is not None
     (tmp_path / "lat").mkdir()
     (tmp_path / "j.fio").write_text(
