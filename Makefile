@@ -16,7 +16,14 @@ APT_BENCH := $(sort $(wildcard deps/apt/bench-*.txt))
 # Extra venv installs that need their own step (e.g. a controller with pinned deps), one script per family.
 VENV_HOOKS := $(sort $(wildcard deps/venv/*.sh))
 
-.PHONY: run test bench lint docs apt-run apt-test apt-bench venv venv-test clean help
+# Containers: the wheels of the dependencies, made once on the host (the image installs them with
+# pip --no-index), and the image built on the daemon DOCKER_HOST names.
+WHEELHOUSE ?= build/wheelhouse
+IMAGE ?= stackrig
+IMAGE_BUILD_FLAGS ?=
+
+.PHONY: run test bench lint docs apt-run apt-test apt-bench venv venv-test clean help wheelhouse image \
+	container-cache
 
 help:
 	@echo "make run    install and run the main job on the bundled example"
@@ -24,6 +31,7 @@ help:
 	@echo "make bench  speed figures side by side with the tools users would otherwise use"
 	@echo "make lint   ruff check, ruff format --check, mypy --strict"
 	@echo "make docs   regenerate docs/cli.md from the CLI"
+	@echo "make image  build the stackrig image (fio, graphs, dashboard) on the daemon DOCKER_HOST names"
 
 apt-run:
 	scripts/apt-install.sh $(APT_RUN)
@@ -59,10 +67,26 @@ lint: venv-test
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src
 
+$(WHEELHOUSE)/.built: pyproject.toml | $(BIN)/python
+	rm -rf $(WHEELHOUSE)
+	$(BIN)/python -m pip wheel -q -w $(WHEELHOUSE) .
+	rm -f $(WHEELHOUSE)/stackrig-*.whl
+	touch $@
+
+wheelhouse: venv $(WHEELHOUSE)/.built
+
+image: wheelhouse
+	VENV=$(VENV) WHEELHOUSE=$(WHEELHOUSE) IMAGE=$(IMAGE) scripts/image.sh $(IMAGE_BUILD_FLAGS)
+
+# What the container tests need from the Debian mirror (base image, apt layers), made before pytest
+# and cached outside the clone (tests/containers/prepare.py).
+container-cache: venv-test
+	$(BIN)/python -m tests.containers.prepare
+
 docs: venv
 	$(BIN)/python -m stackrig.cli.docs > docs/cli.md.tmp && mv docs/cli.md.tmp docs/cli.md
 
-test: lint
+test: lint container-cache wheelhouse
 	VENV=$(VENV) scripts/test.sh
 
 bench: apt-bench venv-test

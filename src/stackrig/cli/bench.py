@@ -15,7 +15,7 @@ from rich.table import Table
 
 from stackrig import output
 from stackrig._io import atomic_write, ensure_not_input
-from stackrig.cli import bench_views
+from stackrig.cli import bench_container, bench_views
 from stackrig.cli._bench_options import RunsDirOpt, TagOpt, TargetOpt
 from stackrig.cli._common import finish, state
 from stackrig.cli.options import DbOpt, JsonOpt
@@ -460,3 +460,4 @@ def prune(  # noqa: PLR0917 - Typer maps parameters to flags
 # ``bench_views.register(app)`` from stackrig.cli.
 
 bench_views.register(app)
+bench_container.register(app)
