@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["DbOpt", "JsonOpt", "RootOpt"]
+__all__ = ["AllowPartialOpt", "DbOpt", "JsonOpt", "RootOpt"]
 
 JsonOpt = Annotated[
     bool,
@@ -32,5 +32,14 @@ RootOpt = Annotated[
         "--root",
         help="Read proc/ and sys/ (and etc/) under this folder instead of / (tests, copied hosts).",
         file_okay=False,
+    ),
+]
+
+AllowPartialOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-partial",
+        help="Exit 0 when only part of the work could be done (the failed parts are still named on "
+        "stderr and the JSON says partial: true); without it such a result exits 1.",
     ),
 ]
