@@ -89,7 +89,7 @@ docs: venv
 test: lint container-cache wheelhouse
 	VENV=$(VENV) scripts/test.sh
 
-bench: apt-bench venv-test
+bench: apt-bench venv-test container-cache wheelhouse
 	for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python "$$script"; done
 
 clean:

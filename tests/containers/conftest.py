@@ -9,18 +9,18 @@ one image build, while the other worker runs the rest of the suite.
 
 from __future__ import annotations
 
+import os
 import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import STACKRIG, CliResult
 from tests.containers import prepare
+from tests.containers.build import BuiltImage, build_image
 from tests.containers.engine import Engine, EngineError, start_engine
 
-ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
 
@@ -30,18 +30,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if Path(str(item.fspath)).is_relative_to(HERE):
             item.add_marker(pytest.mark.xdist_group("docker"))
-
-
-def cache_from() -> list[str]:
-    """``--cache-from`` every apt stage of the tarball (the build cache of a loaded image)."""
-    return [arg for stage in prepare.STAGES for arg in ("--cache-from", stage.tag)]
-
-
-OFFLINE_BUILD = ["--network", "none", *cache_from()]
-# The build stage and the image of the previous session: the classic builder takes a cached
-# layer only from the history of a --cache-from image, so these make an unchanged tree a no-op.
-BUILD_STAGE = "stackrig-test-cache/stackrig-build-session:latest"
-IMAGE_BUILD = [*OFFLINE_BUILD, "--cache-from", BUILD_STAGE, "--cache-from", "stackrig:latest"]
 
 
 @pytest.fixture(scope="session")
@@ -67,40 +55,25 @@ def engine() -> Iterator[Engine]:
             started.stop()
 
 
-@dataclass(frozen=True)
-class BuiltImage:
-    name: str
-    version: str
-    build_log: str
-
-    @property
-    def latest(self) -> str:
-        return f"{self.name}:latest"
-
-
-def make_image(engine: Engine, context: Path, name: str = "stackrig") -> subprocess.CompletedProcess[str]:
-    """``make image`` exactly as the README says, on the test engine, offline."""
-    env = engine.env | {"IMAGE_CONTEXT": str(context), "DOCKER": engine.docker}
-    flags = " ".join(IMAGE_BUILD)
-    venv = Path(sys.executable).parent.parent
-    argv = ["make", "--no-print-directory", "image", f"VENV={venv}", f"IMAGE={name}"]
-    return subprocess.run(
-        [*argv, f"IMAGE_BUILD_FLAGS={flags}"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-
-
 @pytest.fixture(scope="session")
 def image(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> BuiltImage:
     """The stackrig image, built once per session by ``make image`` from this tree's wheels."""
-    from stackrig import __version__
+    try:
+        return build_image(engine, tmp_path_factory.mktemp("image-context"))
+    except EngineError as exc:
+        pytest.fail(str(exc))
 
-    context = tmp_path_factory.mktemp("image-context")
-    done = make_image(engine, context)
-    if done.returncode != 0:
-        pytest.fail(f"make image failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    # Name the build stage too (all cached: a second or two), so that pruning untagged images
-    # at the end keeps the layer of the dependencies' wheels for the next session.
-    engine.run("build", "-q", "-f", str(ROOT / "Dockerfile"), "--target", "build", "-t", BUILD_STAGE,
-               *IMAGE_BUILD, str(context), timeout=600)  # fmt: skip
-    return BuiltImage("stackrig", __version__, done.stdout + done.stderr)
+
+@pytest.fixture(scope="module")
+def cli_module(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., CliResult]:
+    """The real console script for module-scoped fixtures (their own data folder)."""
+    home = tmp_path_factory.mktemp("stackrig-home")
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> CliResult:
+        full = {**os.environ, "STACKRIG_HOME": str(home), **(env or {})}
+        done = subprocess.run(
+            [str(STACKRIG), *args], capture_output=True, text=True, env=full, timeout=timeout, check=False
+        )
+        return CliResult(done.returncode, done.stdout, done.stderr)
+
+    return run

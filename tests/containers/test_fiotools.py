@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import STACKRIG
-from tests.containers.conftest import BuiltImage
+from tests.containers.build import BuiltImage
 from tests.containers.engine import Engine
 from tests.landscape.conftest import browser  # noqa: F401 - the shared headless Chromium
 from tests.services import free_port, start_service, wait_until
