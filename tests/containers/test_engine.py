@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from tests.containers import prepare
+from tests.containers.build import make_image
 from tests.containers.engine import Engine, start_engine
 
 
@@ -68,3 +69,25 @@ def test_a_second_engine_beside_the_first_leaves_nothing(engine: Engine, tmp_pat
     assert not second.root.exists()
     assert engine.run("version").returncode == 0  # the session's engine is untouched
     shutil.rmtree(data_root)  # the images it loaded (a persistent data-root would keep them)
+
+
+def test_make_image_says_how_to_make_a_missing_base_image(tmp_path: Path) -> None:
+    """On a daemon without debian:bookworm-slim (no registry here), make image stops at once and says
+    how to make it, before building any wheel."""
+    empty = start_engine(tmp_path / "data-root")
+    try:
+        context = tmp_path / "context"
+        done = make_image(empty, context)
+    finally:
+        empty.stop()
+    assert done.returncode != 0
+    assert "the base image debian:bookworm-slim is not on the daemon" in done.stderr
+    assert "sudo scripts/base-image.sh" in done.stderr
+    assert not context.exists()
+
+
+def test_make_image_without_a_daemon(tmp_path: Path) -> None:
+    nowhere = Engine(root=tmp_path, data_root=tmp_path / "data")  # never started: nothing answers
+    done = make_image(nowhere, tmp_path / "context")
+    assert done.returncode != 0
+    assert f"no Docker daemon answers at {nowhere.host}" in done.stderr
