@@ -125,18 +125,20 @@ def run(ctx: typer.Context, json_: JsonOpt = False) -> None:
     _run(ctx, DataFolder(Path(parent.params["fio_data"]).absolute()), json_=json_ or parent.params["json_"])
 
 
+app.command(
+    "plot",
+    help="Draw graphs of fio logs with fio2gnuplot's flags (-t -b -i -g -p -o -d -m -M).\n\n"
+    "Without SOURCE: the logs at the top of the data folder, else its latest run. "
+    "The graphs go beside the logs unless -d says otherwise.",
+    epilog="Example: docker run -v $PWD:/tmp/fio-data stackrig plot -t MyTest -b -g -p '*_bw*'",
+)(bench_views.plot)
+app.command(
+    "serve",
+    help="Serve the dashboard of the data folder: its runs, graphs, raw files, compare view.",
+    epilog="Example: docker run -p 127.0.0.1:8000:8000 -v $PWD:/tmp/fio-data stackrig serve",
+)(bench_views.serve)
+
+
 def register(bench: typer.Typer) -> None:
     """Add ``container`` (run | plot | serve | all in one) to the bench family's app."""
-    app.command(
-        "plot",
-        help="Draw graphs of fio logs with fio2gnuplot's flags (-t -b -i -g -p -o -d -m -M).\n\n"
-        "Without SOURCE: the logs at the top of the data folder, else its latest run. "
-        "The graphs go beside the logs unless -d says otherwise.",
-        epilog="Example: docker run -v $PWD:/tmp/fio-data stackrig plot -t MyTest -b -g -p '*_bw*'",
-    )(bench_views.plot)
-    app.command(
-        "serve",
-        help="Serve the dashboard of the data folder: its runs, graphs, raw files, compare view.",
-        epilog="Example: docker run -p 127.0.0.1:8000:8000 -v $PWD:/tmp/fio-data stackrig serve",
-    )(bench_views.serve)
     bench.add_typer(app, name="container")
