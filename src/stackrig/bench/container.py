@@ -20,13 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackrig.bench.aio import FIO_DATA, AioResult, jobs_from_env, run_aio
-from stackrig.bench.model import RunSettings
+from stackrig.bench.aio import DB_FILE, FIO_DATA, AioRequest, AioResult, plan_aio, run_aio
+from stackrig.bench.runner import ProgressCallback
 from stackrig.errors import UsageError
 
-__all__ = ["FIO_DATA", "DataFolder", "EnvRun", "run_from_env"]
+__all__ = ["FIO_DATA", "DataFolder", "run_from_env"]
 
-HISTORY_FILE = "stackrig.db"
 LOG_AVG_MSEC = 100  # the all-in-one's graphs: 10 points a second, as fio2gnuplot users expect
 
 
@@ -43,7 +42,7 @@ class DataFolder:
 
     @property
     def db(self) -> Path:
-        return self.root / HISTORY_FILE
+        return self.root / DB_FILE
 
     def plot_source(self) -> str:
         """What ``plot`` draws when no source is named.
@@ -72,37 +71,27 @@ class DataFolder:
             )
 
 
-@dataclass(frozen=True, slots=True)
-class EnvRun:
-    """A run made from ``JOBFILES``/``REMOTEFILES``/``PLOTNAME``, with its graphs and report."""
-
-    result: AioResult
-    ignored: tuple[str, ...]
-    """``REMOTEFILES`` entries not named by ``JOBFILES`` (not run)."""
-
-
 def run_from_env(
     environ: Mapping[str, str],
     folder: DataFolder,
     *,
     labels: Mapping[str, str] | None = None,
-    progress: bool = False,
-) -> EnvRun:
+    progress: ProgressCallback | None = None,
+) -> AioResult:
     """fio-tool's job: run the jobs the environment names into a new folder of ``folder``.
 
     The graphs (every log kind) and the report are written into the run folder, and the
-    run is recorded in the folder's history. Earlier runs are kept.
+    run is recorded in the folder's history. Earlier runs are kept. ``REMOTEFILES`` entries
+    no ``JOBFILES`` name asked for are in the result's ``ignored``.
     """
-    found = jobs_from_env(environ, folder.root)
-    folder.check_writable()
-    settings = RunSettings(
-        jobs=found.jobs,
+    request = AioRequest(
+        environ=environ,
+        fio_data=folder.root,
         runs_dir=folder.runs,
         db=folder.db,
-        name=found.name,
         labels=dict(labels or {}),
-        logs=True,
         log_avg_msec=LOG_AVG_MSEC,
-        progress=progress,
     )
-    return EnvRun(result=run_aio(settings, title=found.name), ignored=found.ignored)
+    plan = plan_aio(request)  # UsageError before anything is written when no job is named
+    folder.check_writable()
+    return run_aio(plan, progress=progress)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -83,7 +82,7 @@ def main(
         ctx.default_map["plot"] = {"source": folder.plot_source(), "db": str(folder.db)}
     if ctx.invoked_subcommand is None:
         _run(ctx, folder, json_=json_)
-        bench_views._serve(folder.runs, folder.db, host, port)
+        bench_views._serve_dashboard(folder.runs, folder.db, host, port, url_to_stderr=json_)
 
 
 def _stop_on_sigterm() -> None:
@@ -98,15 +97,16 @@ def _stop_on_sigterm() -> None:
 
 def _run(ctx: typer.Context, folder: DataFolder, *, json_: bool) -> None:
     from stackrig.bench.container import run_from_env
+    from stackrig.cli._bench_live import live_progress
 
-    done = run_from_env(os.environ, folder, progress=not json_ and sys.stderr.isatty())
-    result = done.result
+    with live_progress(json_) as progress:
+        result = run_from_env(os.environ, folder, progress=progress)
     lines = [
         f"run {result.run.id}: {result.run.folder}",
         *(str(p) for p in result.plots),
         f"report: {result.report}",
     ]
-    warnings = tuple(f"REMOTEFILES entry not in JOBFILES, not run: {u}" for u in done.ignored)
+    warnings = tuple(f"REMOTEFILES entry not in JOBFILES, not run: {u}" for u in result.ignored)
     finish(
         ctx, output.Report(result, render=bench_views._files_view(lines), warnings=warnings), json_mode=json_
     )
@@ -136,7 +136,7 @@ app.command(
     "serve",
     help="Serve the dashboard of the data folder: its runs, graphs, raw files, compare view.",
     epilog="Example: docker run -p 127.0.0.1:8000:8000 -v $PWD:/tmp/fio-data stackrig serve",
-)(bench_views.serve)
+)(bench_views.serve_dashboard)
 
 
 def register(bench: typer.Typer) -> None:
