@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Build the stackrig image on the Docker daemon DOCKER_HOST names (make image calls this):
-#   1. the stackrig wheel from this tree, and the wheels of what its bench extra needs, taken
-#      from the wheelhouse (WHEELHOUSE, made once by make wheelhouse), into a small build context;
+# Build the stackrig image on the Docker daemon DOCKER_HOST names (make image calls this, after
+# make wheelhouse):
+#   1. a small build context: the stackrig wheel and the wheels of what its bench extra needs,
+#      taken from the wheelhouse (WHEELHOUSE);
 #   2. docker build with that context: the image installs them with pip --no-index, so nothing
 #      comes from the Python package index inside the build; only Debian packages from a mirror.
 # Tags IMAGE:latest and IMAGE:<version> (IMAGE defaults to stackrig). Extra arguments go to
 # docker build (make image IMAGE_BUILD_FLAGS='--network none' for example).
 set -euo pipefail
 VENV=${VENV:-.venv}
-WHEELHOUSE=${WHEELHOUSE:-build/wheelhouse}
+WHEELHOUSE=${WHEELHOUSE:-.wheelhouse}
 IMAGE=${IMAGE:-stackrig}
 CONTEXT=${IMAGE_CONTEXT:-build/image}
 DOCKER=${DOCKER:-docker}
@@ -32,13 +33,15 @@ version=$("$VENV/bin/python" -c 'import stackrig; print(stackrig.__version__)')
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 rm -rf "$CONTEXT"
 mkdir -p "$CONTEXT/wheels/deps"
-# The stackrig wheel of this tree (offline when hatchling is in the venv, as in the test venv),
-# then the wheels of what its bench extra needs, from the wheelhouse.
-offline=()
-if "$VENV/bin/python" -c 'import hatchling' 2>/dev/null; then offline=(--no-build-isolation --no-index); fi
-"$VENV/bin/python" -m pip wheel -q --no-deps "${offline[@]}" -w "$CONTEXT/wheels" .
-wheel=$(ls "$CONTEXT"/wheels/stackrig-*.whl)
-"$VENV/bin/python" -m pip wheel -q --no-index --find-links "$WHEELHOUSE" --find-links "$CONTEXT/wheels" \
+# The wheelhouse's stackrig wheel (make wheelhouse keeps it in step with the sources), then the
+# wheels of what its bench extra needs, resolved offline from the wheelhouse.
+wheel=$(ls "$WHEELHOUSE"/stackrig-*.whl 2>/dev/null | tail -1)
+if [ -z "$wheel" ]; then
+  echo "make image: no stackrig wheel in $WHEELHOUSE: run make wheelhouse first" >&2
+  exit 3
+fi
+cp "$wheel" "$CONTEXT/wheels/"
+"$VENV/bin/python" -m pip wheel -q --no-index --find-links "$WHEELHOUSE" \
   -w "$CONTEXT/wheels/deps" "stackrig[bench] @ file://$(realpath "$wheel")"
 rm -f "$CONTEXT"/wheels/deps/stackrig-*.whl
 echo "make image: $(ls "$CONTEXT"/wheels/deps | wc -l) dependency wheels ($(du -sh "$CONTEXT/wheels" | cut -f1)) -> $IMAGE:$version" >&2
