@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stackrig import output
-from stackrig.cli import bench_manage, bench_sweep, bench_views
+from stackrig.cli import bench_container, bench_manage, bench_sweep, bench_views
 from stackrig.cli._bench_common import (
     LabelOpt,
     RunArg,
@@ -313,3 +313,4 @@ def show(ctx: typer.Context, run: RunArg, db: DbOpt = None, json_: JsonOpt = Fal
 bench_manage.register(app)
 bench_sweep.register(app)
 bench_views.register(app)
+bench_container.register(app)
