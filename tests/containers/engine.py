@@ -93,7 +93,8 @@ class Engine:
         )
         if check and done.returncode != 0:
             raise EngineError(
-                f"docker {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}"
+                f"docker {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}\n"
+                f"dockerd's log ({self.log_path}), last lines:\n{self.log_tail(15)}"
             )
         return done
 
