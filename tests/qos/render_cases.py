@@ -11,7 +11,7 @@ from stackrig.qos.manage import ChangeResult
 from stackrig.qos.model import Action, Match, Policy, Service
 from stackrig.qos.queues import PortQueues, QueuesResult
 from stackrig.qos.state import Installed, JournalEntry, PolicyState
-from stackrig.qos.verify import Measurement, VerifyResult
+from stackrig.qos.verify import Measurement, SwitchReport, VerifyResult
 
 STATE = Path("/data/qos/state.json")
 
@@ -94,6 +94,16 @@ def verify_results() -> dict[str, VerifyResult]:
     rev = Measurement("h2", "h1", 5202, 987_654_321.0, None)
     return {
         "ok": VerifyResult(fwd, rev, 3_500_000, None, True, ()),
+        # measured only (no policy): the switches have no flow to count, so only the JSON lists them
+        "measured": VerifyResult(
+            fwd,
+            None,
+            None,
+            1_000_000,
+            True,
+            (),
+            switches=tuple(SwitchReport(f"lab-s{i}", f"{i:016x}", (), 0, 0, (), 0, 0, 0, 0) for i in (1, 2)),
+        ),
         "fail": VerifyResult(
             fwd,
             None,

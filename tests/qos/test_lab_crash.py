@@ -106,9 +106,13 @@ def test_lab_down_drops_its_policies_and_the_lab_comes_back(lab_factory: Any) ->
     assert lab.run(*path_args("h1", "h2", *TCP_5201_AT_2M)).returncode == 0
     assert lab.run("qos", "queues", lab.bridge(1), lab.veth("h1"), "--queue", "1=1M").returncode == 0
     qos = sh("ovs-vsctl", "get", "port", lab.veth("h1"), "qos").strip()
+    assert lab.run("qos", "service", "add", "gold", "--dscp", "46").returncode == 0
     down = lab.run("qos", "lab", "down", "--json")
     assert down.returncode == 0, down.stderr
     assert "1 QoS records" in down.json()["data"]["removed"]
+    assert {f"veth {lab.veth(h)}" for h in ("h1", "h2")} <= set(down.json()["data"]["removed"])
+    services = json.loads(state_file.read_text())["services"]
+    assert [s["name"] for s in services] == ["gold"]  # services are not tied to a lab
     forgotten = down.json()["data"]["forgotten"]
     assert [r["policy"]["name"] for r in forgotten] == ["path-h1-h2-fwd-1", "path-h1-h2-fwd-2"]
     assert json.loads(state_file.read_text())["installed"] == []

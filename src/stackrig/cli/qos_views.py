@@ -354,7 +354,7 @@ def verify(result: VerifyResult) -> output.Report:
                 else ""
             )
             console.print(f"policy {result.policy}{kind}: {result.src} → {result.dst}, port {result.port}")
-        for s in result.switches:
+        for s in result.switches if result.policy is not None else ():  # measured only: no flows to count
             console.print(_switch_line(s), markup=False)
         if result.policy is None:
             m = result.forward

@@ -265,15 +265,18 @@ def _teardown(state: LabState) -> list[str]:
         if len(args) > 1:
             _proc.run("ovs-vsctl", args, timeout=60)
     netns = existing_netns()
+    veths = [h.veth for h in state.hosts if h.veth in existing_links()]
     for host in state.hosts:
         if host.netns in netns:
             _proc.run("ip", ["netns", "del", host.netns], timeout=30)
             removed.append(f"netns {host.netns}")
+    # A namespace's end of a veth goes with it, and the kernel then drops the pair (some at once,
+    # some a little later): the veths that existed are all reported, whichever way they went.
     links = existing_links()
-    for host in state.hosts:
-        if host.veth in links:
-            _proc.run("ip", ["link", "del", host.veth], timeout=30, check=False)
-            removed.append(f"veth {host.veth}")
+    for veth in veths:
+        if veth in links:
+            _proc.run("ip", ["link", "del", veth], timeout=30, check=False)
+        removed.append(f"veth {veth}")
     if (state.started_ovs or started_ovs()) and ovs_running() and not existing_bridges():
         stop_ovs()  # the last lab on an OVS a lab started
         removed.append("OVS daemons")
