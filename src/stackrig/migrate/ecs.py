@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stackrig import _units
 from stackrig._io import atomic_write, ensure_not_input
 from stackrig.errors import FailedError, MissingError, UsageError
 from stackrig.migrate._schema import parse_bytes, validate_compose
@@ -47,8 +48,6 @@ __all__ = [
 
 MIB = 1024 * 1024
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(us|ms|h|m|s)")
-_SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _CONDITIONS = {
     "service_healthy": "HEALTHY",
     "service_started": "START",
@@ -113,11 +112,10 @@ class EcsResult:
 def _seconds(value: Any, where: str) -> int:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return int(value)
-    text = str(value).strip()
-    pieces = _DURATION.findall(text)
-    if not pieces or "".join(n + u for n, u in pieces) != text:
-        raise UsageError(f"{where}: {value!r} is not a duration such as 30s or 1m30s")
-    return round(sum(float(n) * _SECONDS[u] for n, u in pieces))
+    try:
+        return round(_units.parse_duration(str(value), what=where, bare=None))
+    except _units.UnitError:
+        raise UsageError(f"{where}: {value!r} is not a duration such as 30s or 1m30s") from None
 
 
 def _env(value: Any, name: str, warnings: list[str]) -> list[dict[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from stackrig._units import format_size
 from stackrig.tune._host import Host
 from stackrig.tune._model import Finding, Severity, Status
 from stackrig.tune.checks._base import Check
@@ -29,7 +30,7 @@ def pools(host: Host) -> list[tuple[int, int, int]]:
 
 
 def _size(kb: int) -> str:
-    return f"{kb // (1024 * 1024)} GiB" if kb >= 1024 * 1024 else f"{kb // 1024} MiB"
+    return format_size(kb * 1024, decimals=0)  # 2 MiB, 1 GiB; 64 KiB pages (arm64) too
 
 
 class Hugepages(Check):
