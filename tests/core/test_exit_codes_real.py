@@ -36,7 +36,11 @@ def test_failed_validate_finds_problems(cli, tmp_path: Path) -> None:  # type: i
 def test_usage_bad_flag_value(cli) -> None:  # type: ignore[no-untyped-def]
     done = cli("migrate", "wait", "tcp://127.0.0.1:1", "--timeout", "soon")
     assert done.returncode == ExitCode.USAGE
-    assert "error: Invalid value for '--timeout'" in done.stderr
+    assert "error: --timeout 'soon' is not a duration" in done.stderr
+    assert "hint: write a number and a unit: 500ms, 60s, 5m, 2h, 1d" in done.stderr
+    done = cli("migrate", "ecs", "compose.yaml", "--memory", "lots")
+    assert done.returncode == ExitCode.USAGE
+    assert "error: Invalid value for '--memory'" in done.stderr
 
 
 def test_missing_program(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -15,10 +15,11 @@ from rich.table import Table
 
 from stackrig import output
 from stackrig._io import atomic_write, ensure_not_input
+from stackrig._units import Seconds, format_count, format_ns, format_size
 from stackrig.cli import bench_views
 from stackrig.cli._bench_options import RunsDirOpt, TagOpt, TargetOpt
 from stackrig.cli._common import finish, state
-from stackrig.cli.options import DbOpt, JsonOpt
+from stackrig.cli.options import DbOpt, Duration, JsonOpt, When
 from stackrig.errors import ConflictError, ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -54,16 +55,6 @@ def _labels(items: Sequence[str] | None) -> dict[str, str]:
     return dict(bench.parse_label(item) for item in items or ())
 
 
-def _since(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise UsageError(f"bad date {text!r}", hint="use YYYY-MM-DD or an ISO date-time") from exc
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
 def _hosts(hosts: str | None, inventory: Path | None, limit: str | None) -> tuple[bench.FioHost, ...]:
     from stackrig import bench
 
@@ -86,28 +77,16 @@ def _confirm(question: str, yes: bool) -> None:
     typer.confirm(question, abort=True, err=True)
 
 
-def _num(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "-"
-    for suffix, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(value) >= size:
-            return f"{value / size:.2f}{suffix}{unit}"
-    return f"{value:.0f}{unit}" if abs(value) >= 10 else f"{value:.2f}{unit}"
+def _num(value: float | None) -> str:
+    return format_count(value)
 
 
 def _bw(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value / 1024 / 1024:.1f} MiB/s"
+    return "-" if value is None else f"{format_size(value, unit='MiB')}/s"
 
 
 def _lat(value: float | None) -> str:
-    if value is None:
-        return "-"
-    for unit, size in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
-        if value >= size:
-            return f"{value / size:.1f} {unit}"
-    return f"{value:.0f} ns"
+    return format_ns(value, decimals=1, micro="us", missing="-")
 
 
 def _wide(console: Console) -> Console:
@@ -130,10 +109,7 @@ def _rows_table(rows: Sequence[bench.ResultRow], title: str | None = None) -> Ta
             row.direction,
             _num(row.iops),
             _bw(row.bw_bytes),
-            _lat(row.lat_mean_ns),
-            _lat(row.lat_p50_ns),
-            _lat(row.lat_p99_ns),
-            _lat(row.lat_p999_ns),
+            *(_lat(ns) for ns in (row.lat_mean_ns, row.lat_p50_ns, row.lat_p99_ns, row.lat_p999_ns)),
         )
     return table
 
@@ -186,8 +162,13 @@ def run(  # noqa: PLR0917 - Typer maps parameters to flags
     ] = None,
     limit: Annotated[str | None, typer.Option("--limit", help="Only this inventory group.")] = None,
     status_interval: Annotated[
-        float, typer.Option("--status-interval", min=0, help="Seconds between progress readings (0: off).")
-    ] = 1.0,
+        float,
+        typer.Option(
+            "--status-interval",
+            click_type=Duration(),
+            help="Time between progress readings (0: off).",
+        ),
+    ] = Seconds(1),
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -245,7 +226,12 @@ def list_runs(  # noqa: PLR0917 - Typer maps parameters to flags
     ctx: typer.Context,
     name: Annotated[str | None, typer.Option("--name", help="Name glob, e.g. 'randread*'.")] = None,
     label: LabelOpt = None,
-    since: Annotated[str | None, typer.Option("--since", help="Runs started on or after this date.")] = None,
+    since: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--since", click_type=When(), help="Runs started at or after this date, or within this age (7d)."
+        ),
+    ] = None,
     host: Annotated[str | None, typer.Option("--host", help="Machine or fio server (glob).")] = None,
     db: DbOpt = None,
     json_: JsonOpt = False,
@@ -254,7 +240,7 @@ def list_runs(  # noqa: PLR0917 - Typer maps parameters to flags
     from stackrig import bench
 
     with bench.History.open(_db(ctx, db)) as history:
-        runs = history.list(name=name, labels=_labels(label), since=_since(since), host=host)
+        runs = history.list(name=name, labels=_labels(label), since=since, host=host)
 
     def draw(console: Console) -> None:
         _wide(console)
@@ -432,12 +418,17 @@ def delete(
     finish(ctx, output.Report({"deleted": [record]}, render=draw), json_mode=json_)
 
 
-@app.command(epilog="Example: stackrig bench prune --keep 20 --yes")
+@app.command(epilog="Example: stackrig bench prune --keep 20 --older-than 90d --yes")
 def prune(  # noqa: PLR0917 - Typer maps parameters to flags
     ctx: typer.Context,
     keep: Annotated[int | None, typer.Option("--keep", help="Keep the N newest runs.")] = None,
     older_than: Annotated[
-        float | None, typer.Option("--older-than", help="Delete runs older than DAYS.")
+        dt.datetime | None,
+        typer.Option(
+            "--older-than",
+            click_type=When(),
+            help="Delete runs started before this date, or older than this age (90d).",
+        ),
     ] = None,
     yes: YesOpt = False,
     db: DbOpt = None,
@@ -447,7 +438,7 @@ def prune(  # noqa: PLR0917 - Typer maps parameters to flags
     from stackrig import bench
 
     with bench.History.open(_db(ctx, db)) as history:
-        doomed = bench.plan_prune(history, keep=keep, older_than_days=older_than)
+        doomed = bench.plan_prune(history, keep=keep, older_than=older_than)
         if doomed:
             _confirm(f"delete {len(doomed)} runs ({', '.join(r.id for r in doomed[:5])}...)?", yes)
         for record in doomed:
