@@ -16,7 +16,6 @@ from tests.conftest import STACKRIG
 from tests.services import free_port, start_service
 
 FIO = shutil.which("fio")
-needs_fio = pytest.mark.skipif(FIO is None, reason="fio is not installed (apt-get install fio)")
 
 LOG_JOBS = textwrap.dedent(
     """\
