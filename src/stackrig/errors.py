@@ -51,6 +51,7 @@ class ExitCode(enum.IntEnum):
     INTERNAL = 70
     TIMEOUT = 124
     INTERRUPTED = 130
+    BROKEN_PIPE = 141
 
     @property
     def meaning(self) -> str:
@@ -72,6 +73,7 @@ _MEANINGS = {
     ExitCode.INTERNAL: "a bug: the traceback is in the log file named on stderr",
     ExitCode.TIMEOUT: "a wait gave up",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); partial results kept",
+    ExitCode.BROKEN_PIPE: "stdout was closed by its reader (e.g. | head): stopped quietly (128 + SIGPIPE)",
 }
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import errno
 import json
 import logging
 import os
@@ -130,8 +131,14 @@ def _no_color() -> bool:
     return bool(os.environ.get("NO_COLOR"))
 
 
+class _StdoutConsole(Console):
+    def on_broken_pipe(self) -> None:
+        # rich would exit 1 here; the CLI entry turns a closed stdout into a quiet 141 instead.
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
 def stdout_console(file: IO[str] | None = None) -> Console:
-    return Console(
+    return _StdoutConsole(
         file=file or sys.stdout,
         highlight=False,
         soft_wrap=True,

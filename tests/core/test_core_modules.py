@@ -5,6 +5,7 @@ import datetime as dt
 import enum
 import io
 import json
+import multiprocessing
 import sqlite3
 from pathlib import Path
 
@@ -17,7 +18,6 @@ from stackrig.errors import (
     MissingToolError,
     StackrigError,
     UsageError,
-    WaitTimeoutError,
 )
 from stackrig.output import Report, emit, envelope, to_jsonable
 from stackrig.paths import Paths
@@ -129,8 +129,10 @@ def test_proc_timeout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (fake / "iperf3").write_text("#!/bin/sh\nsleep 5\n")
     (fake / "iperf3").chmod(0o755)
     monkeypatch.setattr(_tools, "_search_path", lambda: str(fake))
-    with pytest.raises(WaitTimeoutError, match=r"did not finish within 0\.2 s"):
+    with pytest.raises(_proc.ToolTimeLimitError) as info:
         _proc.run("iperf3", ["-c", "x"], timeout=0.2)
+    assert info.value.message == "iperf3 ran past its time limit of 200ms and was stopped: iperf3 -c x"
+    assert info.value.exit_code == ExitCode.FAILED
 
 
 def test_proc_start_streams() -> None:
@@ -184,6 +186,57 @@ def test_store_failed_migration_keeps_previous_version(tmp_path: Path) -> None:
     conn = store.connect(db, "c", MIGRATIONS[:1])
     assert store.schema_version(conn, "c") == 1
     conn.close()
+
+
+def test_store_failed_migration_leaves_no_part_of_it(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with pytest.raises(sqlite3.OperationalError, match="no such table: nope"):
+        store.connect(db, "c", [MIGRATIONS[0], "ALTER TABLE nope ADD COLUMN x;"])
+    conn = store.connect(db, "other", [])
+    assert store.schema_version(conn, "c") == 0
+    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'runs'").fetchall() == []
+    conn.close()
+
+
+def test_store_failed_begin_is_reported_as_itself(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store.connect(db, "c", MIGRATIONS[:1]).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        with pytest.raises(sqlite3.OperationalError) as info:
+            store.connect(db, "c", MIGRATIONS, busy_timeout=0.1)
+        assert str(info.value) == "database is locked"  # not "cannot rollback - no transaction is active"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    conn = store.connect(db, "c", MIGRATIONS)
+    assert store.schema_version(conn, "c") == 2
+    conn.close()
+
+
+def _connect_in_child(db: str) -> str:
+    try:
+        store.connect(db, "bench", MIGRATIONS).close()
+        store.connect(db, "fleet", ["CREATE TABLE cache (k TEXT);"]).close()
+    except Exception as exc:  # noqa: BLE001 - the parent counts every kind of failure
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
+def test_store_first_use_races_migrate_once(tmp_path: Path) -> None:
+    """8 processes opening one fresh database at once, 20 times: every one succeeds."""
+    context = multiprocessing.get_context("fork")
+    failures: list[str] = []
+    with context.Pool(8) as pool:
+        for round_ in range(20):
+            db = str(tmp_path / f"race-{round_}" / "stackrig.db")
+            failures += [f for f in pool.map(_connect_in_child, [db] * 8) if f]
+            conn = store.connect(db, "bench", MIGRATIONS)
+            assert store.schema_version(conn, "bench") == 2
+            assert store.schema_version(conn, "fleet") == 1
+            conn.close()
+    assert failures == []
 
 
 def test_store_rejects_non_database(tmp_path: Path) -> None:

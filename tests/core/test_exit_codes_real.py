@@ -96,6 +96,53 @@ def test_interrupted_wait(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["landscape", "render"],
+        ["landscape", "render", "--format", "html"],
+        ["landscape", "layers", "--json"],
+        ["doctor"],
+        ["--version"],
+    ],
+)
+def test_closed_stdout_is_a_quiet_141(args: list[str], data_dir: Path) -> None:
+    """``stackrig ... | head`` with the reader gone: 128 + SIGPIPE as cat does, no message, no crash log."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before stackrig writes anything
+    try:
+        done = subprocess.run(
+            [str(STACKRIG), *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == ExitCode.BROKEN_PIPE == 141
+    assert done.stderr == ""
+    assert not (data_dir / "logs").exists()
+
+
+def test_reader_leaving_midway_is_141_too() -> None:
+    # 100 kB of HTML against a 64 kB pipe: stackrig is still writing when the reader leaves.
+    with subprocess.Popen(
+        [str(STACKRIG), "landscape", "render", "--format", "html"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        assert proc.stdout.read(10) == b"<!DOCTYPE "
+        proc.stdout.close()
+        err = proc.stderr.read()
+        proc.wait(timeout=99)
+    assert proc.returncode == 141
+    assert err == b""
+
+
 @pytest.mark.parametrize("code", list(ExitCode))
 def test_every_code_is_documented(code: ExitCode) -> None:
     text = (ROOT / "docs" / "cli.md").read_text()

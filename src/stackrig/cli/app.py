@@ -7,6 +7,8 @@ import gc
 import importlib
 import logging
 import os
+import select
+import stat
 import sys
 import tempfile
 import traceback
@@ -204,6 +206,34 @@ def _fail(
     return code
 
 
+def _stdout_closed_by_reader() -> bool:
+    """True once click met EPIPE on stdout: it wraps stdout to silence later flushes and exits 1."""
+    return isinstance(sys.stdout, click.utils.PacifyFlushWrapper)
+
+
+def _stdout_reader_gone() -> bool:
+    """True when stdout is a pipe whose reader has closed it.
+
+    Python's buffered writer can meet EPIPE after a partial write and drop the rest without
+    raising, so the pipe itself is asked at the end: a pipe with no reader polls as POLLERR.
+    """
+    try:
+        if not stat.S_ISFIFO(os.fstat(1).st_mode):
+            return False
+        poller = select.poll()
+        poller.register(1, select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
+def _drop_stdout() -> None:
+    """Point fd 1 at /dev/null so that the interpreter's last flush has nowhere to fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+
+
 def run(args: Sequence[str] | None = None) -> int:
     """Run the CLI on ``args``; return the exit code (never raises for user errors)."""
     argv = list(sys.argv[1:] if args is None else args)
@@ -293,7 +323,20 @@ def main() -> None:
     # stackrig never multiplies matrices: the OpenBLAS thread pool numpy starts on import only
     # burns CPU (0.1 s of a 0.35 s `bench plot` on two cores). A user's own setting wins.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    code = run()
+    try:
+        code = run()
+    except BrokenPipeError:  # stdout closed while an error was being reported on it
+        code = int(ExitCode.BROKEN_PIPE)
+    except SystemExit:
+        if not _stdout_closed_by_reader():
+            raise
+        code = int(ExitCode.BROKEN_PIPE)  # click met EPIPE and would exit 1
+    if code == ExitCode.OK and _stdout_reader_gone():
+        code = int(ExitCode.BROKEN_PIPE)
+    if code == ExitCode.BROKEN_PIPE:
+        # The reader of stdout went away (`stackrig ... | head`): stop quietly with 128 + SIGPIPE,
+        # as cat does, instead of a FAILED that nobody chose.
+        _drop_stdout()
     # The interpreter's last cyclic garbage collection walks every object the imports made
     # (20 ms of a 0.3 s `bench plot`), all of which die with the process anyway. Freezing
     # skips that walk only: objects are still freed by reference counting and files flushed.
