@@ -58,6 +58,9 @@ class Report:
 
     ``data`` becomes the envelope's ``data`` (dataclasses, paths, enums and
     datetimes are converted); ``render`` draws the human view on stdout.
+    ``failed`` names the parts that could not be done when the result is
+    ``partial`` (a region, an account, a file): they go to stderr in both modes
+    and into the envelope's ``warnings`` after the others.
     """
 
     data: Any
@@ -65,6 +68,13 @@ class Report:
     warnings: tuple[str, ...] = ()
     partial: bool = False
     exit_code: ExitCode = ExitCode.OK
+    failed: tuple[str, ...] = ()
+
+    def settled(self, *, allow_partial: bool) -> Report:
+        """The design's partial-results rule: a partial result exits FAILED unless ``allow_partial``."""
+        if self.partial and not allow_partial and self.exit_code == ExitCode.OK:
+            return dataclasses.replace(self, exit_code=ExitCode.FAILED)
+        return self
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -104,7 +114,7 @@ def envelope(command: str, report: Report) -> dict[str, Any]:
         "partial": report.partial,
         "exit_code": int(report.exit_code),
         "data": to_jsonable(report.data),
-        "warnings": list(report.warnings),
+        "warnings": [*report.warnings, *report.failed],
     }
 
 
@@ -153,17 +163,29 @@ def stderr_console() -> Console:
 def emit(report: Report, *, command: str, json_mode: bool, file: IO[str] | None = None) -> ExitCode:
     """Print a report (envelope or human view); return its exit code."""
     out = file or sys.stdout
+    err = stderr_console()
     if json_mode:
         out.write(dumps(envelope(command, report)) + "\n")
         out.flush()
+        _print_failed(err, report)
         return report.exit_code
-    err = stderr_console()
-    for warning in report.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}", markup=True, highlight=False)
+    for warning in report.warnings:  # the text may come from outside (cloud tags): never markup
+        err.print("[yellow]warning:[/yellow] ", end="", markup=True, highlight=False)
+        err.print(warning, markup=False, highlight=False)
+    _print_failed(err, report)
     if report.render is not None:
         report.render(stdout_console(out))
     out.flush()
     return report.exit_code
+
+
+def _print_failed(err: Console, report: Report) -> None:
+    for part in report.failed:
+        err.print("[red]failed:[/red] ", end="", markup=True, highlight=False)
+        err.print(part, markup=False, highlight=False)
+    if report.failed:
+        how = "exit 0 (--allow-partial)" if report.exit_code == ExitCode.OK else "exit 1"
+        err.print(f"partial result: {len(report.failed)} part(s) failed; {how}", markup=False)
 
 
 def configure_logging(verbosity: int) -> None:

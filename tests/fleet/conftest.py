@@ -1,4 +1,4 @@
-"""fleet fixtures: an ansible.cfg-free environment and the real ansible-inventory."""
+"""fleet fixtures: an ansible.cfg-free environment, the real ansible-inventory, and a real moto_server."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.fleet.moto import MotoAws, fake_credentials
+from tests.services import start_moto_server
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -98,3 +102,36 @@ def ansible_inventory(ansible_base: Path) -> Callable[..., dict[str, Any]]:
 
 def group_hosts(listing: Mapping[str, Any], group: str) -> list[str]:
     return list(listing.get(group, {}).get("hosts", []))
+
+
+# ------------------------------------------------------------------ moto (fleet up / discover / down)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    service, url = start_moto_server(tmp_path_factory.mktemp("moto"))
+    try:
+        yield url
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_image(moto_endpoint: str) -> str:
+    """An AMI of moto's built-in catalogue (the same ids after every reset); looked up once."""
+    probe = MotoAws(moto_endpoint, "", "", "")
+    ec2 = probe.client()
+    return str(ec2.describe_images(Owners=["amazon"], MaxResults=5)["Images"][0]["ImageId"])
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, moto_image: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MotoAws:
+    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")  # noqa: S310 - http on loopback (moto)
+    with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310 - http on loopback (moto)
+        assert reply.status == 200
+    fake_credentials(monkeypatch, tmp_path)
+    probe = MotoAws(moto_endpoint, "", "", "")
+    ec2 = probe.client()
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    ec2.create_key_pair(KeyName="deploy")
+    return MotoAws(moto_endpoint, vpc, moto_image, "deploy")

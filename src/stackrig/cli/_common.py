@@ -33,8 +33,16 @@ def command_name(ctx: typer.Context) -> str:
     return " ".join(ctx.command_path.split()[1:])
 
 
-def finish(ctx: typer.Context, report: output.Report, *, json_mode: bool) -> None:
-    """Render a report and leave with its exit code."""
+def finish(
+    ctx: typer.Context, report: output.Report, *, json_mode: bool, allow_partial: bool | None = None
+) -> None:
+    """Render a report and leave with its exit code.
+
+    Commands that follow the partial-results rule pass ``allow_partial`` (their ``--allow-partial``):
+    a partial report then exits 1 unless it is true.
+    """
+    if allow_partial is not None:
+        report = report.settled(allow_partial=allow_partial)
     code = output.emit(report, command=command_name(ctx), json_mode=json_mode)
     if code:
         raise typer.Exit(int(code))

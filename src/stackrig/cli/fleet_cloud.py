@@ -13,9 +13,9 @@ from rich.console import Console
 
 from stackrig._units import Seconds
 from stackrig.cli._common import finish, state
+from stackrig.cli._fleet_options import HostVarsOpt, OutputOpt, inventory_group
 from stackrig.cli._params import Opt, option_group
-from stackrig.cli.fleet import HostVarsOpt, OutputOpt, inventory_group
-from stackrig.cli.options import Duration, JsonOpt
+from stackrig.cli.options import AllowPartialOpt, Duration, JsonOpt
 from stackrig.errors import ConflictError, UsageError
 from stackrig.fleet import InventoryOptions
 from stackrig.fleet.cloud import (
@@ -237,11 +237,18 @@ def _discover_report(outcome: DiscoverOutcome) -> Report:
     def render(console: Console) -> None:
         err = stderr_console()
         for region in outcome.result.regions:
-            how = f"cache, {region.cache_age:.0f} s old" if region.cached else f"{region.seconds:.2f} s"
+            if region.error:
+                how = "FAILED, see below"
+            elif region.cached:
+                how = f"cache, {region.cache_age:.0f} s old"
+            else:
+                how = f"{region.seconds:.2f} s"
             err.print(f"  {region.region:<16} {region.instances:>6} instance(s)  ({how})", markup=False)
         _inventory_lines(console, outcome, "discover")
 
-    return Report(outcome.to_dict(), render=render, warnings=outcome.notes(), partial=outcome.result.partial)
+    result = outcome.result
+    data = outcome.to_dict()
+    return Report(data, render=render, warnings=outcome.notes(), partial=result.partial, failed=result.failed)
 
 
 @aws_endpoint_group
@@ -275,9 +282,14 @@ def discover(  # noqa: PLR0917 - Typer passes options positionally
     options: InventoryOptions,
     host_vars_dir: HostVarsOpt = None,
     output: OutputOpt = None,
+    allow_partial: AllowPartialOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """List instances through the cloud's API (AWS: regions in parallel, cached) and write the inventory."""
+    """List instances through the cloud's API (AWS: regions in parallel, cached) and write the inventory.
+
+    A region that fails leaves the others' hosts in the inventory: the result is partial (named on
+    stderr, partial: true in the JSON) and exits 1, or 0 with --allow-partial.
+    """
     wanted = tuple(r.strip() for given in regions or () for r in given.split(",") if r.strip())
     settings = DiscoverSettings(
         provider, wanted, all_regions, options.filters, options.state, cache_ttl, refresh
@@ -287,7 +299,7 @@ def discover(  # noqa: PLR0917 - Typer passes options positionally
             settings, InventoryRequest(options, output, host_vars_dir),
             cache_root=state(ctx).paths.cache, target=target, progress=progress,
         )  # fmt: skip
-    finish(ctx, _discover_report(outcome), json_mode=json_)
+    finish(ctx, _discover_report(outcome), json_mode=json_, allow_partial=allow_partial)
 
 
 # ------------------------------------------------------------------ down

@@ -11,7 +11,7 @@ import typer
 
 from stackrig import _units
 
-__all__ = ["DbOpt", "Duration", "JsonOpt", "RootOpt", "When"]
+__all__ = ["AllowPartialOpt", "DbOpt", "Duration", "JsonOpt", "RootOpt", "When"]
 
 
 def _option_name(param: click.Parameter | None) -> str:
@@ -76,5 +76,14 @@ RootOpt = Annotated[
         "--root",
         help="Read proc/ and sys/ (and etc/) under this folder instead of / (tests, copied hosts).",
         file_okay=False,
+    ),
+]
+
+AllowPartialOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-partial",
+        help="Exit 0 when only part of the work could be done (the failed parts are still named on "
+        "stderr and the JSON says partial: true); without it such a result exits 1.",
     ),
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from stackrig.fleet._commands import InventoryOutcome, InventorySettings, inventory_from_hosts, make_inventory
 from stackrig.fleet._filters import Filter, parse_filter
-from stackrig.fleet._input import load_hosts, read_documents
+from stackrig.fleet._input import load_documents, load_hosts, read_documents
 from stackrig.fleet._inventory import (
     InventoryHost,
     InventoryOptions,
@@ -25,7 +25,7 @@ from stackrig.fleet._inventory import (
 from stackrig.fleet._model import PROVIDERS, Host, NoHostsError, ProviderParseError
 from stackrig.fleet._reader import Inventory, InventoryEntry, read_inventory
 from stackrig.fleet._writers import InventoryFiles, json_document, render_inventory, write_inventory
-from stackrig.fleet.providers import SHAPES, detect_provider, load_documents, parse_documents
+from stackrig.fleet.providers import SHAPES, detect_provider, parse_documents
 
 __all__ = [
     "PROVIDERS",

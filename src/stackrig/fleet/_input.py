@@ -1,13 +1,14 @@
-"""Read cloud JSON from files or stdin (never from a terminal), streaming the big AWS case.
+"""Read cloud JSON from files, stdin or a program's output: fleet's one concatenated-JSON reader.
 
 ``aws ec2 describe-instances`` output starts with ``{"Reservations": [``; it is
 decoded one reservation at a time from chunks, so 100,000 instances never sit in
 memory as one parsed document. Every other shape is read whole. Several
-concatenated documents (pages) are fine in both cases.
+concatenated documents (pages) are fine in both cases. Stdin is never read from a terminal.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
@@ -19,7 +20,7 @@ from stackrig._io import open_text
 from stackrig.fleet._model import Host, ProviderParseError
 from stackrig.fleet.providers import parse_documents
 
-__all__ = ["PIPE_HINT", "iter_documents", "load_hosts", "read_documents"]
+__all__ = ["PIPE_HINT", "iter_documents", "load_documents", "load_hosts", "read_documents"]
 
 PIPE_HINT = (
     "pipe the output of aws ec2 describe-instances --output json (or az vm list -d -o json, "
@@ -139,19 +140,32 @@ def _reservations(stream: _Stream, head_end: int) -> Iterator[Any]:
         stream.decode()
 
 
-def iter_documents(handle: IO[str], source: str, *, chunk: int = CHUNK) -> Iterator[Any]:
-    """Every JSON document of ``handle``; describe-instances documents one reservation at a time."""
+def iter_documents(
+    handle: IO[str], source: str, *, chunk: int = CHUNK, split_reservations: bool = True
+) -> Iterator[Any]:
+    """Every JSON document of ``handle``; describe-instances documents one reservation at a time.
+
+    With ``split_reservations=False`` every document is decoded whole (as it was written).
+    """
     stream = _Stream(handle, source, chunk)
     stream.ensure(1)
     if not stream.skip_ws():
         raise ProviderParseError(f"{source} is empty", hint=PIPE_HINT)
     while stream.skip_ws():
         stream.ensure(256)
-        head = _AWS_HEAD.match(stream.buf, stream.pos)
+        head = _AWS_HEAD.match(stream.buf, stream.pos) if split_reservations else None
         if head:
             yield from _reservations(stream, head.end())
         else:
             yield stream.decode()
+
+
+def load_documents(text: str, *, source: str = "<stdin>") -> list[Any]:
+    """Every JSON document of ``text`` (one, or concatenated pages), each whole.
+
+    Empty or invalid JSON is a USAGE error naming ``source`` with the line and column.
+    """
+    return list(iter_documents(io.StringIO(text), source, split_reservations=False))
 
 
 def _documents(sources: Sequence[str | Path], stdin: IO[str] | None) -> Iterator[Any]:

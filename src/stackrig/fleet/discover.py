@@ -127,7 +127,8 @@ class DiscoverResult:
         return any(r.error for r in self.regions)
 
     @property
-    def warnings(self) -> tuple[str, ...]:
+    def failed(self) -> tuple[str, ...]:
+        """Each part that failed, named with its reason (the result is partial when there is one)."""
         return tuple(f"region {r.region}: {r.error}" for r in self.regions if r.error)
 
 
@@ -395,11 +396,12 @@ class DiscoverOutcome:
     inventory: InventoryOutcome
 
     def notes(self) -> tuple[str, ...]:
-        return self.result.warnings + self.inventory.notes()
+        return self.inventory.notes()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "provider": self.result.provider,
+            "partial": self.result.partial,
             "account": self.result.account,
             "regions": [dataclasses.asdict(r) for r in self.result.regions],
             "instances": len(self.result.hosts),
@@ -424,5 +426,6 @@ def discover_inventory(
         hint = "check --filter and --state (--state any lifts the default: running)"
         if settings.provider == "aws":
             hint = "check --region / --all-regions, " + hint + ", and which account the credentials belong to"
-        raise NoHostsError(f"{settings.provider} lists no instances (regions: {where})", hint=hint)
+        failed = f"; and {'; '.join(result.failed)}" if result.failed else ""
+        raise NoHostsError(f"{settings.provider} lists no instances (regions: {where}){failed}", hint=hint)
     return DiscoverOutcome(result, request.inventory(result.hosts))

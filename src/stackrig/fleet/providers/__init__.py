@@ -8,7 +8,6 @@ error that lists the shapes we understand.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 from typing import Any
@@ -17,7 +16,7 @@ from stackrig.fleet._model import PROVIDERS, Host, ProviderParseError
 from stackrig.fleet.providers import aws, azure, gcp, openstack
 from stackrig.fleet.providers._common import where
 
-__all__ = ["SHAPES", "detect_provider", "load_documents", "parse_documents"]
+__all__ = ["SHAPES", "detect_provider", "parse_documents"]
 
 _PARSERS: dict[str, ModuleType] = {"aws": aws, "azure": azure, "gcp": gcp, "openstack": openstack}
 
@@ -107,42 +106,3 @@ def _merge_azure(hosts: list[Host]) -> list[Host]:
         )
         merged[i] = None
     return [h for h in merged if h is not None]
-
-
-def load_documents(text: str, *, source: str = "<stdin>") -> list[Any]:
-    """One or more JSON documents from ``text`` (concatenated pages are fine).
-
-    Invalid JSON is a USAGE error with the line and column.
-    """
-    if not text.strip():
-        raise ProviderParseError(
-            f"{source} is empty",
-            hint="pipe the output of aws ec2 describe-instances --output json (or az/gcloud/openstack) "
-            "into this command, or name a file",
-        )
-    try:
-        return [json.loads(text)]
-    except json.JSONDecodeError as exc:
-        if not exc.msg.startswith("Extra data"):
-            raise _bad_json(exc, source) from exc
-    decoder = json.JSONDecoder()
-    docs: list[Any] = []
-    pos = 0
-    end = len(text)
-    while True:
-        while pos < end and text[pos].isspace():
-            pos += 1
-        if pos >= end:
-            return docs
-        try:
-            doc, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            raise _bad_json(exc, source) from exc
-        docs.append(doc)
-
-
-def _bad_json(exc: json.JSONDecodeError, source: str) -> ProviderParseError:
-    return ProviderParseError(
-        f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-        hint="give the JSON output of the cloud CLI (--output json / -o json / --format=json / -f json)",
-    )

@@ -9,14 +9,14 @@ import pytest
 from stackrig.errors import ExitCode, MissingError
 from stackrig.fleet._aws import AwsTarget, CredentialsMissingError, ThrottledError
 from stackrig.fleet.cloud import plan_down
-from tests.fleetcloud import _proxy
-from tests.fleetcloud.conftest import fake_credentials
+from tests.fleet import aws_proxy
+from tests.fleet.moto import fake_credentials
 from tests.services import free_port
 
 
 def test_throttled_api_is_retried_then_failed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     fake_credentials(monkeypatch, tmp_path)
-    with _proxy.serve("throttle") as proxy:
+    with aws_proxy.serve("throttle") as proxy:
         target = AwsTarget(region="us-east-1", endpoint_url=proxy.url, max_attempts=3)
         with pytest.raises(ThrottledError) as caught:
             plan_down(target, "web")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from stackrig.errors import UsageError
 from stackrig.fleet._cache import DiscoverCache
 from stackrig.fleet.discover import DiscoverSettings, ec2_filters
-from tests.fleetcloud.conftest import MotoAws
+from tests.fleet.moto import MotoAws
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
@@ -211,22 +212,45 @@ def test_cache_ttl_with_a_clock(tmp_path: Path) -> None:
     assert not off.path("aws", "acct", "eu-west-1", []).exists()
 
 
-def test_a_failing_region_is_partial(aws: MotoAws, cli: Any) -> None:
-    from tests.fleetcloud import _proxy
+def test_a_failing_region_is_partial(aws: MotoAws, cli: Any, tmp_path: Path) -> None:
+    from tests.fleet import aws_proxy
 
-    aws.launch(1, "us-east-1")
-    with _proxy.serve("forward", aws.endpoint) as proxy:
+    made = aws.launch(1, "us-east-1")
+    out = tmp_path / "hosts"
+    with aws_proxy.serve("forward", aws.endpoint) as proxy:
         proxy.deny_region = "eu-west-1"
-        done = cli(
-            "fleet", "discover", "--endpoint-url", proxy.url, "--region", "us-east-1,eu-west-1", "--json"
-        )
-        assert done.returncode == 0, done.stderr
+        args = ("fleet", "discover", "--endpoint-url", proxy.url, "--region", "us-east-1,eu-west-1",
+                "--hostname", "id")  # fmt: skip
+        done = cli(*args, "--json", "-o", str(out))
+        assert done.returncode == 1, done.stderr
         doc = done.json()
+        assert doc["ok"] is False
+        assert doc["exit_code"] == 1
         assert doc["partial"] is True
+        assert doc["data"]["partial"] is True
         assert [r["instances"] for r in doc["data"]["regions"]] == [1, 0]
-        assert doc["warnings"][0].startswith(
+        assert doc["warnings"][-1].startswith(
             "region eu-west-1: region eu-west-1 is not enabled for this account"
         )
+        # What was done is kept: the inventory of the region that answered.
+        assert out.read_text().split("\n")[2].split()[0] == made[0]
+        assert "failed: region eu-west-1: region eu-west-1 is not enabled" in done.stderr
+        assert "partial result: 1 part(s) failed; exit 1" in done.stderr
+
+        allowed = cli(*args, "--allow-partial")
+        assert allowed.returncode == 0, allowed.stderr
+        assert allowed.stdout.split("\n")[2].split()[0] == made[0]
+        assert re.search(r"eu-west-1 +0 instance\(s\)  \(FAILED, see below\)", allowed.stderr)
+        assert "failed: region eu-west-1: region eu-west-1 is not enabled" in allowed.stderr
+        assert "exit 0 (--allow-partial)" in allowed.stderr
+
+        empty = cli("fleet", "discover", "--endpoint-url", proxy.url, "--region", "ap-southeast-2,eu-west-1")
+        assert empty.returncode == 1
+        assert (
+            "aws lists no instances (regions: ap-southeast-2, eu-west-1); and region eu-west-1:"
+            in empty.stderr
+        )
+
         alone = cli("fleet", "discover", "--endpoint-url", proxy.url, "--region", "eu-west-1", "--refresh")
     assert alone.returncode == 3
     assert "region eu-west-1 is not enabled for this account (OptInRequired" in alone.stderr

@@ -1,21 +1,18 @@
-"""Fixtures for fleet up/discover/down: one real moto_server per test session (per xdist worker).
+"""The moto side of the fleet tests: a client for the test's own checks and the fake credentials.
 
-boto3 is never patched: every test talks HTTP to moto on 127.0.0.1. Each test starts
-from a reset moto (``POST /moto-api/reset``) with fake credentials in the environment,
-instance-metadata lookups switched off and no shared AWS config files.
+The fixtures (``moto_endpoint``, ``aws``) are in ``tests/fleet/conftest.py``: one real moto_server
+per test session (per xdist worker); boto3 is never patched, every test talks HTTP to moto on
+127.0.0.1. Each test starts from a reset moto (``POST /moto-api/reset``) with fake credentials in
+the environment, instance-metadata lookups switched off and no shared AWS config files.
 """
 
 from __future__ import annotations
 
-import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.services import start_moto_server
 
 REGION = "us-east-1"
 
@@ -66,23 +63,6 @@ class MotoAws:
         return [i["InstanceId"] for i in made["Instances"]]
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    service, url = start_moto_server(tmp_path_factory.mktemp("moto"))
-    try:
-        yield url
-    finally:
-        service.stop()
-
-
-@pytest.fixture(scope="session")
-def moto_image(moto_endpoint: str) -> str:
-    """An AMI of moto's built-in catalogue (the same ids after every reset); looked up once."""
-    probe = MotoAws(moto_endpoint, "", "", "")
-    ec2 = probe.client()
-    return str(ec2.describe_images(Owners=["amazon"], MaxResults=5)["Images"][0]["ImageId"])
-
-
 def fake_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -99,16 +79,3 @@ def fake_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "AWS_RETRY_MODE",
     ):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def aws(moto_endpoint: str, moto_image: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MotoAws:
-    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")  # noqa: S310 - http on loopback (moto)
-    with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310 - http on loopback (moto)
-        assert reply.status == 200
-    fake_credentials(monkeypatch, tmp_path)
-    probe = MotoAws(moto_endpoint, "", "", "")
-    ec2 = probe.client()
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    ec2.create_key_pair(KeyName="deploy")
-    return MotoAws(moto_endpoint, vpc, moto_image, "deploy")

@@ -10,11 +10,9 @@ from pathlib import Path
 
 from stackrig.fleet import read_inventory
 from tests.conftest import STACKRIG
-from tests.fleetcloud import _proxy
-from tests.fleetcloud.conftest import MotoAws
+from tests.fleet import aws_proxy
+from tests.fleet.moto import MotoAws
 from tests.services import wait_until
-
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def up_args(aws: MotoAws, *extra: str, count: int = 2) -> list[str]:
@@ -147,7 +145,7 @@ def test_credentials_are_never_printed(aws: MotoAws, cli) -> None:  # type: igno
     secret = "sEcReT-never-shown-1234567890"
     key = "AKIANEVERSHOWN123456"
     env = {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
-    with _proxy.serve("throttle") as proxy:
+    with aws_proxy.serve("throttle") as proxy:
         for command in (
             [*up_args(aws), "--endpoint-url", proxy.url, "--max-attempts", "2"],
             ["fleet", "discover", "--endpoint-url", proxy.url, "--max-attempts", "1", "-v"],
@@ -159,7 +157,7 @@ def test_credentials_are_never_printed(aws: MotoAws, cli) -> None:  # type: igno
 
 
 def test_throttled_api_exits_failed(aws: MotoAws, cli) -> None:  # type: ignore[no-untyped-def]
-    with _proxy.serve("throttle") as proxy:
+    with aws_proxy.serve("throttle") as proxy:
         env = {"AWS_MAX_ATTEMPTS": "2", "AWS_RETRY_MODE": "adaptive"}  # botocore's own variables work too
         done = cli("fleet", "down", "--prefix", "web", "--endpoint-url", proxy.url, "--json", env=env)
     assert done.returncode == 1
@@ -170,7 +168,7 @@ def test_throttled_api_exits_failed(aws: MotoAws, cli) -> None:  # type: ignore[
 
 
 def test_ctrl_c_during_up_reports_what_exists(aws: MotoAws, data_dir: Path) -> None:
-    with _proxy.serve("forward", aws.endpoint) as proxy:
+    with aws_proxy.serve("forward", aws.endpoint) as proxy:
         proxy.hold("DescribeInstances", after="RunInstances")
         args = up_args(aws, count=2)
         args[args.index(aws.endpoint)] = proxy.url

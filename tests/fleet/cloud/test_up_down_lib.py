@@ -15,7 +15,7 @@ from stackrig.fleet.cloud import (
     parse_tag,
     plan_down,
 )
-from tests.fleetcloud.conftest import MotoAws
+from tests.fleet.moto import MotoAws
 
 
 def settings(aws: MotoAws, **over: object) -> UpSettings:
