@@ -50,7 +50,7 @@ def test_doctor_json_envelope(cli) -> None:  # type: ignore[no-untyped-def]
     assert doc["command"] == "doctor"
     assert doc["ok"] is True
     names = {t["name"] for t in doc["data"]["tools"]}
-    assert {"fio", "ansible-playbook", "ovs-vsctl", "psql", "iperf3"} <= names
+    assert {"fio", "ansible-playbook", "ovs-vsctl", "iperf3"} <= names
     for tool in doc["data"]["tools"]:
         assert tool["used_by"]
         assert tool["install"]
