@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackrig.errors import MissingToolError
+from stackrig.errors import InternalError, MissingToolError
 
 __all__ = [
     "TOOLS",
@@ -154,8 +154,11 @@ def needed_by_family(entry: Tool, family: str) -> bool:
 
 
 def tool(name: str) -> Tool:
-    """The registry entry of ``name`` (a KeyError here is a bug: register the tool)."""
-    return TOOLS[name]
+    """The registry entry of ``name``; a program run without one is a bug (InternalError)."""
+    try:
+        return TOOLS[name]
+    except KeyError:
+        raise InternalError(f"{name} is run but not in the tool registry (stackrig._tools.TOOLS)") from None
 
 
 def _search_path() -> str:

@@ -141,7 +141,11 @@ class ConflictError(StackrigError):
 
 
 class InternalError(StackrigError):
-    """A bug in stackrig."""
+    """A bug in stackrig, found by stackrig itself (e.g. a program missing from the tool registry).
+
+    The CLI entry reports it like any exception that is not a StackrigError: type
+    ``InternalError`` in the error envelope, exit 70, the traceback in a log file it names.
+    """
 
     exit_code = ExitCode.INTERNAL
 

@@ -32,7 +32,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.logging import RichHandler
 
-from stackrig.errors import ExitCode, StackrigError
+from stackrig.errors import ExitCode
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -125,16 +125,6 @@ def error_envelope(
     if hint:
         error["hint"] = hint
     return {"stackrig": SCHEMA_VERSION, "command": command, "ok": False, "error": error}
-
-
-def envelope_for_error(command: str, exc: StackrigError) -> dict[str, Any]:
-    return error_envelope(
-        command,
-        type_name=exc.type_name,
-        message=exc.message,
-        exit_code=int(exc.exit_code),
-        hint=exc.hint,
-    )
 
 
 def _no_color() -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def _open(path: Path, busy_timeout: float) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     try:
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn, busy_timeout)
         meta = conn.execute("PRAGMA user_version").fetchone()[0]
         if meta < _META_VERSION:
             _in_write_transaction(conn, _bootstrap)
@@ -50,6 +51,30 @@ def _open(path: Path, busy_timeout: float) -> sqlite3.Connection:
         conn.close()
         raise UsageError(f"{path} was written by a newer stackrig; upgrade stackrig to use it")
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
+    """Switch a new database to WAL, waiting out another process doing the same.
+
+    Changing the journal mode needs the database to itself and SQLite answers "database is
+    locked" at once, without the busy timeout, when several processes open a new file together;
+    so it is retried until ``busy_timeout``. A database already in WAL is not touched.
+    """
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            busy = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (
+                sqlite3.SQLITE_BUSY,
+                sqlite3.SQLITE_LOCKED,
+            )
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+        else:
+            return
 
 
 def _bootstrap(conn: sqlite3.Connection) -> None:

@@ -29,7 +29,7 @@ so memory stays near 25 bytes per sample. A line that does not parse is a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -645,7 +645,3 @@ def read_any(path: str | Path) -> FioLog | FioHistLog:
     if name is not None and name.is_hist:
         return read_hist_log(path)
     return read_log(path)
-
-
-def sort_names(names: Sequence[LogName]) -> list[LogName]:
-    return sorted(names, key=lambda n: (n.kind, n.prefix, n.job or 0, n.host or ""))

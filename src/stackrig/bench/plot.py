@@ -21,7 +21,6 @@ than reading a million-line log; matplotlib (Agg) draws SVG and the other graphs
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -344,7 +343,3 @@ def plot(settings: PlotSettings) -> PlotResult:
         no_data=tuple(loaded.no_data),
         window_ms=window,
     )
-
-
-def plot_many(settings: Sequence[PlotSettings]) -> list[PlotResult]:
-    return [plot(s) for s in settings]

@@ -234,6 +234,21 @@ def _drop_stdout() -> None:
     os.close(devnull)
 
 
+def _bug(st: State, *, json_mode: bool, command: str, what: str) -> int:
+    """A bug (an InternalError, or any exception that is not a StackrigError): exit 70, traceback logged."""
+    log_file = _write_crash_log(st.paths)
+    if st.verbosity > 0:
+        traceback.print_exc(file=sys.stderr)
+    return _fail(
+        json_mode=json_mode,
+        command=command,
+        type_name="InternalError",
+        message=f"{what}; the traceback is in {log_file}",
+        code=int(ExitCode.INTERNAL),
+        hint="please report it with that file",
+    )
+
+
 def run(args: Sequence[str] | None = None) -> int:
     """Run the CLI on ``args``; return the exit code (never raises for user errors)."""
     argv = list(sys.argv[1:] if args is None else args)
@@ -245,6 +260,8 @@ def run(args: Sequence[str] | None = None) -> int:
         name = _command_path(command, argv)
         result: Any = command.main(args=argv, prog_name="stackrig", standalone_mode=False, obj=st)
     except StackrigError as exc:
+        if exc.exit_code == ExitCode.INTERNAL:  # InternalError: stackrig caught itself in a bug
+            return _bug(st, json_mode=json_mode, command=name, what=f"internal error: {exc.message}")
         if st.verbosity > 0:
             traceback.print_exc(file=sys.stderr)
         return _fail(
@@ -293,17 +310,7 @@ def run(args: Sequence[str] | None = None) -> int:
             code=int(ExitCode.INTERRUPTED),
         )
     except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into exit 70
-        log_file = _write_crash_log(st.paths)
-        if st.verbosity > 0:
-            traceback.print_exc(file=sys.stderr)
-        return _fail(
-            json_mode=json_mode,
-            command=name,
-            type_name="InternalError",
-            message=f"internal error ({type(exc).__name__}); the traceback is in {log_file}",
-            code=int(ExitCode.INTERNAL),
-            hint="please report it with that file",
-        )
+        return _bug(st, json_mode=json_mode, command=name, what=f"internal error ({type(exc).__name__})")
     if result == ExitCode.INTERRUPTED:
         # Typer turns a KeyboardInterrupt raised inside a command into Exit(130).
         return _fail(

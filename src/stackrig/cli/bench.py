@@ -18,9 +18,9 @@ from stackrig._io import atomic_write, ensure_not_input
 from stackrig._units import Seconds, format_count, format_ns, format_size
 from stackrig.cli import bench_views
 from stackrig.cli._bench_options import RunsDirOpt, TagOpt, TargetOpt
-from stackrig.cli._common import finish, state
+from stackrig.cli._common import consent, db_path, finish, state
 from stackrig.cli.options import DbOpt, Duration, JsonOpt, When
-from stackrig.errors import ConflictError, ExitCode, UsageError
+from stackrig.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from stackrig import bench
@@ -39,10 +39,6 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; needed wh
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _db(ctx: typer.Context, db: Path | None) -> Path:
-    return db or state(ctx).paths.db
 
 
 def _runs_dir(ctx: typer.Context, runs_dir: Path | None) -> Path:
@@ -65,16 +61,6 @@ def _hosts(hosts: str | None, inventory: Path | None, limit: str | None) -> tupl
     if inventory:
         return bench.hosts_from_inventory(inventory, limit)
     return tuple(bench.parse_host(h) for h in (hosts or "").split(",") if h.strip())
-
-
-def _confirm(question: str, yes: bool) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise ConflictError(
-            f"{question} needs consent", hint="pass --yes (stdin is not a terminal, cannot ask)"
-        )
-    typer.confirm(question, abort=True, err=True)
 
 
 def _num(value: float | None) -> str:
@@ -182,7 +168,7 @@ def run(  # noqa: PLR0917 - Typer maps parameters to flags
     settings = bench.RunSettings(
         jobs=tuple(jobs),
         runs_dir=_runs_dir(ctx, runs_dir),
-        db=_db(ctx, db),
+        db=db_path(ctx, db),
         name=name,
         labels=_labels(label),
         target=target.absolute() if target else None,
@@ -239,7 +225,7 @@ def list_runs(  # noqa: PLR0917 - Typer maps parameters to flags
     """List recorded runs, newest first."""
     from stackrig import bench
 
-    with bench.History.open(_db(ctx, db)) as history:
+    with bench.History.open(db_path(ctx, db)) as history:
         runs = history.list(name=name, labels=_labels(label), since=since, host=host)
 
     def draw(console: Console) -> None:
@@ -261,7 +247,7 @@ def show(ctx: typer.Context, run: RunArg, db: DbOpt = None, json_: JsonOpt = Fal
     """Show one run: its description and results per host, job and direction."""
     from stackrig import bench
 
-    with bench.History.open(_db(ctx, db)) as history:
+    with bench.History.open(db_path(ctx, db)) as history:
         record = history.resolve(run)
         rows = history.rows(record)
     finish(
@@ -324,7 +310,7 @@ def compare(  # noqa: PLR0917 - Typer maps parameters to flags
     """
     from stackrig import bench
 
-    with bench.History.open(_db(ctx, db)) as history:
+    with bench.History.open(db_path(ctx, db)) as history:
         chosen = _select(history, runs or [], _labels(label))
         comparison = bench.compare_runs(history, chosen, bench.parse_metrics(metric), fail_on_regression)
     failed = fail_on_regression is not None and bool(comparison.regressions)
@@ -357,7 +343,7 @@ def import_(  # noqa: PLR0917 - Typer maps parameters to flags
     """Copy fio output made elsewhere into new run folders (the source is never changed)."""
     from stackrig import bench
 
-    with bench.History.open(_db(ctx, db)) as history:
+    with bench.History.open(db_path(ctx, db)) as history:
         result = bench.import_dir(
             folder, runs_dir=_runs_dir(ctx, runs_dir), history=history, name=name, labels=_labels(label)
         )
@@ -388,13 +374,13 @@ def export(  # noqa: PLR0917 - Typer maps parameters to flags
     """Export results: one row per run, host, job and direction."""
     from stackrig import bench
 
-    with bench.History.open(_db(ctx, db)) as history:
+    with bench.History.open(db_path(ctx, db)) as history:
         chosen = [history.resolve(r) for r in runs or []] or history.list(
             labels=_labels(label), newest_first=False
         )
         content = bench.format_rows(bench.export_rows(history, chosen), fmt)
     if out is not None:
-        ensure_not_input(out, [_db(ctx, db)])
+        ensure_not_input(out, [db_path(ctx, db)])
         atomic_write(out, content)
     data: dict[str, Any] = {"runs": [r.id for r in chosen], "output": out}
     if out is None and json_:
@@ -410,9 +396,9 @@ def delete(
     """Delete a run: its history rows and its folder."""
     from stackrig import bench
 
-    with bench.History.open(_db(ctx, db)) as history:
+    with bench.History.open(db_path(ctx, db)) as history:
         record = history.resolve(run)
-        _confirm(f"delete run {record.id} ({record.name}) and {record.folder}?", yes)
+        consent(f"delete run {record.id} ({record.name}) and {record.folder}?", yes=yes)
         history.delete(record)
     draw = lambda console: console.print(f"deleted {record.id} ({record.folder})", markup=False)  # noqa: E731
     finish(ctx, output.Report({"deleted": [record]}, render=draw), json_mode=json_)
@@ -437,10 +423,10 @@ def prune(  # noqa: PLR0917 - Typer maps parameters to flags
     """Delete old runs (history rows and folders)."""
     from stackrig import bench
 
-    with bench.History.open(_db(ctx, db)) as history:
+    with bench.History.open(db_path(ctx, db)) as history:
         doomed = bench.plan_prune(history, keep=keep, older_than=older_than)
         if doomed:
-            _confirm(f"delete {len(doomed)} runs ({', '.join(r.id for r in doomed[:5])}...)?", yes)
+            consent(f"delete {len(doomed)} runs ({', '.join(r.id for r in doomed[:5])}...)?", yes=yes)
         for record in doomed:
             history.delete(record)
     draw = lambda console: console.print(f"deleted {len(doomed)} runs", markup=False)  # noqa: E731

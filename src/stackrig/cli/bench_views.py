@@ -18,7 +18,7 @@ from rich.console import Console
 
 from stackrig import output
 from stackrig.cli._bench_options import RunsDirOpt, TagOpt, TargetOpt
-from stackrig.cli._common import finish, state
+from stackrig.cli._common import db_path, finish, state
 from stackrig.cli.options import DbOpt, JsonOpt
 from stackrig.errors import UsageError
 
@@ -36,10 +36,6 @@ HostOpt = Annotated[
 PortOpt = Annotated[int, typer.Option("--port", help="Dashboard TCP port.")]
 
 
-def _db(ctx: typer.Context, db: Path | None) -> Path:
-    return db or state(ctx).paths.db
-
-
 def _source(ctx: typer.Context, ref: str | None, db: Path | None) -> Path:
     """A folder of logs: the given folder, a run from the history, or the current folder."""
     if ref is None:
@@ -48,7 +44,7 @@ def _source(ctx: typer.Context, ref: str | None, db: Path | None) -> Path:
         return Path(ref)
     from stackrig.bench import History
 
-    database = _db(ctx, db)
+    database = db_path(ctx, db)
     if not database.is_file():
         raise UsageError(f"{ref!r} is not a folder and there is no history yet ({database})")
     with History.open(database) as history:
@@ -169,7 +165,7 @@ def report(
     from stackrig.bench import History
     from stackrig.bench.report import write_report
 
-    with History.open(_db(ctx, db)) as history:
+    with History.open(db_path(ctx, db)) as history:
         records = [history.resolve(ref) for ref in runs]
         result = write_report(history, records, out)
     if out is None and not json_:
@@ -191,7 +187,7 @@ def serve(
     It binds 127.0.0.1 unless --host says otherwise; nothing outside the runs folder
     can be read. Ctrl-C stops it.
     """
-    _serve(runs_dir or state(ctx).paths.runs, _db(ctx, db), host, port)
+    _serve(runs_dir or state(ctx).paths.runs, db_path(ctx, db), host, port)
 
 
 def aio(  # noqa: PLR0917 - Typer maps parameters to flags
@@ -237,7 +233,7 @@ def aio(  # noqa: PLR0917 - Typer maps parameters to flags
             "give job files (JOB...) or --from-env", hint="e.g. stackrig bench aio examples/jobs/quick.fio"
         )
     runs = fio_data if found else (runs_dir or state(ctx).paths.runs)
-    database = fio_data / "stackrig.db" if found and db is None else _db(ctx, db)
+    database = fio_data / "stackrig.db" if found and db is None else db_path(ctx, db)
     title = name or (found.name if found else None)
     settings = RunSettings(
         jobs=wanted, runs_dir=runs, db=database, name=title, labels=dict(parse_label(x) for x in label or ()),

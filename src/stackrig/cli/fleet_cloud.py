@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -12,11 +11,11 @@ import typer
 from rich.console import Console
 
 from stackrig._units import Seconds
-from stackrig.cli._common import finish, state
+from stackrig.cli._common import consent, finish, state
 from stackrig.cli._fleet_options import HostVarsOpt, OutputOpt, inventory_group
 from stackrig.cli._params import Opt, option_group
 from stackrig.cli.options import AllowPartialOpt, Duration, JsonOpt
-from stackrig.errors import ConflictError, UsageError
+from stackrig.errors import UsageError
 from stackrig.fleet import InventoryOptions
 from stackrig.fleet.cloud import (
     RETRY_MODES,
@@ -308,14 +307,13 @@ def discover(  # noqa: PLR0917 - Typer passes options positionally
 def _consent(plan: DownPlan, yes: bool) -> None:
     """Ask on a terminal; without one, refuse unless --yes (CONFLICT)."""
     what = f"{len(plan.instances)} instance(s) and {len(plan.security_groups)} security group(s)"
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise ConflictError(
-            f"refusing to terminate {what} of fleet {plan.prefix} without --yes (stdin is not a terminal)",
-            hint="pass --yes to go ahead, or --dry-run to list them",
-        )
-    typer.confirm(f"Terminate {what} of fleet {plan.prefix} in {plan.region}?", abort=True, err=True)
+    consent(
+        f"Terminate {what} of fleet {plan.prefix} in {plan.region}?",
+        yes=yes,
+        refusal=f"refusing to terminate {what} of fleet {plan.prefix} without --yes "
+        "(stdin is not a terminal)",
+        hint="pass --yes to go ahead, or --dry-run to list them",
+    )
 
 
 def _down_report(result: DownResult) -> Report:
