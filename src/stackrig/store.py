@@ -12,15 +12,17 @@ migrate it once, and a failure leaves the previous version intact.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from stackrig._io import ensure_dir
-from stackrig.errors import OutputPathError, UsageError
+from stackrig.errors import DiskFullError, OutputPathError, UsageError
+from stackrig.errors import disk_full as errors_disk_full
 
-__all__ = ["connect", "schema_version"]
+__all__ = ["connect", "disk_full", "schema_version"]
 
 _META_VERSION = 1
 
@@ -51,6 +53,28 @@ def _open(path: Path, busy_timeout: float) -> sqlite3.Connection:
         conn.close()
         raise UsageError(f"{path} was written by a newer stackrig; upgrade stackrig to use it")
     return conn
+
+
+def disk_full(exc: BaseException, db: Path) -> DiskFullError | None:
+    """A DiskFullError naming ``db``'s folder when SQLite failed for want of space.
+
+    SQLITE_FULL says so; a disk I/O error (SQLITE_IOERR) is taken for one when the file
+    system is full at that moment (less than 1 MiB or 1 % left).
+    """
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    folder = db.absolute().parent
+    if code == sqlite3.SQLITE_FULL or (code == sqlite3.SQLITE_IOERR and _nearly_full(folder)):
+        return DiskFullError(folder, writing=db.name)
+    return errors_disk_full(exc)
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        fs = os.statvfs(folder)
+    except OSError:
+        return False
+    free, total = fs.f_bavail * fs.f_frsize, fs.f_blocks * fs.f_frsize
+    return free < max(1 << 20, total // 100)
 
 
 def _use_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:

@@ -121,3 +121,17 @@ def test_family_command_runs_without_loading_the_others(cli) -> None:  # type: i
     done = cli("migrate", "--help")
     assert done.returncode == 0
     assert "Usage: stackrig migrate" in done.stdout
+
+
+def test_quiet_means_errors_only(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    aws = str(ROOT / "examples" / "cloud" / "aws-describe-instances.json")
+    loud = cli("fleet", "inventory", aws, "--state", "any")
+    assert "warning: skipped i-0123456789abcdef3" in loud.stderr
+    assert "fleet inventory: 4 hosts" in loud.stderr
+    quiet = cli("-q", "fleet", "inventory", aws, "--state", "any")
+    assert quiet.returncode == 0
+    assert quiet.stderr == ""
+    assert quiet.stdout == loud.stdout  # the result itself is not a message
+    bad = cli("-q", "fleet", "inventory", str(tmp_path / "nope.json"))
+    assert bad.returncode == 2
+    assert bad.stderr == f"error: input file {tmp_path / 'nope.json'} does not exist\n"

@@ -22,7 +22,7 @@ import typer
 from stackrig import __version__, output
 from stackrig.cli._common import State, state
 from stackrig.cli.doctor import doctor
-from stackrig.errors import ExitCode, StackrigError
+from stackrig.errors import ExitCode, StackrigError, disk_full
 from stackrig.paths import Paths
 
 __all__ = ["app", "main"]
@@ -259,7 +259,8 @@ def run(args: Sequence[str] | None = None) -> int:
         command = typer.main.get_command(load_families(_families_to_load(argv)))
         name = _command_path(command, argv)
         result: Any = command.main(args=argv, prog_name="stackrig", standalone_mode=False, obj=st)
-    except StackrigError as exc:
+    except StackrigError as caught:
+        exc = disk_full(caught) or caught  # ENOSPC under another message is said as itself
         if exc.exit_code == ExitCode.INTERNAL:  # InternalError: stackrig caught itself in a bug
             return _bug(st, json_mode=json_mode, command=name, what=f"internal error: {exc.message}")
         if st.verbosity > 0:
@@ -310,6 +311,10 @@ def run(args: Sequence[str] | None = None) -> int:
             code=int(ExitCode.INTERRUPTED),
         )
     except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into exit 70
+        full = disk_full(exc)
+        if full is not None:
+            return _fail(json_mode=json_mode, command=name, type_name=full.type_name, message=full.message,
+                         code=int(full.exit_code), hint=full.hint)  # fmt: skip
         return _bug(st, json_mode=json_mode, command=name, what=f"internal error ({type(exc).__name__})")
     if result == ExitCode.INTERRUPTED:
         # Typer turns a KeyboardInterrupt raised inside a command into Exit(130).
