@@ -77,6 +77,12 @@ TOOLS: dict[str, Tool] = {
         Tool("fio", "runs the I/O benchmarks", ("bench run", "bench aio", "bench server"), _apt("fio")),
         Tool("ansible-playbook", "runs playbooks on the inventory", ("fleet play", "fleet run"), _ANSIBLE),
         Tool(
+            "ansible",
+            "runs the tune checks on every host of an inventory (script module)",
+            ("tune audit --inventory", "tune apply --inventory", "tune revert --inventory"),
+            _ANSIBLE,
+        ),
+        Tool(
             "ansible-inventory",
             "lists the hosts of an Ansible inventory to run fio on",
             ("bench run --inventory",),
@@ -96,8 +102,8 @@ TOOLS: dict[str, Tool] = {
         ),
         Tool(
             "openstack",
-            "OpenStack CLI: its openstack server list --long output is read",
-            ("fleet discover --provider openstack",),
+            "OpenStack CLI: its openstack server list --long output is read; it fetches placement data",
+            ("fleet discover --provider openstack", "tune capacity --from-cloud"),
             "apt-get install python3-openstackclient (not installed by make run)",
         ),
         Tool(

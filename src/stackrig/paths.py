@@ -14,7 +14,7 @@ from pathlib import Path
 __all__ = ["Paths"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Paths:
     """The data folder and what lives in it. Nothing is created until asked."""
 
