@@ -137,7 +137,8 @@ def disk_full(exc: BaseException | None) -> DiskFullError | None:
         if isinstance(exc, DiskFullError):
             return exc
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            name = exc.filename if isinstance(exc.filename, str | bytes | os.PathLike) else None
+            # (a tuple, not X | Y: this module also runs on hosts' Python 3.9, in tune's zipapp)
+            name = exc.filename if isinstance(exc.filename, (str, bytes, os.PathLike)) else None
             if name is not None:
                 path = Path(os.fsdecode(name)).absolute()
                 return DiskFullError(path.parent, writing=path.name)

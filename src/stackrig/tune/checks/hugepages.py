@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from stackrig._units import format_size
 from stackrig.tune._host import Host
 from stackrig.tune._model import Finding, Severity, Status
 from stackrig.tune.checks._base import Check
@@ -30,7 +29,11 @@ def pools(host: Host) -> list[tuple[int, int, int]]:
 
 
 def _size(kb: int) -> str:
-    return format_size(kb * 1024, decimals=0)  # 2 MiB, 1 GiB; 64 KiB pages (arm64) too
+    # Not stackrig._units: checks also run on hosts' Python 3.9 (tune's zipapp), stdlib only.
+    for unit, size in (("GiB", 1024 * 1024), ("MiB", 1024)):
+        if kb >= size:
+            return f"{kb // size} {unit}"
+    return f"{kb} KiB"  # 64 KiB pages (arm64)
 
 
 class Hugepages(Check):
