@@ -5,8 +5,9 @@ import datetime as dt
 import enum
 import io
 import json
-import multiprocessing
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -210,27 +211,35 @@ def test_store_failed_begin_is_reported_as_itself(tmp_path: Path) -> None:
     conn.close()
 
 
-def _connect_in_child(db: str) -> str:
-    try:
-        store.connect(db, "bench", MIGRATIONS).close()
-        store.connect(db, "fleet", ["CREATE TABLE cache (k TEXT);"]).close()
-    except Exception as exc:  # noqa: BLE001 - the parent counts every kind of failure
-        return f"{type(exc).__name__}: {exc}"
-    return ""
+CONNECT_IN_CHILD = """
+import sys
+from stackrig import store
+store.connect(sys.argv[1], "bench", [{bench!r}, {bench2!r}]).close()
+store.connect(sys.argv[1], "fleet", ["CREATE TABLE cache (k TEXT);"]).close()
+"""
 
 
 def test_store_first_use_races_migrate_once(tmp_path: Path) -> None:
-    """8 processes opening one fresh database at once, 20 times: every one succeeds."""
-    context = multiprocessing.get_context("fork")
+    """8 processes opening one fresh database at once, 20 times: every one succeeds.
+
+    Fresh interpreters (not a fork of this one, whose threads could hold locks at the fork).
+    """
+    code = CONNECT_IN_CHILD.format(bench=MIGRATIONS[0], bench2=MIGRATIONS[1])
     failures: list[str] = []
-    with context.Pool(8) as pool:
-        for round_ in range(20):
-            db = str(tmp_path / f"race-{round_}" / "stackrig.db")
-            failures += [f for f in pool.map(_connect_in_child, [db] * 8) if f]
-            conn = store.connect(db, "bench", MIGRATIONS)
-            assert store.schema_version(conn, "bench") == 2
-            assert store.schema_version(conn, "fleet") == 1
-            conn.close()
+    for round_ in range(20):
+        db = str(tmp_path / f"race-{round_}" / "stackrig.db")
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code, db], stderr=subprocess.PIPE, text=True)
+            for _ in range(8)
+        ]
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            if proc.returncode != 0:
+                failures.append(err.strip().splitlines()[-1])
+        conn = store.connect(db, "bench", MIGRATIONS)
+        assert store.schema_version(conn, "bench") == 2
+        assert store.schema_version(conn, "fleet") == 1
+        conn.close()
     assert failures == []
 
 
