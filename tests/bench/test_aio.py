@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from stackrig.bench.aio import jobs_from_env
+from stackrig.bench.aio import AioRequest, jobs_from_env, plan_aio
 from stackrig.errors import UsageError
-from tests.benchviz.conftest import RunsEnv
+from tests.bench.conftest import RunsEnv
 from tests.conftest import STACKRIG
 from tests.services import free_port, start_service
 
@@ -132,6 +132,31 @@ def test_jobs_from_env() -> None:
     assert found.name is None
     with pytest.raises(UsageError):
         jobs_from_env({}, base)
+
+
+def test_plan_aio_chooses_jobs_folders_and_title() -> None:
+    """The job selection is the library's: the CLI only hands it the environment."""
+    data, runs, db = Path("/data"), Path("/home/runs"), Path("/home/stackrig.db")
+    env = {"JOBFILES": "a.fio", "PLOTNAME": "Env", "REMOTEFILES": "https://h/unused.fio"}
+    plan = plan_aio(AioRequest(environ=env, fio_data=data, default_runs_dir=runs, default_db=db))
+    assert plan.settings.jobs == ("/data/a.fio",)
+    assert (plan.settings.runs_dir, plan.settings.db) == (data, data / "stackrig.db")
+    assert plan.title == "Env"
+    assert plan.settings.logs is True
+    assert plan.ignored == ("https://h/unused.fio",)
+    # named folders win over the fio-data folder; a name wins over PLOTNAME; JOB... over JOBFILES
+    plan = plan_aio(
+        AioRequest(
+            jobs=("x.fio",), environ=env, fio_data=data, runs_dir=Path("/r"), db=Path("/d.db"), name="N"
+        )
+    )
+    assert (plan.settings.jobs, plan.settings.runs_dir, plan.settings.db, plan.title) == (
+        ("x.fio",), Path("/r"), Path("/d.db"), "N"
+    )  # fmt: skip
+    plan = plan_aio(AioRequest(jobs=("x.fio",), default_runs_dir=runs, default_db=db))
+    assert (plan.settings.runs_dir, plan.settings.db, plan.title) == (runs, db, None)
+    with pytest.raises(UsageError, match="give job files"):
+        plan_aio(AioRequest(default_runs_dir=runs, default_db=db))
 
 
 def test_aio_serves_the_dashboard(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from stackrig.bench import _binning as binning
 from stackrig.bench.logs import FioLog, parse_log_name, read_log
 from stackrig.bench.plot import PlotSettings, _read_with_hints, log_hints, parse_duration_ms, parse_size, plot
 from stackrig.errors import UsageError
-from tests.benchviz.conftest import RunsEnv
+from tests.bench.conftest import RunsEnv
 
 
 def assert_png(path: Path, size: tuple[int, int] = (1280, 720)) -> None:

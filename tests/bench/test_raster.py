@@ -18,7 +18,7 @@ from stackrig.bench import _raster
 from stackrig.bench._chart import Band, Chart, Line, format_ticks, legend_corner, nice_ticks
 from stackrig.bench.logs import find_logs, read_log
 from stackrig.bench.plot import PlotSettings, plot, timeseries_chart
-from tests.benchviz.test_plot import assert_png, assert_svg
+from tests.bench.test_plot import assert_png, assert_svg
 
 BLUE = (31, 119, 180)
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.benchviz.conftest import RunsEnv
+from tests.bench.conftest import RunsEnv
 from tests.conftest import STACKRIG
 from tests.services import Service, free_port, start_service
 
