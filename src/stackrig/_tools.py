@@ -64,7 +64,11 @@ _FAUCET = (
     "make test installs it in .venv-faucet beside stackrig's venv (deps/venv/qos.sh); elsewhere: "
     "python3 -m venv faucet-venv && faucet-venv/bin/pip install faucet, with faucet-venv/bin on PATH"
 )
-_ANSIBLE = "make run installs it in stackrig's venv; elsewhere: pip install ansible-core beside stackrig"
+# ansible-core comes with the fleet extra, into the same venv as stackrig (found there first).
+_ANSIBLE = (
+    "pip install 'stackrig[fleet]' (ansible-core beside stackrig; make run installs it), "
+    "or apt-get install ansible-core"
+)
 _OVS = _apt("openvswitch-switch")
 
 # ``used_by`` names the commands that run the program, as ``needed_for`` says at the call

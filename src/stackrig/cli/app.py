@@ -19,7 +19,8 @@ from typing import Annotated, Any
 import click
 import typer
 
-from stackrig import __version__, output
+from stackrig import __version__, _extras, output
+from stackrig.cli import completion as _completion
 from stackrig.cli._common import State, state
 from stackrig.cli.doctor import doctor
 from stackrig.errors import ExitCode, StackrigError, disk_full
@@ -98,6 +99,9 @@ def root(
 
 
 app.command(epilog="Example: stackrig doctor --json")(doctor)
+app.command(epilog="Example: stackrig completion bash > ~/.local/share/bash-completion/completions/stackrig")(
+    _completion.completion
+)
 
 _loaded: set[str] = set()
 
@@ -142,13 +146,18 @@ def _families_to_load(args: Sequence[str]) -> str | None:
 # ---------------------------------------------------------------- error handling
 
 
-def _json_requested(args: Sequence[str]) -> bool:
+def _flag_given(args: Sequence[str], *flags: str) -> bool:
+    """True if one of ``flags`` is among ``args`` before a ``--``."""
     for arg in args:
         if arg == "--":
             return False
-        if arg == "--json":
+        if arg in flags:
             return True
     return False
+
+
+def _json_requested(args: Sequence[str]) -> bool:
+    return _flag_given(args, "--json")
 
 
 def _command_path(group: click.Command, args: Sequence[str]) -> str:
@@ -234,8 +243,24 @@ def _drop_stdout() -> None:
     os.close(devnull)
 
 
-def _bug(st: State, *, json_mode: bool, command: str, what: str) -> int:
-    """A bug (an InternalError, or any exception that is not a StackrigError): exit 70, traceback logged."""
+def _unexpected(exc: Exception, st: State, *, json_mode: bool, command: str) -> int:
+    """A module of a missing extra is exit 3, a full disk exit 1; anything else is a bug.
+
+    A bug (an InternalError stackrig raised, or an exception that is no StackrigError) exits 70
+    with its traceback in a log file.
+    """
+    missing = _extras.for_missing_module(command, exc.name) if isinstance(exc, ModuleNotFoundError) else None
+    known = missing or disk_full(exc)
+    if known is not None:
+        return _fail(
+            json_mode=json_mode,
+            command=command,
+            type_name=known.type_name,
+            message=known.message,
+            code=int(known.exit_code),
+            hint=known.hint,
+        )
+    what = f": {exc.message}" if isinstance(exc, StackrigError) else f" ({type(exc).__name__})"
     log_file = _write_crash_log(st.paths)
     if st.verbosity > 0:
         traceback.print_exc(file=sys.stderr)
@@ -243,9 +268,25 @@ def _bug(st: State, *, json_mode: bool, command: str, what: str) -> int:
         json_mode=json_mode,
         command=command,
         type_name="InternalError",
-        message=f"{what}; the traceback is in {log_file}",
+        message=f"internal error{what}; the traceback is in {log_file}",
         code=int(ExitCode.INTERNAL),
         hint="please report it with that file",
+    )
+
+
+def _stackrig_error(caught: StackrigError, st: State, *, json_mode: bool, command: str) -> int:
+    exc = disk_full(caught) or caught  # ENOSPC under another message is said as itself
+    if exc.exit_code == ExitCode.INTERNAL:  # InternalError: stackrig caught itself in a bug
+        return _unexpected(exc, st, json_mode=json_mode, command=command)
+    if st.verbosity > 0:
+        traceback.print_exc(file=sys.stderr)
+    return _fail(
+        json_mode=json_mode,
+        command=command,
+        type_name=exc.type_name,
+        message=exc.message,
+        code=int(exc.exit_code),
+        hint=exc.hint,
     )
 
 
@@ -255,24 +296,20 @@ def run(args: Sequence[str] | None = None) -> int:
     json_mode = _json_requested(argv)
     name = " ".join(a for a in argv[:2] if not a.startswith("-"))
     st = State()
+    # A shell asking for completions (TAB) runs us without arguments and the line in the environment.
+    completing = _completion.completion_request(os.environ)
+    if completing is not None:
+        _completion.enable_completion()
     try:
-        command = typer.main.get_command(load_families(_families_to_load(argv)))
-        name = _command_path(command, argv)
-        result: Any = command.main(args=argv, prog_name="stackrig", standalone_mode=False, obj=st)
-    except StackrigError as caught:
-        exc = disk_full(caught) or caught  # ENOSPC under another message is said as itself
-        if exc.exit_code == ExitCode.INTERNAL:  # InternalError: stackrig caught itself in a bug
-            return _bug(st, json_mode=json_mode, command=name, what=f"internal error: {exc.message}")
-        if st.verbosity > 0:
-            traceback.print_exc(file=sys.stderr)
-        return _fail(
-            json_mode=json_mode,
-            command=name,
-            type_name=exc.type_name,
-            message=exc.message,
-            code=int(exc.exit_code),
-            hint=exc.hint,
+        command = typer.main.get_command(
+            load_families(_families_to_load(argv if completing is None else completing))
         )
+        name = _command_path(command, argv)
+        if not _flag_given(argv, "--help", "-h"):
+            _extras.check_command(name)  # before the command starts, so it never does half its work
+        result: Any = command.main(args=argv, prog_name="stackrig", standalone_mode=False, obj=st)
+    except StackrigError as exc:
+        return _stackrig_error(exc, st, json_mode=json_mode, command=name)
     except click.exceptions.Abort as exc:
         if isinstance(exc.__cause__, KeyboardInterrupt):
             return _fail(
@@ -311,11 +348,7 @@ def run(args: Sequence[str] | None = None) -> int:
             code=int(ExitCode.INTERRUPTED),
         )
     except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into exit 70
-        full = disk_full(exc)
-        if full is not None:
-            return _fail(json_mode=json_mode, command=name, type_name=full.type_name, message=full.message,
-                         code=int(full.exit_code), hint=full.hint)  # fmt: skip
-        return _bug(st, json_mode=json_mode, command=name, what=f"internal error ({type(exc).__name__})")
+        return _unexpected(exc, st, json_mode=json_mode, command=name)
     if result == ExitCode.INTERRUPTED:
         # Typer turns a KeyboardInterrupt raised inside a command into Exit(130).
         return _fail(
