@@ -54,6 +54,7 @@ NEEDS: tuple[Need, ...] = (
     Need("bench report", "bench", _GRAPHS_WHY, modules=_GRAPHS),
     Need("bench serve", "bench", "the dashboard's series (numpy)", modules=_GRAPHS),
     Need("bench aio", "bench", _GRAPHS_WHY, modules=_GRAPHS),
+    Need("bench sweep", "bench", _GRAPHS_WHY, modules=_GRAPHS),
     Need("tune audit", "fleet", "runs ansible on the hosts (ansible-core)", when="--inventory"),
     Need("tune apply", "fleet", "runs ansible on the hosts (ansible-core)", when="--inventory"),
     Need("tune revert", "fleet", "runs ansible on the hosts (ansible-core)", when="--inventory"),
