@@ -78,7 +78,12 @@ _OVS = _apt("openvswitch-switch")
 TOOLS: dict[str, Tool] = {
     t.name: t
     for t in (
-        Tool("fio", "runs the I/O benchmarks", ("bench run", "bench aio", "bench server"), _apt("fio")),
+        Tool(
+            "fio",
+            "runs the I/O benchmarks",
+            ("bench run", "bench run --precondition", "bench aio", "bench sweep", "bench server"),
+            _apt("fio"),
+        ),
         Tool("ansible-playbook", "runs playbooks on the inventory", ("fleet play", "fleet run"), _ANSIBLE),
         Tool(
             "ansible",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,11 +21,19 @@ ROUNDS = 20
 def test_commands_racing_on_a_new_data_folder_all_succeed(
     shared_runs: dict[str, SharedRun], tmp_path: Path, imports: int, lists: int
 ) -> None:
-    source = str(shared_runs["plain"].folder)
+    # One copy per import, each a byte different: bench import knows a file it imported before.
+    sources = []
+    for n in range(imports):
+        copy = tmp_path / f"source-{n}"
+        shutil.copytree(shared_runs["plain"].folder, copy)
+        for path in copy.iterdir():
+            if path.is_file():
+                path.write_bytes(path.read_bytes() + b"\n" * (n + 1))
+        sources.append(str(copy))
     failures: list[str] = []
     for round_ in range(ROUNDS):
         home = str(tmp_path / f"home-{round_}")  # new each round: nothing exists yet
-        argvs = [["bench", "import", source, "--name", f"i{n}", "--json"] for n in range(imports)]
+        argvs = [["bench", "import", sources[n], "--name", f"i{n}", "--json"] for n in range(imports)]
         argvs += [["bench", "list", "--json"]] * lists
         procs = [
             subprocess.Popen(

@@ -28,7 +28,7 @@ from stackrig.fleet.discover import CLI_COMMANDS
 SRC = Path(__file__).resolve().parents[2] / "src" / "stackrig"
 RUNNERS = {("_proc", "run"), ("_proc", "start"), ("_tools", "require")}
 # Commands that run another command's code, so its run sites' needed_for names that one.
-RUNS_THE_CODE_OF = {"bench aio": "bench run", "fleet run": "fleet play"}
+RUNS_THE_CODE_OF = {"bench aio": "bench run", "bench sweep": "bench run", "fleet run": "fleet play"}
 
 
 def _callee(call: ast.Call) -> tuple[str, str] | None:
