@@ -16,7 +16,7 @@ from rich.table import Table
 
 from stackrig import output
 from stackrig._units import Seconds
-from stackrig.cli import bench_manage, bench_sweep, bench_views
+from stackrig.cli import bench_container, bench_manage, bench_sweep, bench_views
 from stackrig.cli._bench_common import (
     LabelOpt,
     RunArg,
@@ -322,3 +322,4 @@ def show(ctx: typer.Context, run: RunArg, db: DbOpt = None, json_: JsonOpt = Fal
 bench_manage.register(app)
 bench_sweep.register(app)
 bench_views.register(app)
+bench_container.register(app)
