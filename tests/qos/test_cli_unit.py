@@ -229,3 +229,25 @@ def test_verify_and_queues_check_options(cli: Any) -> None:
     done = cli("qos", "queues", "s1", "p1", "--check", "--clear")
     assert done.returncode == 2
     assert "--check reads local OVS" in done.stderr
+
+
+def test_ovs_not_running_is_missing_with_how_to_start_it(cli: Any, data_dir: Path, tmp_path: Path) -> None:
+    """The real ovs-vsctl pointed at an empty run folder: OVS is not running (exit 3, MISSING)."""
+    state = data_dir / "qos" / "state.json"
+    assert cli("qos", "service", "add", "gold", "--dscp", "46").returncode == 0  # a state file to keep
+    before = state.read_bytes()
+    env = {"OVS_RUNDIR": str(tmp_path)}
+    for args, needs in (
+        (("policy", "add", json.dumps(GOOD)), "stackrig qos needs it"),
+        (("path", "--src", "10.0.0.1", "--dst", "10.0.0.2", "--rate", "2M"), "stackrig qos needs it"),
+        (("queues", "s1", "p1", "--queue", "1=1M"), "stackrig qos queues needs it"),
+        (("queues", "s1", "p1", "--check"), "stackrig qos queues needs it"),
+    ):
+        done = cli("qos", *args, env=env)
+        assert done.returncode == 3, (args, done.stderr)
+        said = "Open vSwitch is not running on this machine: ovs-vsctl cannot reach its database"
+        assert f"{said} ({needs})" in done.stderr
+        assert "ovs-ctl start" in done.stderr
+        assert state.read_bytes() == before
+    # --check: with no lab and no OVS record nothing is asked of OVS, so it stays in sync
+    assert cli("qos", "policy", "list", "--check", env=env).returncode == 0

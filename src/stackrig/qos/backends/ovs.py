@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from stackrig import _proc
-from stackrig.errors import FailedError, StackrigError, UsageError
+from stackrig.errors import FailedError, MissingError, StackrigError, UsageError
 from stackrig.qos.backends import _ofctl as ofc
 from stackrig.qos.backends._base import Observation, Orphan, Seen
 from stackrig.qos.model import Policy, Service
 from stackrig.qos.state import Installed, new_key
 from stackrig.qos.topology import HostInfo, Link, Topology
 
-__all__ = ["OvsBackend", "flow_line", "local_topology", "vsctl_list", "vsctl_tables"]
+__all__ = ["OvsBackend", "OvsNotRunningError", "flow_line", "local_topology", "vsctl_list", "vsctl_tables"]
 
 log = logging.getLogger("stackrig.qos")
 
@@ -68,12 +68,29 @@ def vsctl_tables(text: str) -> list[list[dict[str, Any]]]:
     return tables
 
 
+class OvsNotRunningError(MissingError):
+    """ovs-vsctl cannot reach the Open vSwitch database: OVS is not running on this machine."""
+
+    def __init__(self, needed_for: str) -> None:
+        super().__init__(
+            f"Open vSwitch is not running on this machine: ovs-vsctl cannot reach its database "
+            f"(stackrig {needed_for} needs it)",
+            hint="start it: /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random "
+            "(or bring up a lab, which starts it: stackrig qos lab up)",
+        )
+
+
 def vsctl_list(*tables: tuple[str, str], needed_for: str) -> list[list[dict[str, Any]]]:
     """``ovs-vsctl list`` of each (TABLE, COLUMNS) in one call: one list of rows per table."""
     args = ["--format=json", "--timeout=10"]
     for i, (table, columns) in enumerate(tables):
         args += [*(["--"] if i else []), f"--columns={columns}", "list", table]
-    done = _proc.run("ovs-vsctl", args, timeout=20, needed_for=needed_for)
+    try:
+        done = _proc.run("ovs-vsctl", args, timeout=20, needed_for=needed_for)
+    except _proc.ProcessFailedError as exc:
+        if "database connection failed (No such file or directory)" in exc.stderr:
+            raise OvsNotRunningError(needed_for) from exc
+        raise
     return vsctl_tables(done.stdout)
 
 
@@ -343,10 +360,8 @@ class OvsBackend:
         absent), so the records on it are simply missing."""
         try:
             return set(self.topology().bridges.values())
-        except _proc.ProcessFailedError as exc:
-            if "database connection failed (No such file or directory)" in exc.stderr:
-                return set()
-            raise
+        except OvsNotRunningError:
+            return set()
 
     def observe(self, installed: Sequence[Installed], *, orphans: bool = False) -> Observation:
         by_bridge: dict[str, list[Installed]] = {}
