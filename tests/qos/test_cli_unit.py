@@ -222,6 +222,9 @@ def test_verify_and_queues_check_options(cli: Any) -> None:
         (("--tolerance", "lots"), "invalid --tolerance"),
         (("--sizes", "64,huge"), "invalid --sizes"),
         (("--protocol", "sctp"), "invalid --protocol"),
+        (("--duration", "1500ms"), "invalid --duration 1.5s: iperf3 runs whole seconds, 1s-600s"),
+        (("--seconds", "0.5"), "invalid --duration 0.5s"),
+        (("-t", "soon"), "--duration"),
     ):
         done = cli("qos", "verify", "--src", "h1", "--dst", "h2", *args)
         assert done.returncode == 2, args

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from stackrig._units import Seconds
 from stackrig.cli import qos_views as views
 from stackrig.cli._common import finish, state
 from stackrig.cli._qos_options import (
@@ -20,7 +21,7 @@ from stackrig.cli._qos_options import (
     full_backend_group,
     spec_of,
 )
-from stackrig.cli.options import AllowPartialOpt, JsonOpt
+from stackrig.cli.options import AllowPartialOpt, Duration, JsonOpt
 from stackrig.errors import UsageError
 from stackrig.qos import commands as cmd
 
@@ -384,7 +385,16 @@ def verify(
             help="iperf3 server port (default: the policy's, else 5201; the reverse test uses port+1).",
         ),
     ] = None,
-    seconds: Annotated[float, typer.Option("--seconds", help="Length of each test.")] = 3.0,
+    seconds: Annotated[
+        float,
+        typer.Option(
+            "--duration",
+            "--seconds",
+            "-t",
+            click_type=Duration(),
+            help="Length of each test, whole seconds (iperf3's -t): 3s, 1m; a bare number is seconds.",
+        ),
+    ] = Seconds(3),
     reverse: Annotated[bool, typer.Option("--reverse", help="Also measure dst→src.")] = False,
     expect_max: Annotated[
         str | None, typer.Option("--expect-max", help="Fail (exit 1) above this rate.")

@@ -103,8 +103,9 @@ class VerifyRequest:
     def __post_init__(self) -> None:
         if self.port is not None and not 1 <= self.port <= 65534:
             raise UsageError(f"invalid --port {self.port}: use 1-65534 (the reverse test uses port+1)")
-        if not 0.5 <= self.seconds <= 600:
-            raise UsageError(f"invalid --seconds {self.seconds:g}: use 0.5-600")
+        if not 1 <= self.seconds <= 600 or self.seconds != int(self.seconds):
+            # iperf3 reads -t as a whole number: 1.5 would run 1 s, and 0.5 (read as 0) forever
+            raise UsageError(f"invalid --duration {self.seconds:g}s: iperf3 runs whole seconds, 1s-600s")
         if self.protocol not in PROTOCOL_CHOICES:
             raise UsageError(f"invalid --protocol {self.protocol!r}: use {', '.join(PROTOCOL_CHOICES)}")
 
