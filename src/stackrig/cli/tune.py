@@ -361,7 +361,7 @@ allocation_group = option_group(
 
 
 @app.command(
-    epilog="Example: stackrig tune flavors --host 64G:8 --flavor m1.seed=2:32G --flavor m1.small=1:2G"
+    epilog="Example: stackrig tune flavors --host 64G:8 --flavor m1.big=2:32G --flavor m1.small=1:2G"
 )
 @allocation_group
 def flavors(

@@ -3,7 +3,7 @@
 From a report: an app service and a db service, a named volume for the db's
 data, environment that names the db by its service name, secrets through
 ``env_file``, a healthcheck on the db and ``depends_on: {db: {condition:
-service_healthy}}`` in place of the seed's ``sleep 15``.
+service_healthy}}`` in place of an init script's ``sleep 15``.
 
 ``--upgrade``: a version-1 file (services at the top level, ``links``) or a
 version-2/3 file becomes a current one: ``version`` dropped, ``links`` turned

@@ -1,4 +1,4 @@
-"""``migrate discover``: what a monolith VM runs, read from its files (the seed's manual survey).
+"""``migrate discover``: what a monolith VM runs, read from its files (the survey people do by hand).
 
 Sources under ``--root`` (``/`` by default; a copied tree or a test fixture otherwise)::
 

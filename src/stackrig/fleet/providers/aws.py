@@ -1,6 +1,6 @@
 """``aws ec2 describe-instances`` (CLI JSON or a boto3 response dict) → :class:`Host`.
 
-Every instance of every reservation is read (the seed read only ``Instances[0]``).
+Every instance of every reservation is read (a common script reads only ``Instances[0]``).
 The primary address is the one of the network interface with ``DeviceIndex`` 0;
 ``PublicIpAddress`` and ``Tags`` are often absent (private subnets, untagged,
 stopped or terminated instances). ``LaunchTime`` is a string from the CLI and a
