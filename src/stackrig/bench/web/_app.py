@@ -28,9 +28,9 @@ from urllib.parse import quote, unquote
 import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stackrig import _io
@@ -199,6 +199,10 @@ class Dashboard:
 
     # ------------------------------------------------------------ the one endpoint
 
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.endpoint(Request(scope, receive))
+        await response(scope, receive, send)
+
     async def endpoint(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
             response = _error(HTTPStatus.METHOD_NOT_ALLOWED, "read-only dashboard: only GET and HEAD")
@@ -297,14 +301,10 @@ class Dashboard:
             len(part.encode("utf-8", "surrogateescape")) > NAME_MAX for part in untrusted.split("/")
         ):
             raise HttpError(HTTPStatus.REQUEST_URI_TOO_LONG, "file name too long")
-        fd, size, path = await self._work(_open_inside, self.runs_dir, untrusted)
+        fd, size, path, body = await self._work(_open_inside, self.runs_dir, untrusted)
         headers = _headers(RAW_CSP)
         ctype = file_type(path)
-        if size <= SMALL_FILE:
-            try:
-                body = await self._work(_read_all, fd)
-            finally:
-                os.close(fd)
+        if body is not None:
             return Response(body, 200, headers, ctype)
         headers["Content-Length"] = str(size)
         return StreamingResponse(_chunks(fd, self._work), 200, headers, ctype)
@@ -347,12 +347,13 @@ def _mtime(folder: Path) -> int:
         return 0
 
 
-def _open_inside(runs_dir: Path, untrusted: str) -> tuple[int, int, Path]:
-    """An open descriptor of a regular file inside the runs folder, its size and its path."""
+def _open_inside(runs_dir: Path, untrusted: str) -> tuple[int, int, Path, bytes | None]:
+    """An open descriptor of a regular file inside the runs folder, its size, its path, and its
+    bytes when it is small (the descriptor is then closed already: one trip to a thread)."""
     try:
         path = _io.safe_join(runs_dir, untrusted)
-    except UsageError:
-        raise _not_found() from None  # say nothing about the folders
+    except (UsageError, RuntimeError):  # out of the folder, or a symlink loop: say nothing more
+        raise _not_found() from None
     except OSError as exc:
         raise _oserror(exc) from None
     try:
@@ -368,7 +369,12 @@ def _open_inside(runs_dir: Path, untrusted: str) -> tuple[int, int, Path]:
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
         raise _not_found("no such file")
-    return fd, st.st_size, path
+    if st.st_size > SMALL_FILE:
+        return fd, st.st_size, path, None
+    try:
+        return fd, st.st_size, path, _read_all(fd)
+    finally:
+        os.close(fd)
 
 
 def _oserror(exc: OSError) -> HttpError:
@@ -399,5 +405,8 @@ async def _chunks(fd: int, work: Callable[..., Any]) -> AsyncIterator[bytes]:
 def make_app(runs_dir: Path, db: Path, limits: Limits) -> ASGIApp:
     """The dashboard's ASGI application (serve it with :func:`stackrig.bench.web._server.build_server`)."""
     dash = Dashboard(runs_dir, db, limits)
-    app = Starlette(routes=[Route("/{rest:path}", dash.endpoint, methods=None)], lifespan=dash.lifespan)
-    return _Busy(app, limits.max_requests)
+    app = Starlette(lifespan=dash.lifespan, middleware=[Middleware(_Busy, limit=limits.max_requests)])
+    # No pattern routes: every request reaches Dashboard.asgi, which routes on the raw path itself
+    # (a pattern matches the decoded path, where %2f is a slash and %0a ends the match).
+    app.router.default = dash.asgi
+    return app

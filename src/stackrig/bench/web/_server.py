@@ -43,7 +43,7 @@ class Limits:
     keep_alive: float = 5.0  # an idle connection between requests is closed after this
     request_timeout: float = 10.0  # a request must arrive whole within this of its first byte
     max_head_bytes: int = 64 * 1024  # request line and headers
-    max_connections: int = 1000  # open connections; past this uvicorn answers 503
+    max_connections: int = 1000  # open connections; past this a new one gets 503 and is closed
     max_requests: int = 128  # requests handled at once; past this the app answers 503
     workers: int = 4  # threads that read the history and the run folders
     grace: float = 10.0  # how long a graceful stop waits for requests in flight
@@ -70,6 +70,7 @@ class GuardedHttp(HttpToolsProtocol):
 
     request_timeout: ClassVar[float] = 10.0
     max_head_bytes: ClassVar[int] = 64 * 1024
+    max_connections: ClassVar[int] = 1000
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -106,6 +107,9 @@ class GuardedHttp(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            self._refuse(HTTPStatus.SERVICE_UNAVAILABLE, "too many connections; retry in a moment")
+            return
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -119,6 +123,9 @@ class GuardedHttp(HttpToolsProtocol):
                 self._refuse(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "request line and headers too large")
                 return
         super().data_received(data)
+
+    def send_400_response(self, msg: str) -> None:
+        self._refuse(HTTPStatus.BAD_REQUEST, "invalid HTTP request")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -205,7 +212,11 @@ def build_server(app: Any, limits: Limits) -> SignalledServer:
     protocol = type(
         "DashboardHttp",
         (GuardedHttp,),
-        {"request_timeout": limits.request_timeout, "max_head_bytes": limits.max_head_bytes},
+        {
+            "request_timeout": limits.request_timeout,
+            "max_head_bytes": limits.max_head_bytes,
+            "max_connections": limits.max_connections,
+        },
     )
     _raise_open_files(limits.max_connections + 64)
     config = uvicorn.Config(
@@ -216,7 +227,7 @@ def build_server(app: Any, limits: Limits) -> SignalledServer:
         backlog=limits.backlog,
         timeout_keep_alive=max(1, round(limits.keep_alive)),
         timeout_graceful_shutdown=max(1, round(limits.grace)),
-        limit_concurrency=limits.max_connections,
+        limit_concurrency=None,  # GuardedHttp caps connections (JSON 503); _app._Busy caps requests
         log_config=None,
         log_level=logging.WARNING,
         access_log=False,
