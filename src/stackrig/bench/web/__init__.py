@@ -95,10 +95,11 @@ def serve_dashboard(settings: DashboardSettings, on_ready: Callable[[str], None]
     The socket listens (and queues connections) before ``on_ready`` is told the URL.
     """
     server, sock = _prepare(settings)
-    if on_ready is not None:
-        on_ready(url_of(sock))
     try:
-        server.run(sockets=[sock])
+        with server.signals():
+            if on_ready is not None:
+                on_ready(url_of(sock))
+            server.run(sockets=[sock])
     finally:
         sock.close()
     return signal.Signals(server.stopped_by).name if server.stopped_by else "stop"

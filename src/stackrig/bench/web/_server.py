@@ -151,6 +151,12 @@ class SignalledServer(uvicorn.Server):
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
+        yield  # uvicorn's own handlers re-raise the signal: ours are installed by signals()
+
+    @contextlib.contextmanager
+    def signals(self) -> Iterator[None]:
+        """Stop on SIGTERM and SIGINT while inside (from before the URL is shown, so a signal
+        that comes before the loop runs still stops the server gracefully)."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
