@@ -135,8 +135,12 @@ def test_the_log_falls_back_to_the_temp_folder(tmp_path: Path, logs_ok: bool) ->
     logs = tmp_path / "logs"
     if not logs_ok:
         logs.write_text("a file where the folder should be")
-    try:
+
+    def fail() -> None:
         raise MemoryError
+
+    try:
+        fail()
     except MemoryError as exc:
         where = _memory.out_of_memory_log(exc, logs, "test")
     assert Path(where).is_file()
