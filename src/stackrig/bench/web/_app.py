@@ -243,6 +243,10 @@ class Dashboard:
             return Response(self.static[name], 200, _headers(), STATIC_TYPES[name])
         if raw.startswith("/files/"):
             return await self._file(raw[len("/files/") :])
+        if raw.startswith("/group/"):
+            ref = _segment(raw[len("/group/") :])
+            await self._work(_data.group_detail, self.db, ref)  # 404 before drawing a page for nothing
+            return self._html("stackrig bench — group", "group")
         if raw.startswith("/run/"):
             run_id = _segment(raw[len("/run/") :])
             await self._work(
@@ -263,8 +267,25 @@ class Dashboard:
         s = self
         if raw == "/api/runs":
             q = query.text("q", MAX_QUERY)
-            return await self._cached(("runs", q), _data.runs, s.runs_dir, s.db, q)
+            limit, offset = query.number("limit", 50), query.number("offset", 0)
+            key = ("runs", q, limit, offset)
+            return await self._cached(
+                key, lambda: _data.runs(s.runs_dir, s.db, q, limit=limit, offset=offset)
+            )
+        if raw == "/api/groups":
+            limit = query.number("limit", 50)
+            return await self._cached(("groups", limit), _data.groups, s.db, limit)
+        if raw.startswith("/api/groups/"):
+            ref = _segment(raw[len("/api/groups/") :])
+            return await self._cached(("group", ref), _data.group_detail, s.db, ref)
         if raw == "/api/compare":
+            base, cand = query.text("base", NAME_MAX), query.text("cand", NAME_MAX)
+            if base or cand:  # two groups (or runs) with their intervals
+                if not (base and cand):
+                    raise HttpError(HTTPStatus.BAD_REQUEST, "give both base= and cand=")
+                return await self._cached(
+                    ("compare-groups", base, cand), _data.compare_groups, s.db, base, cand
+                )
             ids = _ids(query.text("runs", PATH_MAX) or "")
             return await self._cached(("compare", *ids), _data.compare, s.runs_dir, s.db, ids)
         if raw.startswith("/api/runs/"):
@@ -321,6 +342,15 @@ class _Query:
         if len(values[0]) > longest:
             raise HttpError(HTTPStatus.BAD_REQUEST, f"{key} is longer than {longest} characters")
         return values[0]
+
+    def number(self, key: str, default: int) -> int:
+        """A whole number at least 0 (the functions behind the API clamp it to what they allow)."""
+        text = self.text(key, 12)
+        if text is None or text == "":
+            return default
+        if not text.isdigit():
+            raise HttpError(HTTPStatus.BAD_REQUEST, f"{key} must be a whole number")
+        return int(text)
 
 
 def _segment(text: str) -> str:
