@@ -70,7 +70,7 @@ def _find(runs_dir: Path, history: History | None, run_id: str) -> RunRecord:
 def _scan(runs_dir: Path) -> list[RunRecord]:
     found = []
     for meta in sorted(runs_dir.glob(f"*/{META_FILE}")):
-        if not meta.parent.is_symlink():
+        if not meta.parent.is_symlink() and not meta.parent.name.startswith("."):  # no half-built runs
             with contextlib.suppress(StackrigError):
                 found.append(read_meta(meta.parent))
     return sorted(found, key=lambda r: r.started, reverse=True)
