@@ -13,7 +13,7 @@ import pytest
 from stackrig.bench._fiotypes import fio_messages, parse_version
 from stackrig.bench.history import rows_from_results
 from stackrig.bench.results import load_results, parse_results
-from tests.bench.conftest import FIO, SharedRun, needs_fio
+from tests.bench.conftest import FIO, SharedRun, needs_fio, stackrig
 
 
 def _doc(version: str | None, direction: dict[str, Any], options: dict[str, str] | None = None) -> str:
@@ -148,3 +148,31 @@ def test_numjobs_without_group_reporting_and_steadystate(tmp_path: Path) -> None
     assert read.bw_bytes is not None
     assert state.bw_mean_bytes is not None
     assert 0.2 < state.bw_mean_bytes / read.bw_bytes < 5
+
+
+@needs_fio
+def test_logs_in_a_subfolder_and_by_job_index_go_with_their_result(
+    tmp_path: Path, home_args: list[str]
+) -> None:
+    """``write_lat_log=lat/x`` puts logs in a folder beside the output; numjobs clones and later
+    jobs number them on (.1 .2 .3); a valueless ``write_bw_log`` leaves the job name (and the JSON
+    says nothing of it)."""
+    assert FIO is not None
+    (tmp_path / "lat").mkdir()
+    (tmp_path / "j.fio").write_text(
+        "[global]\nwrite_bw_log\nwrite_lat_log=lat/x\nlog_avg_msec=100\nioengine=null\nsize=1m\n"
+        "[jobA]\nrw=read\nnumjobs=2\n[jobB]\nrw=write\n"
+    )
+    done = subprocess.run([FIO, "--output-format=json", "--output=out.json", "j.fio"], cwd=tmp_path,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    logs = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.log"))
+    assert "jobA_bw.2.log" in logs
+    assert "lat/x_clat.3.log" in logs
+    imported = stackrig(*home_args, "bench", "import", str(tmp_path), "--json")
+    assert imported.returncode == 0, imported.stderr
+    data = json.loads(imported.stdout)["data"]
+    (run,) = data["runs"]  # no log-only run: every log belongs to the result
+    taken = sorted(str(Path(t["path"]).relative_to(tmp_path)) for t in data["taken"] if t["role"] == "log")
+    assert taken == logs
+    assert run["log_only"] is False

@@ -13,6 +13,7 @@ keeps its images: deleting a gigabyte of layers costs a minute, loading them aga
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -93,7 +94,8 @@ class Engine:
         )
         if check and done.returncode != 0:
             raise EngineError(
-                f"docker {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}"
+                f"docker {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}\n"
+                f"dockerd's log ({self.log_path}), last lines:\n{self.log_tail(15)}"
             )
         return done
 
@@ -184,7 +186,8 @@ def start_engine(data_root: Path | None = None, *, timeout: float = 60.0) -> Eng
     (root / "daemon.json").write_text("{}\n")  # never the machine's /etc/docker/daemon.json
     (root / "client").mkdir(exist_ok=True)
     (root / "client" / "config.json").write_text("{}\n")
-    namespace = f"stackrig-{root.name}"
+    # containerd takes [A-Za-z0-9] segments joined by . _ -; mkdtemp's names may hold "_" anywhere.
+    namespace = "stackrig-" + hashlib.sha256(str(root).encode()).hexdigest()[:12]
     argv: Sequence[str] = [
         dockerd,
         f"--config-file={root / 'daemon.json'}",

@@ -13,7 +13,6 @@ import json
 import shutil
 import subprocess
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from tests.services import free_port, start_moto_server, wait_until
 
 IMAGES = Path(__file__).resolve().parent / "images"
 ROOT_PASSWORD = "R00t-Pl4nted-pw"
+PROJECT = "stackrignotes"
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -106,7 +106,9 @@ def migrated(
         f"MARIADB_ROOT_PASSWORD={ROOT_PASSWORD}\nMARIADB_PASSWORD={APP_PASSWORD}\nDATABASE_PASSWORD={APP_PASSWORD}\n"
     )
     secrets.chmod(0o600)
-    name = f"notes{uuid.uuid4().hex[:8]}"
+    # One name on every run: the engine is the session's own, and the app image's tag
+    # (<project>_app) is then rebuilt in place instead of piling up in the engine's data-root.
+    name = PROJECT
     db_image = yaml.safe_load(compose.read_text())["services"]["db"]["image"]
     build_stand_ins(engine, image, project, {"db": db_image, "app": f"{name}_app"}, port)
     started = Project(name, project, compose, port, report, notes, engine)

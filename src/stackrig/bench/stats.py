@@ -74,7 +74,10 @@ def summarize(values: Sequence[float], confidence: float = 0.95) -> Summary:
         return Summary(1, mean, None, None, None, min(values), max(values))
     stdev = math.sqrt(_var(values))
     half = t_quantile(0.5 + confidence / 2, len(values) - 1) * stdev / math.sqrt(len(values))
-    return Summary(len(values), mean, stdev, mean - half, mean + half, min(values), max(values))
+    low = mean - half
+    if min(values) > 0:  # rates and latencies: a mean below 0 is impossible, not merely unlikely
+        low = max(low, 0.0)
+    return Summary(len(values), mean, stdev, low, mean + half, min(values), max(values))
 
 
 def welch_log_ratio(

@@ -206,7 +206,10 @@ def compare(  # noqa: PLR0917 - Typer maps parameters to flags
 def import_(  # noqa: PLR0917 - Typer maps parameters to flags
     ctx: typer.Context,
     folder: Annotated[Path, typer.Argument(help="Folder with fio JSON output, logs and job files.")],
-    name: Annotated[str | None, typer.Option("--name", help="Run name (default: the folder's).")] = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Run name (default: the folder's; with several runs, their prefix)."),
+    ] = None,
     label: TagOpt = None,
     runs_dir: RunsDirOpt = None,
     dry_run: Annotated[
