@@ -14,6 +14,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from stackrig.bench import liveness
 from stackrig.bench.fsck import fsck
 from stackrig.bench.history import History
@@ -226,3 +228,46 @@ def test_a_running_run_without_its_lock_reads_interrupted(tmp_path: Path) -> Non
         dead = dataclasses.replace(record, owner={**record.owner, "start": -1})  # a pid now reused
         history.add(dead, None)
         assert history.get("live1").status is RunStatus.INTERRUPTED  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("left", [0, 16], ids=["full", "nearly-full"])
+def test_a_run_on_a_full_disk_is_not_left_running(tmp_path: Path, left: int) -> None:
+    """The runs folder on a 1 MiB tmpfs with ``left`` 4 KiB blocks free (0: even the run's lock
+    cannot be written; 16: fio cannot lay out its files): the run ends failed or not at all, never
+    ``running``, no half-built folder stays, and the history and the folders agree."""
+    assert os.geteuid() == 0, "mounting a tmpfs needs root (CI runs as root)"
+    mnt, out = tmp_path / "small", tmp_path / "out"
+    mnt.mkdir()
+    out.mkdir()
+    db = out / "stackrig.db"
+    run = f'"$STACKRIG" bench run {DATA / "quick.fio"} --runs-dir "$MNT/runs" --db {db} --name full'
+    script = f"""set -u
+        mount -t tmpfs -o size=1m stackrig-test "$MNT"
+        mkdir "$MNT/runs"
+        dd if=/dev/zero of="$MNT/filler" bs=4k status=none 2>/dev/null; rm -f "$MNT/filler"
+        dd if=/dev/zero of="$MNT/filler" bs=4k count=$(( $(stat -f -c %a "$MNT") - {left} )) status=none
+        {run} --json > "$OUT/run.json" 2> "$OUT/run.err"; echo $? > "$OUT/run.rc"
+        ls -A "$MNT/runs" > "$OUT/ls"
+        rm "$MNT/filler"
+        "$STACKRIG" bench list --db {db} --json > "$OUT/list.json"
+        "$STACKRIG" bench fsck --runs-dir "$MNT/runs" --db {db} --json > "$OUT/fsck.json"
+        """
+    env = {**os.environ, "MNT": str(mnt), "OUT": str(out), "STACKRIG": str(STACKRIG)}
+    done = subprocess.run(
+        ["unshare", "--mount", "bash", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    err = (out / "run.err").read_text()
+    assert (out / "run.rc").read_text().strip() != "0", err
+    assert json.loads((out / "run.json").read_text())["ok"] is False
+    assert "Traceback" not in err
+    runs = json.loads((out / "list.json").read_text())["data"]["runs"]
+    assert [r["status"] for r in runs] == ([] if left == 0 else ["failed"])
+    assert not [name for name in (out / "ls").read_text().split() if name.startswith(".partial-")]
+    assert len((out / "ls").read_text().split()) == len(runs)  # the history says what exists
+    assert json.loads((out / "fsck.json").read_text())["data"]["findings"] == []

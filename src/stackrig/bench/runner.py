@@ -373,14 +373,14 @@ def run_jobs(settings: RunSettings, *, progress: ProgressCallback | None = None)
         name = settings.name or Path(jobs[0].file).stem
         # Built under a hidden name, renamed when complete; locked while this process runs it.
         folder = liveness.partial_folder(settings.runs_dir, name, started)
-        with liveness.hold_lock(folder):
-            try:
+        try:
+            with liveness.hold_lock(folder):  # on a full disk, taking the lock fails already
                 record, results = _run_in(
                     folder, settings, prepared, name=name, started=started, history=history, progress=progress
                 )
-            except (StackrigError, OSError) as exc:  # a full disk, fio gone: the history says so
-                liveness.abandon(history, folder, getattr(exc, "message", None) or str(exc))
-                raise
+        except (StackrigError, OSError) as exc:  # a full disk, fio gone: the history says so
+            liveness.abandon(history, folder, getattr(exc, "message", None) or str(exc))
+            raise
     folder = record.folder
     if record.status is RunStatus.INTERRUPTED:
         raise InterruptError(f"interrupted; the partial run {record.id} is kept in {folder}")
