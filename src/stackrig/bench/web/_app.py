@@ -4,7 +4,9 @@ Paths are routed from the raw request path, segment by segment, so an encoded ``
 becomes a separator and ``..`` in any spelling is refused. The work that reads the history
 or the run folders runs in a small pool of threads (``Limits.workers``); JSON answers are
 cached by the history's data version (SQLite's ``PRAGMA data_version``: any commit, by any
-process, changes it), so a busy run list costs one cheap pragma per request. Every error is a
+process, changes it), so a busy run list costs one cheap pragma per request, and for at most
+a second (what no commit announces, a running run's process gone or its logs growing, shows
+within that second). Every error is a
 JSON document ``{"error": ..., "status": ...}``: no traceback and no server path in it.
 """
 
@@ -17,6 +19,7 @@ import os
 import re
 import sqlite3
 import stat
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from http import HTTPStatus
@@ -149,20 +152,26 @@ class _Clock:
 
 
 class _Answers:
-    """A bounded cache of JSON answers (touched on the event loop's thread only)."""
+    """A bounded cache of JSON answers, each kept ``max_age`` seconds at most (touched on the
+    event loop's thread only)."""
 
-    def __init__(self, size: int = 512) -> None:
+    def __init__(self, size: int = 512, max_age: float = 1.0) -> None:
         self.size = size
-        self._items: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self.max_age = max_age
+        self._items: OrderedDict[tuple[Any, ...], tuple[float, bytes]] = OrderedDict()
 
     def get(self, key: tuple[Any, ...]) -> bytes | None:
-        body = self._items.get(key)
-        if body is not None:
-            self._items.move_to_end(key)
-        return body
+        item = self._items.get(key)
+        if item is None:
+            return None
+        if time.monotonic() - item[0] > self.max_age:
+            del self._items[key]
+            return None
+        self._items.move_to_end(key)
+        return item[1]
 
     def put(self, key: tuple[Any, ...], body: bytes) -> None:
-        self._items[key] = body
+        self._items[key] = (time.monotonic(), body)
         self._items.move_to_end(key)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
