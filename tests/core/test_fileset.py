@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -14,7 +12,7 @@ import pytest
 
 from stackrig._fileset import STAGE_PREFIX, write_set
 from stackrig.errors import OutputPathError
-from tests.conftest import STACKRIG
+from tests.services import in_small_tmpfs
 
 
 def _tree(folder: Path) -> dict[str, str]:
@@ -117,27 +115,6 @@ def test_a_kill_is_rolled_back_or_forward_by_the_next_write(tmp_path: Path, when
     assert _tree(hv) == {"a.yml": expected}
 
 
-def _in_small_tmpfs(tmp_path: Path, steps: str) -> Path:
-    """Run bash ``steps`` with $MNT a fresh 1 MiB tmpfs in a mount namespace of its own (gone
-    with the shell) and $OUT a folder outside it. Needs root, as CI is."""
-    assert os.geteuid() == 0, "mounting a tmpfs needs root (CI runs as root)"
-    mnt, out = tmp_path / "small", tmp_path / "out"
-    mnt.mkdir()
-    out.mkdir()
-    script = f"set -u; mount -t tmpfs -o size=1m stackrig-test {shlex.quote(str(mnt))} && {steps}"
-    env = {**os.environ, "MNT": str(mnt), "OUT": str(out), "STACKRIG": str(STACKRIG)}
-    done = subprocess.run(
-        ["unshare", "--mount", "bash", "-c", script],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return out
-
-
 def _cloud_json(path: Path, count: int) -> None:
     """describe-instances with tags that INI cannot hold safely (so they go to host_vars)."""
     instances = [
@@ -156,7 +133,7 @@ def test_inventory_and_host_vars_on_a_nearly_full_disk(tmp_path: Path) -> None:
     old, new = tmp_path / "old.json", tmp_path / "new.json"
     _cloud_json(old, 3)
     _cloud_json(new, 120)  # 120 host_vars files of 4 KiB blocks: more than the room left
-    out = _in_small_tmpfs(
+    out = in_small_tmpfs(
         tmp_path,
         f"""
         "$STACKRIG" fleet inventory {old} -o "$MNT/hosts.ini" --host-vars-dir "$MNT/host_vars" 2> "$OUT/err0"

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from stackrig import _io
 from stackrig.bench.model import RunRecord, RunStatus, safe_name, write_meta
-from stackrig.errors import OutputPathError, StackrigError
+from stackrig.errors import DiskFullError, OutputPathError, StackrigError
 
 if TYPE_CHECKING:
     from stackrig.bench.history import History
@@ -112,10 +112,18 @@ def finish_folder(folder: Path) -> Path:
 @contextlib.contextmanager
 def hold_lock(folder: Path) -> Iterator[None]:
     """Hold ``folder/.running.lock`` for as long as the block runs (and the process lives)."""
-    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fd = -1
     try:
+        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.write(fd, f"{os.getpid()}\n".encode())
+    except OSError as exc:
+        if fd >= 0:
+            os.close(fd)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # the first write of a new run: say where
+            raise DiskFullError(folder.parent, writing="a new run folder") from exc
+        raise
+    try:
         yield
     finally:
         os.close(fd)
