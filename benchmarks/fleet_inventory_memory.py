@@ -10,7 +10,8 @@ memory stays below what ``json.load`` alone needs for the same document, at ever
   openstack print theirs).
 
 Each is generated at the sizes asked (default 10 MB, 100 MB, 1 GB), then measured as separate
-processes (peak RSS from wait4), one after the other. Prints the ratio stackrig / json.load.
+processes (peak RSS from wait4), one after the other. Prints the ratio stackrig / json.load, and
+first what each process needs for an empty input (at 10 MB that fixed part still weighs).
 Usage: python benchmarks/fleet_inventory_memory.py [--sizes-mb 10,100,1000] [--shapes compact,pretty,list]
 """
 
@@ -111,13 +112,13 @@ def generate(path: Path, shape: str, target: int) -> None:
         handle.write("".join(buffer))
 
 
-def measure(argv: list[str], cwd: Path) -> tuple[float, float, int]:
+def measure(argv: list[str], cwd: Path, *, quiet: bool = False) -> tuple[float, float, int]:
     """(wall seconds, peak RSS MiB, exit code) of one process."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
     _, status, usage = os.wait4(proc.pid, 0)
     code = os.waitstatus_to_exitcode(status)
-    if code != 0 and proc.stderr is not None:
+    if code != 0 and not quiet and proc.stderr is not None:
         print(f"   ! exit {code}: {proc.stderr.read().decode()[-300:]}")
     if proc.stderr is not None:
         proc.stderr.close()
@@ -131,7 +132,6 @@ def main() -> int:
     args = parser.parse_args()
     sizes = [int(s) * 1_000_000 for s in args.sizes_mb.split(",")]
     shapes = args.shapes.split(",")
-    home = tempfile.mkdtemp(prefix="stackrig-bench-home-")
     print("fleet inventory peak memory beside json.load (separate processes, same file)")
     print(
         f"{'shape':<8} {'MB':>6} | {'json.load MiB':>13} {'s':>6} | "
@@ -140,6 +140,30 @@ def main() -> int:
     load: Callable[[], str] = lambda: " ".join(f"{x:.1f}" for x in os.getloadavg())  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="stackrig-bench-fleetmem-") as tmp:
         work = Path(tmp)
+        home = str(work / "home")
+        # What each process costs before any input: the interpreter, and stackrig's own code.
+        empty = work / "empty.json"
+        empty.write_text('{"Reservations": []}')
+        python = measure(
+            [sys.executable, "-c", "import json,sys; json.load(open(sys.argv[1]))", str(empty)], work
+        )
+        ours = measure(
+            [
+                str(BIN / "stackrig"),
+                "--data-dir",
+                home,
+                "fleet",
+                "inventory",
+                str(empty),
+                "-o",
+                str(work / "h"),
+            ],
+            work,
+            quiet=True,
+        )
+        print(
+            f"empty input: json.load {python[1]:.0f} MiB, stackrig {ours[1]:.0f} MiB (its code, not its data)"
+        )
         for shape in shapes:
             for size in sizes:
                 source = work / f"{shape}-{size}.json"
