@@ -16,7 +16,7 @@ import pytest
 
 from stackrig.fleet import InventoryOptions, build_inventory, load_hosts, read_inventory
 from tests.conftest import STACKRIG
-from tests.fleet.conftest import CLOUD, group_hosts, unwrap
+from tests.fleet.conftest import CLOUD, group_hosts, json_script, unwrap
 from tests.services import run_unprivileged
 
 AWS = CLOUD / "aws-describe-instances.json"
@@ -39,15 +39,63 @@ def _expected() -> dict[str, dict[str, Any]]:
     return {h.name: dict(h.vars) for h in build_inventory(hosts, options).hosts}
 
 
+#: The awkward hosts written out by hand (not computed by the code under test): a private-only host
+#: reached through the bastion, and an untagged one named by its id.
+DB_1 = {
+    "ansible_host": "10.0.2.11",
+    "ansible_user": "ubuntu",
+    "ansible_port": 2222,
+    "ansible_ssh_common_args": "-o ProxyJump=ops@bastion.example.com:22",
+    "ec2_id": "i-0123456789abcdef1",
+    "ec2_name": "my-prefix-db-1",
+    "ec2_state": "running",
+    "ec2_type": "t3.micro",
+    "ec2_region": "us-east-1",
+    "ec2_zone": "us-east-1b",
+    "ec2_private_ip": "10.0.2.11",
+    "ec2_key_name": "deploy-key",
+    "ec2_image": "ami-0abcdef1234567890",
+    "ec2_launch_time": "2024-05-01T10:00:01+00:00",
+    "ec2_tags": {"Name": "my-prefix-db-1", "Role": "db"},
+    "ec2_state_code": 16,
+}
+UNTAGGED = {
+    "ansible_host": "54.1.2.5",
+    "ansible_user": "ubuntu",
+    "ansible_port": 2222,
+    "ec2_id": "i-0123456789abcdef4",
+    "ec2_state": "running",
+    "ec2_type": "m5.large",
+    "ec2_region": "us-east-1",
+    "ec2_zone": "us-east-1c",
+    "ec2_private_ip": "10.0.3.13",
+    "ec2_public_ip": "54.1.2.5",
+    "ec2_key_name": "deploy-key",
+    "ec2_image": "ami-0fedcba9876543210",
+    "ec2_launch_time": "2024-05-03T08:00:00+00:00",
+    "ec2_tags": {},
+    "ec2_state_code": 16,
+}
+GROUPS = {
+    "nodes": ["my-prefix-web-1", "my-prefix-db-1", "i-0123456789abcdef4"],
+    "tag_Role_web": ["my-prefix-web-1"],
+    "tag_Role_db": ["my-prefix-db-1"],
+    "zone_us_east_1a": ["my-prefix-web-1"],
+    "zone_us_east_1b": ["my-prefix-db-1"],
+    "zone_us_east_1c": ["i-0123456789abcdef4"],
+}
+FORMATS = ("ini", "yaml", "json", "script")
+
+
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One inventory per format, written by the real CLI (INI with its host_vars folder)."""
     base = tmp_path_factory.mktemp("inventories")
     out: dict[str, Path] = {}
-    for fmt in ("ini", "yaml", "json"):
+    for fmt in FORMATS:
         folder = base / fmt
         folder.mkdir()
-        target = folder / f"hosts.{fmt}"
+        target = folder / f"hosts.{'json' if fmt == 'script' else fmt}"
         extra = ["--host-vars-dir", str(folder / "host_vars")] if fmt == "ini" else []
         done = subprocess.run(
             [
@@ -61,7 +109,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 "-o",
                 str(target),
                 *extra,
-            ],
+            ],  # noqa: E501
             capture_output=True,
             text=True,
             check=False,
@@ -73,26 +121,43 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return out
 
 
-@pytest.mark.parametrize("fmt", ["ini", "yaml", "json"])
-def test_every_format_reads_back_with_real_ansible_inventory(
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_reads_back_with_plain_ansible_inventory(
     fmt: str, written: dict[str, Path], ansible_inventory: Callable[..., dict[str, Any]]
 ) -> None:
-    listing = ansible_inventory(written[fmt])
+    # ini, yaml and json load as plain files (-i FILE); script is what a dynamic-inventory script
+    # prints, so Ansible reads it through one.
+    source = json_script(written[fmt]) if fmt == "script" else written[fmt]
+    listing = ansible_inventory(source)
     expected = _expected()
-    assert expected["my-prefix-db-1"]["ansible_ssh_common_args"] == "-o ProxyJump=ops@bastion.example.com:22"
+    assert expected["my-prefix-db-1"] == DB_1
+    assert expected["i-0123456789abcdef4"] == UNTAGGED
     hostvars = listing["_meta"]["hostvars"]
-    assert list(hostvars) == list(expected) or set(hostvars) == set(expected)
+    assert sorted(hostvars) == sorted(["my-prefix-web-1", "my-prefix-db-1", "i-0123456789abcdef4"])
     for name, vars_ in expected.items():
         assert unwrap(hostvars[name]) == vars_, name
-    assert group_hosts(listing, "nodes") == list(expected)
-    assert group_hosts(listing, "tag_Role_web") == ["my-prefix-web-1"]
-    assert group_hosts(listing, "zone_us_east_1c") == ["i-0123456789abcdef4"]
-    if fmt != "ini":  # YAML and JSON mark every cloud string unsafe
+    for group, members in GROUPS.items():
+        assert group_hosts(listing, group) == members, group
+    assert set(listing["all"]["children"]) == {"ungrouped", *GROUPS}
+    if fmt != "ini":  # YAML and both JSON layouts mark every cloud string unsafe
         assert hostvars["my-prefix-web-1"]["ec2_tags"]["Role"] == {"__ansible_unsafe": "web"}
+        assert hostvars["my-prefix-db-1"]["ec2_zone"] == {"__ansible_unsafe": "us-east-1b"}
+        assert hostvars["my-prefix-db-1"]["ansible_user"] == "ubuntu"  # given on the command line
     # our own reader agrees with ansible
     ours = read_inventory(written[fmt])
     assert {e.name: dict(e.vars) for e in ours.hosts} == expected
-    assert ours.groups["nodes"] == tuple(expected)
+    assert {g: list(m) for g, m in ours.groups.items()} == GROUPS
+
+
+def test_json_is_the_yaml_plugins_layout_and_script_the_dynamic_one(written: dict[str, Path]) -> None:
+    plain = json.loads(written["json"].read_text())
+    assert set(plain) == {"all"}
+    assert set(plain["all"]["hosts"]) == {"my-prefix-web-1", "my-prefix-db-1", "i-0123456789abcdef4"}
+    assert plain["all"]["children"]["nodes"] == {"hosts": dict.fromkeys(GROUPS["nodes"])}
+    script = json.loads(written["script"].read_text())
+    assert script["all"]["children"][0] == "ungrouped"
+    assert sorted(script["all"]["children"][1:]) == sorted(GROUPS)
+    assert set(script["_meta"]["hostvars"]) == set(plain["all"]["hosts"])
 
 
 def test_ini_without_host_vars_dir_holds_only_safe_values(tmp_path: Path, cli: Any) -> None:
@@ -139,7 +204,7 @@ def test_stdin_and_several_files(cli: Any) -> None:
 def test_empty_stdin(cli: Any) -> None:
     done = cli("fleet", "inventory", stdin="")
     assert done.returncode == 2
-    assert "error: stdin is empty" in done.stderr
+    assert "error: <stdin> is empty" in done.stderr
     assert "pipe the output of aws ec2 describe-instances" in done.stderr
 
 
@@ -158,7 +223,7 @@ def test_terminal_on_stdin() -> None:
         os.close(follower)
         os.close(leader)
     assert done.returncode == 2
-    assert "stdin is a terminal" in done.stderr
+    assert "<stdin> is a terminal" in done.stderr
     assert "pipe the output of aws ec2" in done.stderr
 
 
@@ -208,7 +273,7 @@ def test_output_equal_to_input_is_a_conflict(tmp_path: Path, cli: Any) -> None:
 def test_bad_flag_values(cli: Any) -> None:
     done = cli("fleet", "inventory", str(AWS), "--format", "toml")
     assert done.returncode == 2
-    assert "'toml' is not one of ini, yaml, json" in done.stderr
+    assert "'toml' is not one of ini, yaml, json, script" in done.stderr
     done = cli("fleet", "inventory", str(AWS), "--filter", "colour=red")
     assert done.returncode == 2
     assert "unknown field 'colour'" in done.stderr
@@ -262,8 +327,8 @@ def test_host_vars_folder_blocked_by_a_file(tmp_path: Path, cli: Any) -> None:
     assert not (tmp_path / "hosts").exists()
 
 
-def test_json_inventory_written_to_stdout_is_a_dynamic_inventory_document(cli: Any) -> None:
-    done = cli("fleet", "inventory", str(CLOUD / "openstack-server-list.json"), "--format", "json")
+def test_script_inventory_written_to_stdout_is_a_dynamic_inventory_document(cli: Any) -> None:
+    done = cli("fleet", "inventory", str(CLOUD / "openstack-server-list.json"), "--format", "script")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["all"]["children"] == ["ungrouped"]

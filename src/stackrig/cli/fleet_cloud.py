@@ -276,7 +276,7 @@ def discover(  # noqa: PLR0917 - Typer passes options positionally
     """
     wanted = tuple(r.strip() for given in regions or () for r in given.split(",") if r.strip())
     settings = DiscoverSettings(
-        provider, wanted, all_regions, options.filters, options.state, cache_ttl, refresh
+        provider, wanted, all_regions, options.filters, options.resolved_state, cache_ttl, refresh
     )  # fmt: skip
     with _progress(json_) as progress:
         outcome = discover_inventory(

@@ -321,7 +321,8 @@ def _discover_aws(
 
 
 def _discover_cli(settings: DiscoverSettings, progress: Progress) -> DiscoverResult:
-    from stackrig.fleet import load_documents, parse_documents
+    from stackrig.fleet._input import load_placed
+    from stackrig.fleet.providers import parse_placed
 
     program, args = CLI_COMMANDS[settings.provider]
     shown = " ".join((program, *args))
@@ -333,8 +334,8 @@ def _discover_cli(settings: DiscoverSettings, progress: Progress) -> DiscoverRes
         timeout=settings.cli_timeout,
         needed_for=f"fleet discover --provider {settings.provider}",
     )
-    docs = load_documents(done.stdout, source=f"the output of {shown}")
-    hosts = parse_documents(docs, provider=settings.provider)
+    docs = load_placed(done.stdout, source=f"the output of {shown}")
+    hosts = parse_placed(docs, provider=settings.provider)
     seconds = round(time.perf_counter() - started, 3)
     return DiscoverResult(
         provider=settings.provider,
