@@ -109,7 +109,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 "-o",
                 str(target),
                 *extra,
-            ],  # noqa: E501
+            ],
             capture_output=True,
             text=True,
             check=False,

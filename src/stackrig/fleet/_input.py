@@ -100,7 +100,7 @@ class _Stream:
     def error(self, exc: json.JSONDecodeError) -> ProviderParseError:
         line, col = self.where(exc.pos)
         return ProviderParseError(
-            f"{self.source} is not valid JSON: {exc.msg} at line {line}, column {col}",
+            f"{self.source} is not valid JSON: {exc.msg.removesuffix(' at')} at line {line}, column {col}",
             hint="give the JSON output of the cloud CLI (--output json / -o json / --format=json / -f json)",
         )
 

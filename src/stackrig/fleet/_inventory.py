@@ -307,11 +307,16 @@ def _addressed(
             warnings.append(f"{label}: {problem}; it is not used")
         chosen.append((host, address, via_private))
     if not chosen:
-        others = " or ".join(f"--address {m}" for m in ("auto", "public", "private") if m != mode)
+        # Only modes that would reach one of these hosts, and never the one given.
+        others = [
+            f"--address {m}"
+            for m in ("auto", "public", "private")
+            if m != mode and any(_choose_address(h, m)[0] for h in kept)
+        ]
         raise NoHostsError(
             f"no host has a usable address ({len(skipped)} skipped; the first, "
             f"{skipped[0].instance_id}: {skipped[0].reason})",
-            hint=f"{others} may find other addresses",
+            hint=f"{' or '.join(others)} would use the addresses these hosts have" if others else None,
         )
     return chosen, skipped, warnings
 
