@@ -266,7 +266,8 @@ def test_cli_names_stdin_and_the_position_and_keeps_the_output(cli: Any, tmp_pat
     assert target.read_text() == "kept\n"
     # an Azure REST API specification example (a request and its response), not a response
     spec = tmp_path / "VirtualMachine_ListAll.json"
-    spec.write_text(json.dumps({"parameters": {}, "responses": {"200": {}}, "operationId": "x", "title": "y"}))
+    example = {"parameters": {}, "responses": {"200": {}}, "operationId": "x", "title": "y"}
+    spec.write_text(json.dumps(example))
     shaped = cli("fleet", "inventory", str(spec), "--json")
     assert shaped.returncode == 2
     assert shaped.json()["error"]["message"] == (

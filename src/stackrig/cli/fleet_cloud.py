@@ -157,10 +157,17 @@ def _up_report(outcome: UpOutcome) -> Report:
             f"terminated {len(result.terminated)}",
             markup=False,
         )
+        for use in result.subnets:
+            public = "public addresses" if use.public_ip_on_launch else "no public address by default"
+            err.print(
+                f"  subnet {use.subnet_id} ({use.zone}, {public}): {len(use.launched)} launched", markup=False
+            )
         for member in result.instances:
             address = member.public_ip or member.private_ip or "-"
             err.print(
-                f"  {member.name:<20} {member.instance_id:<22} {member.state:<10} {address}", markup=False
+                f"  {member.name:<20} {member.instance_id:<22} {member.state:<10} {member.zone or '-':<12} "
+                f"{address}",
+                markup=False,
             )
         _inventory_lines(console, outcome, "up")
 
@@ -175,9 +182,24 @@ def up(  # noqa: PLR0917 - Typer passes options positionally
     count: Annotated[int, typer.Option("--count", min=0, help="How many instances should run.")],
     image: Annotated[str, typer.Option("--image", help="AMI id to launch.")],
     instance_type: Annotated[str, typer.Option("--type", help="Instance type, e.g. t3.micro.")],
-    vpc: Annotated[str, typer.Option("--vpc", help="Existing VPC id for the security group.")],
+    vpc: Annotated[str, typer.Option("--vpc", help="Existing VPC: the security group and every instance.")],
     key_name: Annotated[str | None, typer.Option("--key-name", help="EC2 key pair for SSH.")] = None,
-    subnet: Annotated[str | None, typer.Option("--subnet", help="Subnet id (default: the VPC's).")] = None,
+    subnet: Annotated[
+        str | None,
+        typer.Option(
+            "--subnet",
+            help="Subnet of the VPC for new instances (default: the VPC's default-for-zone subnets, else "
+            "all its subnets, each new instance in the zone holding the fewest of the fleet).",
+        ),
+    ] = None,
+    public_ip: Annotated[
+        bool | None,
+        typer.Option(
+            "--public-ip/--no-public-ip",
+            help="Give new instances a public address, or not (default: the subnet's own setting).",
+            show_default=False,
+        ),
+    ] = None,
     rules: Annotated[
         list[str] | None,
         typer.Option(
@@ -208,7 +230,7 @@ def up(  # noqa: PLR0917 - Typer passes options positionally
     settings = UpSettings(
         prefix, count, image, instance_type, key_name, vpc, subnet,
         tuple(parse_rule(r) for r in rules or ()), tuple(parse_tag(t) for t in tags or ()),
-        prune_rules, scale_down, wait, poll_interval, timeout,
+        prune_rules, scale_down, wait, poll_interval, timeout, public_ip,
     )  # fmt: skip
     with _progress(json_) as progress:
         outcome = up_inventory(
