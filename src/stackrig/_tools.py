@@ -71,6 +71,12 @@ TOOLS: dict[str, Tool] = {
             _VENV.format(pkg="ansible-core"),
         ),
         Tool(
+            "ansible",
+            "runs the tune checks on every host of an inventory (script module)",
+            ("tune audit --inventory", "tune apply --inventory", "tune revert --inventory"),
+            _VENV.format(pkg="ansible-core"),
+        ),
+        Tool(
             "ansible-inventory",
             "reads inventories back (tests, checks)",
             ("fleet inventory",),
@@ -86,8 +92,8 @@ TOOLS: dict[str, Tool] = {
         ),
         Tool(
             "openstack",
-            "OpenStack CLI, for openstack server list input",
-            ("fleet discover",),
+            "OpenStack CLI, for openstack server list input and tune capacity --from-cloud",
+            ("fleet discover", "tune capacity --from-cloud"),
             _apt("python3-openstackclient"),
         ),
         Tool(

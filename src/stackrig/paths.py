@@ -16,7 +16,7 @@ from stackrig._io import ensure_dir
 __all__ = ["Paths"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Paths:
     """The data folder and what lives in it. Nothing is created until asked."""
 

@@ -15,7 +15,7 @@ import yaml
 
 from tests.conftest import ROOT
 from tests.fleet.conftest import EXAMPLES, ansible_env
-from tests.fleet.sshd import SshServer, start_sshd
+from tests.sshd import SshServer, start_sshd
 
 pytestmark = pytest.mark.skipif(not Path("/usr/sbin/sshd").exists(), reason="openssh-server missing")
 

@@ -41,7 +41,7 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-@dataclass(slots=True)
+@dataclass
 class Host:
     """The machine (or copied tree) under ``root``, seen through one profile."""
 

@@ -26,8 +26,11 @@ class Status(enum.Enum):
     WAIVED = "waived"
 
 
-class Profile(enum.StrEnum):
+class Profile(str, enum.Enum):
     """What the audited machine is: a hypervisor running guests, or a guest itself."""
+
+    def __str__(self) -> str:
+        return self.value
 
     COMPUTE_HOST = "compute-host"
     GUEST = "guest"
@@ -44,7 +47,7 @@ class Style(enum.Enum):
     BRACKET = "bracket"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Finding:
     """One result of one check, possibly for one device or node (``io-scheduler[vda]``)."""
 
@@ -61,7 +64,7 @@ class Finding:
     fix: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Change:
     """One planned write of a kernel setting under the root.
 

@@ -28,12 +28,14 @@ from stackrig.tune.audit import make_host, run_check, select_checks
 __all__ = [
     "ApplyResult",
     "ApplySettings",
+    "NoBackupError",
     "PersistFile",
     "Plan",
     "RevertResult",
     "WriteRefusedError",
     "apply",
     "execute",
+    "latest_backup",
     "plan_changes",
     "revert",
 ]
@@ -47,11 +49,15 @@ TMPFILES_FILE = "etc/tmpfiles.d/90-stackrig.conf"
 _HEADER = "# Written by stackrig tune apply --persist; stackrig tune revert BACKUP removes it.\n"
 
 
+class NoBackupError(UsageError):
+    """``revert --latest`` found no backup of that root left to revert."""
+
+
 class WriteRefusedError(FailedError):
     """A write the kernel (or the file system) refused; what this run changed was reverted."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ApplySettings:
     root: Path = Path("/")
     profile: Profile = Profile.COMPUTE_HOST
@@ -62,14 +68,14 @@ class ApplySettings:
     backups: Path = Path()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PersistFile:
     path: str
     content: str
     old_content: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Plan:
     root: str
     live: bool
@@ -79,14 +85,14 @@ class Plan:
     manual: tuple[Finding, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ApplyResult:
     plan: Plan
     applied: bool
     backup: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RevertResult:
     backup: str
     root: str
@@ -208,7 +214,7 @@ def _missing_dirs(root: Path, persist: tuple[PersistFile, ...]) -> list[str]:
 def _backup_doc(plan: Plan, created_dirs: list[str]) -> dict[str, Any]:
     return {
         "stackrig_tune_backup": BACKUP_VERSION,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "root": str(Path(plan.root).absolute()),
         "live": plan.live,
         "profile": plan.profile.value,
@@ -220,7 +226,7 @@ def _backup_doc(plan: Plan, created_dirs: list[str]) -> dict[str, Any]:
 
 def _write_backup(plan: Plan, backups: Path, created_dirs: list[str]) -> Path:
     ensure_dir(backups, private=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     target = backups / f"tune-{stamp}.json"
     atomic_write(target, json.dumps(_backup_doc(plan, created_dirs), indent=2) + "\n", secret=True)
     return target
@@ -370,4 +376,29 @@ def revert(backup: Path) -> RevertResult:
             failures.append(f"{change.path}: {_reason(exc)}")
     if failures:
         raise FailedError(f"could not restore {len(failures)} setting(s): {'; '.join(failures)}")
+    with contextlib.suppress(OSError, StackrigError):  # only --latest reads the mark
+        atomic_write(_reverted_mark(backup), dt.datetime.now(dt.timezone.utc).isoformat() + "\n")
     return RevertResult(backup=str(backup), root=str(root), restored=tuple(restored), removed=tuple(removed))
+
+
+def _reverted_mark(backup: Path) -> Path:
+    return backup.with_name(backup.name + ".reverted")
+
+
+def latest_backup(backups: Path, root: Path) -> Path:
+    """The newest backup of ``root`` in ``backups`` not reverted yet (so --latest walks back in time)."""
+    wanted = root.absolute()
+    for path in sorted(backups.glob("tune-*.json"), reverse=True):
+        if _reverted_mark(path).exists():
+            continue
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            log.debug("skipping unreadable backup %s", path)
+            continue
+        if isinstance(doc, dict) and Path(str(doc.get("root"))) == wanted:
+            return path
+    raise NoBackupError(
+        f"no backup of {wanted} left to revert in {backups}",
+        hint="stackrig tune apply --yes writes one; each revert --latest steps back one",
+    )

@@ -11,12 +11,20 @@ from stackrig.tune._host import Host, ReadError
 from stackrig.tune._model import Finding, Profile, Severity, Status
 from stackrig.tune.checks import CHECKS, Check
 
-__all__ = ["AuditReport", "AuditSettings", "make_host", "run_audit", "run_check", "select_checks"]
+__all__ = [
+    "AuditReport",
+    "AuditSettings",
+    "check_ids",
+    "make_host",
+    "run_audit",
+    "run_check",
+    "select_checks",
+]
 
 log = logging.getLogger("stackrig.tune")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class AuditSettings:
     """What to audit: built once from the flags at the CLI edge."""
 
@@ -25,9 +33,11 @@ class AuditSettings:
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
     instances_path: str | None = None
+    # Waivers of one host from its inventory (stackrig_tune_skip), beside the --skip of the command.
+    host_skip: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class AuditReport:
     root: str
     profile: Profile
@@ -48,16 +58,22 @@ def _split(ids: tuple[str, ...]) -> list[str]:
     return [part.strip() for item in ids for part in item.split(",") if part.strip()]
 
 
-def select_checks(only: tuple[str, ...], skip: tuple[str, ...]) -> tuple[list[Check], list[Check]]:
-    """(checks to run, checks waived); unknown ids are a UsageError listing the known ones."""
+def check_ids(ids: tuple[str, ...], what: str = "check id") -> list[str]:
+    """Comma-separated or repeated ids, each known; an unknown one is a UsageError listing the known."""
     known = {c.id for c in CHECKS}
-    wanted, waived = _split(only), _split(skip)
-    unknown = [i for i in (*wanted, *waived) if i not in known]
+    wanted = _split(ids)
+    unknown = [i for i in wanted if i not in known]
     if unknown:
         raise UsageError(
-            f"unknown check id {', '.join(sorted(set(unknown)))}",
+            f"unknown {what} {', '.join(sorted(set(unknown)))}",
             hint=f"known ids: {', '.join(c.id for c in CHECKS)} (stackrig tune checks)",
         )
+    return wanted
+
+
+def select_checks(only: tuple[str, ...], skip: tuple[str, ...]) -> tuple[list[Check], list[Check]]:
+    """(checks to run, checks waived); unknown ids are a UsageError listing the known ones."""
+    wanted, waived = check_ids(only), check_ids(skip)
     chosen = [c for c in CHECKS if not wanted or c.id in wanted]
     return [c for c in chosen if c.id not in waived], [c for c in chosen if c.id in waived]
 
@@ -98,15 +114,19 @@ def run_check(check: Check, host: Host) -> list[Finding]:
 
 def run_audit(settings: AuditSettings, host: Host | None = None) -> AuditReport:
     run, waived = select_checks(settings.only, settings.skip)
+    host_waived = set(check_ids(settings.host_skip, "check id in stackrig_tune_skip"))
     host = host or make_host(settings.root, settings.profile, settings.instances_path)
     findings: list[Finding] = []
     for check in CHECKS:
-        if check in run:
-            findings.extend(run_check(check, host))
-        elif check in waived:
+        if check in waived:
             findings.append(
                 check.finding(Status.WAIVED, current="-", expected="-", reason="waived with --skip")
             )
+        elif check in run and check.id in host_waived:
+            reason = "waived for this host (inventory variable stackrig_tune_skip)"
+            findings.append(check.finding(Status.WAIVED, current="-", expected="-", reason=reason))
+        elif check in run:
+            findings.extend(run_check(check, host))
     counts = {s.value: 0 for s in Status}
     for f in findings:
         counts[f.status.value] += 1

@@ -29,11 +29,15 @@ __all__ = [
     "FlavorSpecError",
     "HostSpec",
     "Packing",
+    "allocation_from",
     "describe_fit",
     "fit_flavors",
+    "gather_flavors",
+    "load_flavor_properties",
     "load_flavors_json",
     "parse_flavor",
     "parse_host",
+    "parse_properties",
     "parse_size",
     "run_flavors",
     "this_host",
@@ -241,6 +245,10 @@ def this_host(root: Path = Path("/")) -> HostSpec:
 
 
 def capacities(host: HostSpec, alloc: Allocation) -> tuple[Capacity, ...]:
+    import numpy as np  # numpy and placement's arithmetic load only when counting
+
+    from stackrig.tune._placement import usable
+
     rows = [
         ("vcpu", host.cpus, alloc.reserved_cpus, alloc.cpu_ratio),
         ("ram", host.ram_mib, alloc.reserved_ram_mib, alloc.ram_ratio),
@@ -255,7 +263,7 @@ def capacities(host: HostSpec, alloc: Allocation) -> tuple[Capacity, ...]:
             )
         if reserved < 0:
             raise FlavorSpecError(f"reserved {LABEL[resource]} cannot be negative")
-        capacity = int((total - reserved) * ratio)
+        capacity = int(usable(np.array(total), np.array(reserved), np.array(ratio)))
         if capacity <= 0:
             raise FlavorSpecError(
                 f"no {LABEL[resource]} left for guests: ({total} - {reserved} reserved) x {ratio:g} "
@@ -266,17 +274,19 @@ def capacities(host: HostSpec, alloc: Allocation) -> tuple[Capacity, ...]:
 
 
 def _fit(flavor: Flavor, caps: Sequence[Capacity]) -> FlavorFit:
-    limits: dict[str, int] = {}
-    too_big = []
-    for cap in caps:
-        amount = flavor.amount(cap.resource)
-        if amount == 0:
-            continue
-        if amount > cap.total:  # placement's max_unit: no single guest bigger than the host
-            too_big.append(cap.resource)
-            limits[cap.resource] = 0
-        else:
-            limits[cap.resource] = cap.capacity // amount
+    import numpy as np
+
+    from stackrig.tune._placement import limits as placement_limits
+
+    amounts = [flavor.amount(c.resource) for c in caps]
+    # placement's max_unit is the host's total: no single guest bigger than the host
+    allowed = placement_limits(
+        np.array([[c.capacity for c in caps]]),
+        np.array([amounts]),
+        max_unit=np.array([[c.total for c in caps]]),
+    )[0, 0]
+    limits = {c.resource: int(allowed[i]) for i, c in enumerate(caps) if amounts[i] > 0}
+    too_big = [c.resource for c, amount in zip(caps, amounts, strict=True) if amount > c.total]
     fits = min(limits.values())
     bound = tuple(r for r, n in limits.items() if n == fits)
     used = {c.resource: fits * flavor.amount(c.resource) for c in caps}
@@ -394,17 +404,58 @@ def run_flavors(settings: FlavorSettings) -> FlavorReport:
         host = this_host(settings.root)
     else:
         raise FlavorSpecError("no host given", hint="use --host RAM:CPUS[:DISK] (e.g. 64G:8) or --this-host")
-    flavors = [parse_flavor(spec) for spec in settings.flavors]
-    if settings.flavors_json is not None:
-        flavors.extend(load_flavors_json(settings.flavors_json))
-    if settings.reserved_cpus < 0:
-        raise FlavorSpecError("--reserved-cpus cannot be negative")
-    alloc = Allocation(
-        reserved_ram_mib=parse_size(settings.reserved_ram, "--reserved-ram") // MIB,
-        reserved_cpus=settings.reserved_cpus,
-        reserved_disk_gib=parse_size(settings.reserved_disk, "--reserved-disk") // GIB,
-        cpu_ratio=settings.cpu_ratio,
-        ram_ratio=settings.ram_ratio,
-        disk_ratio=settings.disk_ratio,
+    return fit_flavors(
+        host, gather_flavors(settings.flavors, settings.flavors_json), allocation_from(settings)
     )
-    return fit_flavors(host, flavors, alloc)
+
+
+def gather_flavors(specs: Sequence[str], flavors_json: Path | None) -> list[Flavor]:
+    """The --flavor specs, then the rows of --flavors-json."""
+    flavors = [parse_flavor(spec) for spec in specs]
+    if flavors_json is not None:
+        flavors.extend(load_flavors_json(flavors_json))
+    return flavors
+
+
+def allocation_from(flags: FlavorSettings) -> Allocation:
+    """The --reserved-* and --*-ratio flags as Nova's knobs (shared by tune flavors and tune capacity)."""
+    if flags.reserved_cpus < 0:
+        raise FlavorSpecError("--reserved-cpus cannot be negative")
+    for flag, ratio in (
+        ("--cpu-ratio", flags.cpu_ratio),
+        ("--ram-ratio", flags.ram_ratio),
+        ("--disk-ratio", flags.disk_ratio),
+    ):
+        if not math.isfinite(ratio) or ratio <= 0:
+            raise FlavorSpecError(f"{flag} must be a number above 0, got {ratio:g}")
+    return Allocation(
+        reserved_ram_mib=parse_size(flags.reserved_ram, "--reserved-ram") // MIB,
+        reserved_cpus=flags.reserved_cpus,
+        reserved_disk_gib=parse_size(flags.reserved_disk, "--reserved-disk") // GIB,
+        cpu_ratio=flags.cpu_ratio,
+        ram_ratio=flags.ram_ratio,
+        disk_ratio=flags.disk_ratio,
+    )
+
+
+def parse_properties(value: object) -> dict[str, str]:
+    """A flavor's Properties column: an object (newer openstack CLI) or ``a='1', b='2'`` (older)."""
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    if isinstance(value, str):
+        return {
+            k.strip(): v.strip().strip("'\"")
+            for k, _, v in (p.partition("=") for p in value.split(","))
+            if k.strip()
+        }
+    return {}
+
+
+def load_flavor_properties(path: Path) -> dict[str, dict[str, str]]:
+    """Extra specs by flavor name from ``openstack flavor list --long -f json`` (its Properties column)."""
+    rows = json.loads(read_text(path, what="--flavors-json file"))
+    return {
+        str(row["Name"]): parse_properties(row.get("Properties"))
+        for row in rows
+        if isinstance(row, dict) and isinstance(row.get("Name"), str)
+    }

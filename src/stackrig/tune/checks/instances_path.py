@@ -17,7 +17,7 @@ _VOLATILE = ("tmpfs", "ramfs", "overlay")
 _ESCAPE = re.compile(r"\\([0-7]{3})")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Mount:
     device: str  # major:minor
     point: str

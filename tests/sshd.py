@@ -1,4 +1,4 @@
-"""A real OpenSSH server on 127.0.0.1 for the fleet play tests: own host key, generated user key."""
+"""A real OpenSSH server on 127.0.0.1 for the fleet and tune tests: own host key, generated user key."""
 
 from __future__ import annotations
 
