@@ -121,7 +121,7 @@ def stackrig_runs(
     ]  # fmt: skip
     cold = medians([timed([*base, "--refresh"], env) for _ in range(repeat)])
     warm = medians([timed(base, env) for _ in range(repeat)])
-    hosts = len(json.loads(out.read_text())["_meta"]["hostvars"])
+    hosts = len(json.loads(out.read_text())["all"]["hosts"])
     return {"cold": cold, "warm": warm, "hosts": hosts}
 
 

@@ -66,7 +66,8 @@ GroupByOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--group-by",
-        help="Keyed groups like aws_ec2's: tag:KEY, region, zone, type, provider, state, key-name, image "
+        help="Keyed groups like aws_ec2's: tag:KEY, region, zone, type, provider, state, key-name, image, "
+        "account (fleet discover: the account's alias) "
         "(comma-separated or repeated).",
     ),
 ]

@@ -17,6 +17,7 @@ from stackrig.cli._params import Opt, option_group
 from stackrig.cli.options import AllowPartialOpt, JsonOpt
 from stackrig.errors import ConflictError, UsageError
 from stackrig.fleet import InventoryOptions
+from stackrig.fleet._accounts import DEFAULT_SESSION_NAME, AccountOptions
 from stackrig.fleet.cloud import (
     RETRY_MODES,
     AwsTarget,
@@ -246,6 +247,9 @@ def up(  # noqa: PLR0917 - Typer passes options positionally
 def _discover_report(outcome: DiscoverOutcome) -> Report:
     def render(console: Console) -> None:
         err = stderr_console()
+        for account in outcome.result.accounts:
+            if account.error:
+                err.print(f"  account {account.label}: FAILED, see below", markup=False)
         for region in outcome.result.regions:
             if region.error:
                 how = "FAILED, see below"
@@ -253,7 +257,8 @@ def _discover_report(outcome: DiscoverOutcome) -> Report:
                 how = f"cache, {region.cache_age:.0f} s old"
             else:
                 how = f"{region.seconds:.2f} s"
-            err.print(f"  {region.region:<16} {region.instances:>6} instance(s)  ({how})", markup=False)
+            where = f"{region.account} {region.region}" if region.account else region.region
+            err.print(f"  {where:<16} {region.instances:>6} instance(s)  ({how})", markup=False)
         _inventory_lines(console, outcome, "discover")
 
     result = outcome.result
@@ -283,6 +288,24 @@ def discover(  # noqa: PLR0917 - Typer passes options positionally
         typer.Option("--cache-ttl", min=0, help="Reuse results younger than this many seconds (0: off)."),
     ] = 300.0,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore the cache (and renew it).")] = False,
+    accounts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--account",
+            help="AWS account to read: a profile name or a role ARN assumed through STS (repeatable or "
+            "comma-separated; default: the --profile / boto3 credentials alone).",
+        ),
+    ] = None,
+    external_id: Annotated[
+        str | None, typer.Option("--external-id", help="ExternalId for every role --account assumes.")
+    ] = None,
+    role_session_name: Annotated[
+        str, typer.Option("--role-session-name", help="RoleSessionName of the assumed roles (CloudTrail).")
+    ] = DEFAULT_SESSION_NAME,
+    via: Annotated[
+        str | None,
+        typer.Option("--via", help="Hub role ARN assumed first, from which every --account role is assumed."),
+    ] = None,
     *,
     target: AwsTarget,
     options: InventoryOptions,
@@ -297,8 +320,13 @@ def discover(  # noqa: PLR0917 - Typer passes options positionally
     stderr, partial: true in the JSON) and exits 1, or 0 with --allow-partial.
     """
     wanted = tuple(r.strip() for given in regions or () for r in given.split(",") if r.strip())
+    account_options = AccountOptions(
+        tuple(a.strip() for given in accounts or () for a in given.split(",") if a.strip()),
+        external_id, role_session_name, via,
+    )  # fmt: skip
     settings = DiscoverSettings(
-        provider, wanted, all_regions, options.filters, options.resolved_state, cache_ttl, refresh
+        provider, wanted, all_regions, options.filters, options.resolved_state, cache_ttl, refresh,
+        accounts=account_options,
     )  # fmt: skip
     with _progress(json_) as progress:
         outcome = discover_inventory(
@@ -375,6 +403,6 @@ def register(app: typer.Typer) -> None:
     )(up)
     app.command(
         epilog="Example: stackrig fleet discover --region us-east-1,eu-west-1 --filter tag:Name=web-* "
-        "-o hosts"
+        "--account prod --account arn:aws:iam::123456789012:role/inventory --group-by account -o hosts"
     )(discover)
     app.command(epilog="Example: stackrig fleet down --prefix web --dry-run")(down)

@@ -27,7 +27,7 @@ HostnameMode = Literal["address", "name", "id"]
 Format = Literal["ini", "yaml", "json", "script"]
 FORMATS: tuple[Format, ...] = ("ini", "yaml", "json", "script")
 
-GROUP_BY_KEYS = ("region", "zone", "type", "provider", "state", "key-name", "image")
+GROUP_BY_KEYS = ("region", "zone", "type", "provider", "state", "key-name", "image", "account")
 _USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
 _PROXY = re.compile(
     r"^(?:[A-Za-z0-9_][A-Za-z0-9._-]{0,63}@)?(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$"
@@ -283,6 +283,7 @@ def _keyed(host: Host, key: str) -> str | None:
         "state": host.state,
         "key-name": host.key_name,
         "image": host.image,
+        "account": host.extra.get("account_alias") or host.extra.get("account_id"),
     }[key]
     prefix = key.replace("-", "_")
     return safe_group_name(f"{prefix}_{attr}") if attr else None
