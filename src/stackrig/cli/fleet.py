@@ -18,6 +18,7 @@ from stackrig.fleet import InventoryOptions, InventoryOutcome, InventorySettings
 from stackrig.fleet._flow import RunResult, RunSettings, parse_render_specs, run_flow
 from stackrig.fleet.ansible import PlayResult, PlaySettings
 from stackrig.fleet.ansible import play as run_play
+from stackrig.fleet.collection import collection_info, install_collection
 from stackrig.fleet.render import RenderSettings, parse_vars
 from stackrig.fleet.render import render as render_config
 from stackrig.output import Report, stderr_console
@@ -257,3 +258,46 @@ def run(
 
 # The cloud-API commands (up, discover, down) live in their own module; listed after these in --help.
 register_cloud_commands(app)
+
+
+@app.command(
+    "ansible-collection",
+    epilog="Example: stackrig fleet ansible-collection --install",
+)
+def ansible_collection(
+    ctx: typer.Context,
+    install: Annotated[
+        bool,
+        typer.Option(
+            "--install", help="Copy it where ansible-galaxy would (replacing an earlier copy of it only)."
+        ),
+    ] = False,
+    path: Annotated[
+        Path | None,
+        typer.Option(
+            "--path",
+            help="Install under this collections path (default: the first ANSIBLE_COLLECTIONS_PATH entry, "
+            "else ~/.ansible/collections).",
+            file_okay=False,
+        ),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The Ansible collection stackrig.fleet (inventory plugin stackrig.fleet.discover): where it is.
+
+    Its plugin imports stackrig: use it with the Ansible of this environment.
+    """
+    info = install_collection(path, os.environ) if install else collection_info()
+
+    def show(console: Console) -> None:
+        if info.installed is not None:
+            console.print(f"installed {info.name} {info.version} in {info.installed}", markup=False)
+            return
+        console.print(f"export ANSIBLE_COLLECTIONS_PATH={info.collections_path}", markup=False)
+        stderr_console().print(
+            f"{info.name} {info.version} is in {info.source}; put its folder on collections_path "
+            "(the line above, or collections_path in ansible.cfg), or run with --install",
+            markup=False,
+        )
+
+    finish(ctx, Report(info, render=show), json_mode=json_)
