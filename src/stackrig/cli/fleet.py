@@ -13,6 +13,7 @@ from rich.console import Console
 from stackrig.cli._common import finish
 from stackrig.cli._fleet_options import HostVarsOpt, OutputOpt, ProviderOpt, SourcesArg, inventory_group
 from stackrig.cli.fleet_cloud import register as register_cloud_commands
+from stackrig.cli.fleet_history import register as register_history_commands
 from stackrig.cli.options import JsonOpt
 from stackrig.fleet import InventoryOptions, InventoryOutcome, InventorySettings, make_inventory
 from stackrig.fleet._flow import RunResult, RunSettings, parse_render_specs, run_flow
@@ -258,6 +259,7 @@ def run(
 
 # The cloud-API commands (up, discover, down) live in their own module; listed after these in --help.
 register_cloud_commands(app)
+register_history_commands(app)
 
 
 @app.command(

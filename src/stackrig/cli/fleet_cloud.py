@@ -14,7 +14,7 @@ from rich.console import Console
 from stackrig.cli._common import finish, state
 from stackrig.cli._fleet_options import HostVarsOpt, OutputOpt, inventory_group
 from stackrig.cli._params import Opt, option_group
-from stackrig.cli.options import AllowPartialOpt, JsonOpt
+from stackrig.cli.options import AllowPartialOpt, DbOpt, JsonOpt
 from stackrig.errors import ConflictError, UsageError
 from stackrig.fleet import InventoryOptions
 from stackrig.fleet._accounts import DEFAULT_SESSION_NAME, AccountOptions
@@ -31,7 +31,14 @@ from stackrig.fleet.cloud import (
     plan_down,
     up_inventory,
 )
-from stackrig.fleet.discover import DiscoverOutcome, DiscoverSettings, InventoryRequest, discover_inventory
+from stackrig.fleet.discover import (
+    SNAPSHOTS_KEPT,
+    DiscoverOutcome,
+    DiscoverSettings,
+    InventoryRequest,
+    SnapshotPlace,
+    discover_inventory,
+)
 from stackrig.output import Report, stderr_console
 
 __all__ = ["register"]
@@ -259,6 +266,8 @@ def _discover_report(outcome: DiscoverOutcome) -> Report:
                 how = f"{region.seconds:.2f} s"
             where = f"{region.account} {region.region}" if region.account else region.region
             err.print(f"  {where:<16} {region.instances:>6} instance(s)  ({how})", markup=False)
+        if outcome.snapshot is not None:
+            err.print(f"  kept as snapshot @{outcome.snapshot.id} ({outcome.snapshot.path})", markup=False)
         _inventory_lines(console, outcome, "discover")
 
     result = outcome.result
@@ -306,6 +315,15 @@ def discover(  # noqa: PLR0917 - Typer passes options positionally
         str | None,
         typer.Option("--via", help="Hub role ARN assumed first, from which every --account role is assumed."),
     ] = None,
+    snapshot: Annotated[
+        bool,
+        typer.Option(
+            "--snapshot",
+            help=f"Keep this discovery for fleet diff and fleet history (compressed, in the data folder; "
+            f"the newest {SNAPSHOTS_KEPT} are kept).",
+        ),
+    ] = False,
+    db: DbOpt = None,
     *,
     target: AwsTarget,
     options: InventoryOptions,
@@ -328,10 +346,12 @@ def discover(  # noqa: PLR0917 - Typer passes options positionally
         provider, wanted, all_regions, options.filters, options.resolved_state, cache_ttl, refresh,
         accounts=account_options,
     )  # fmt: skip
+    paths = state(ctx).paths
+    keep = SnapshotPlace(paths.data_dir / "fleet" / "snapshots", db or paths.db) if snapshot else None
     with _progress(json_) as progress:
         outcome = discover_inventory(
             settings, InventoryRequest(options, output, host_vars_dir),
-            cache_root=state(ctx).paths.cache, target=target, progress=progress,
+            cache_root=paths.cache, target=target, progress=progress, snapshot=keep,
         )  # fmt: skip
     finish(ctx, _discover_report(outcome), json_mode=json_, allow_partial=allow_partial)
 

@@ -23,7 +23,7 @@ import yaml
 from stackrig._io import read_text
 from stackrig.errors import UsageError
 
-__all__ = ["Inventory", "InventoryEntry", "is_script_layout", "read_inventory"]
+__all__ = ["Inventory", "InventoryEntry", "is_script_layout", "looks_yaml", "read_inventory"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,14 +281,14 @@ def read_inventory(path: str | Path) -> Inventory:
                 f"inventory {source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
             ) from exc
         builder = _read_structured(doc, source)
-    elif suffix in (".yml", ".yaml") or (suffix not in (".ini", ".cfg") and _looks_yaml(head)):
+    elif suffix in (".yml", ".yaml") or (suffix not in (".ini", ".cfg") and looks_yaml(head)):
         builder = _read_structured(_load_yaml(text, source), source)
     else:
         builder = _read_ini(text, source)
     return builder.build(source)
 
 
-def _looks_yaml(head: str) -> bool:
+def looks_yaml(head: str) -> bool:
     for line in head.splitlines():
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):

@@ -27,6 +27,7 @@ from stackrig.fleet._accounts import AccountOptions
 from stackrig.fleet._aws import AwsTarget, credential_scope
 from stackrig.fleet._aws_discover import AccountReport, Query, RegionReport, discover_aws
 from stackrig.fleet._cache import DiscoverCache, endpoint_scope
+from stackrig.fleet._snapshots import Snapshot, prune_snapshots, save_snapshot
 
 if TYPE_CHECKING:
     from stackrig.fleet import Host, InventoryOptions, InventoryOutcome
@@ -66,7 +67,8 @@ _EC2_NAMES = {
     "key-name": "key-name",
     "tag-key": "tag-key",
 }
-_CACHE_FORMAT = "hosts-v1"
+#: Snapshots kept by ``--snapshot`` (the oldest beyond are deleted; fleet history --keep prunes further).
+SNAPSHOTS_KEPT = 500
 
 Progress = Callable[[str], None]
 
@@ -231,6 +233,7 @@ class InventoryRequest:
 class DiscoverOutcome:
     result: DiscoverResult
     inventory: InventoryOutcome
+    snapshot: Snapshot | None = None
 
     def notes(self) -> tuple[str, ...]:
         return self.inventory.notes()
@@ -243,8 +246,18 @@ class DiscoverOutcome:
             "accounts": [dataclasses.asdict(a) for a in self.result.accounts],
             "regions": [dataclasses.asdict(r) for r in self.result.regions],
             "instances": len(self.result.hosts),
+            "snapshot": dataclasses.asdict(self.snapshot) if self.snapshot else None,
             "inventory": self.inventory.to_dict(),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotPlace:
+    """Where ``--snapshot`` keeps discoveries: the folder of files and the SQLite history."""
+
+    folder: Path
+    db: Path
+    keep: int = SNAPSHOTS_KEPT
 
 
 def discover_inventory(
@@ -254,11 +267,16 @@ def discover_inventory(
     cache_root: Path,
     target: AwsTarget | None = None,
     progress: Progress = _quiet,
+    snapshot: SnapshotPlace | None = None,
 ) -> DiscoverOutcome:
-    """``fleet discover``: list the instances, then write the inventory."""
+    """``fleet discover``: list the instances, keep a snapshot if asked, then write the inventory."""
     from stackrig.fleet import NoHostsError
 
     result = discover(settings, cache_root=cache_root, target=target, progress=progress)
+    kept = None
+    if snapshot is not None:
+        kept = save_snapshot(snapshot.folder, snapshot.db, result, settings.filters)
+        prune_snapshots(snapshot.db, keep=snapshot.keep)
     if not result.hosts:
         where = ", ".join(r.region for r in result.regions)
         hint = "check --filter and --state (--state any lifts the default: running)"
@@ -266,4 +284,4 @@ def discover_inventory(
             hint = "check --region / --all-regions, " + hint + ", and which account the credentials belong to"
         failed = f"; and {'; '.join(result.failed)}" if result.failed else ""
         raise NoHostsError(f"{settings.provider} lists no instances (regions: {where}){failed}", hint=hint)
-    return DiscoverOutcome(result, request.inventory(result.hosts))
+    return DiscoverOutcome(result, request.inventory(result.hosts), kept)
