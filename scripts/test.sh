@@ -12,7 +12,10 @@ status=0
 "$VENV/bin/python" -m pytest -n "$workers" -m "not serial" "$@" || status=$?
 if [ "$status" -ne 0 ]; then exit "$status"; fi
 serial=0
-"$VENV/bin/python" -m pytest -p no:xdist -m serial "$@" || serial=$?
+# The serial tests build machine-wide state (Open vSwitch bridges, namespaces): two suites on one
+# machine (two checkouts) would tear down each other's labs, so they take turns through a lock.
+flock "${STACKRIG_SERIAL_LOCK:-/tmp/stackrig-serial.lock}" \
+    "$VENV/bin/python" -m pytest -p no:xdist -m serial "$@" || serial=$?
 # 5 = no serial tests selected, which is fine.
 if [ "$serial" -ne 0 ] && [ "$serial" -ne 5 ]; then exit "$serial"; fi
 

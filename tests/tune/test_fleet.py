@@ -6,6 +6,7 @@ on purpose, and the matrix must show exactly those differences and nothing else.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,7 +58,8 @@ def _ssh(server: SshServer, interpreter: str = "/usr/bin/python3") -> str:
 
 @pytest.fixture
 def fleet(tmp_path: Path, servers: list[SshServer]) -> Fleet:
-    """Eight hosts: three plain copies, three with a planted difference, one too old, one unreachable."""
+    """Nine hosts: three plain copies, three with a planted difference, one with a Python too old, one
+    without Python, one unreachable."""
     a, b = servers
     roots: dict[str, Path] = {}
     data: dict[str, Path] = {}
@@ -76,6 +78,7 @@ def fleet(tmp_path: Path, servers: list[SshServer]) -> Fleet:
         "cmp-6": _ssh(a, python("3.6")),
         "cmp-7": f"ansible_host=127.0.0.1 ansible_port={free_port()} ansible_user={a.user}",
         "cmp-8": "ansible_connection=local",
+        "cmp-9": f"ansible_connection=local ansible_python_interpreter={tmp_path}/no/python3",
     }
     lines = ["[compute]"]
     for name, host_vars in hosts.items():
@@ -106,7 +109,7 @@ def test_matrix_shows_exactly_the_planted_differences(cli: Any, fleet: Fleet) ->
     states = {h["host"]: h["state"] for h in data["hosts"]}
     assert states == {
         "cmp-1": "ok", "cmp-2": "ok", "cmp-3": "ok", "cmp-4": "ok", "cmp-5": "ok",
-        "cmp-6": "python-too-old", "cmp-7": "unreachable", "cmp-8": "ok",
+        "cmp-6": "python-too-old", "cmp-7": "unreachable", "cmp-8": "ok", "cmp-9": "no-python",
     }  # fmt: skip
     assert [g["hosts"] for g in data["groups"]] == [
         ["cmp-1", "cmp-5", "cmp-8"],
@@ -131,6 +134,10 @@ def test_matrix_shows_exactly_the_planted_differences(cli: Any, fleet: Fleet) ->
     assert "too old" in hosts["cmp-6"]["reason"]
     assert "Connection refused" in hosts["cmp-7"]["reason"]
     assert hosts["cmp-7"]["report"] is None
+    assert (
+        hosts["cmp-9"]["reason"]
+        == f"no Python at {fleet.inventory.parent}/no/python3 (ansible_python_interpreter)"
+    )
     report = hosts["cmp-2"]["report"]
     assert set(report) == {"root", "profile", "findings", "counts"}  # the single-host audit's shape
     assert report["root"] == str(fleet.roots["cmp-2"])
@@ -138,6 +145,7 @@ def test_matrix_shows_exactly_the_planted_differences(cli: Any, fleet: Fleet) ->
     assert (swap["status"], swap["current"], swap["fix"]) == ("fail", "60", "sysctl -w vm.swappiness=10")
     assert "cmp-6: python-too-old" in done.stderr
     assert "cmp-7: unreachable" in done.stderr
+    assert "cmp-9: no-python" in done.stderr
     assert fleet.inventory.read_bytes() == inventory_before
     assert {name: snapshot(root) for name, root in fleet.roots.items()} == roots_before
 
@@ -244,3 +252,24 @@ def test_an_unknown_waiver_is_that_hosts_error(cli: Any, fleet: Fleet) -> None:
     assert hosts["cmp-4"]["state"] == "error"
     assert "unknown check id in stackrig_tune_skip bogus" in hosts["cmp-4"]["reason"]
     assert hosts["cmp-8"]["state"] == "ok"
+
+
+def test_a_json_inventory_in_the_list_layout(cli: Any, fleet: Fleet, tmp_path: Path) -> None:
+    """What 'stackrig fleet inventory --format json' writes: read as a dynamic inventory."""
+    doc = {
+        "_meta": {"hostvars": {
+            "cmp-2": {"ansible_connection": "local", "stackrig_tune_root": str(fleet.roots["cmp-2"])},
+            "cmp-8": {"ansible_connection": "local", "stackrig_tune_root": str(fleet.roots["cmp-8"])},
+        }},
+        "all": {"children": ["compute"]},
+        "compute": {"hosts": ["cmp-2", "cmp-8"]},
+    }  # fmt: skip
+    inventory = tmp_path / "hosts.json"
+    inventory.write_text(json.dumps(doc))
+    done = cli("tune", "audit", "--inventory", str(inventory), "--json", env=fleet.env, timeout=300)
+    assert done.returncode == 1, done.stderr
+    data = done.json()["data"]
+    assert [h["state"] for h in data["hosts"]] == ["ok", "ok"]
+    assert {(d["host"], d["check"]) for d in data["differences"]} == set()  # two hosts, no majority
+    assert data["majority"] is None
+    assert data["matrix"]["cmp-2"]["swappiness"] == "fail"

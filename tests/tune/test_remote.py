@@ -65,6 +65,28 @@ def test_python_39_without_site_packages_gives_the_single_host_report(packed: Pa
     assert doc["result"] == report_doc(run_audit(AuditSettings(root=root)))
 
 
+def test_python_39_applies_and_reverts_with_a_backup(packed: Path, tmp_path: Path) -> None:
+    """apply --yes and revert on the oldest Python allowed, stdlib only: backup first, bytes restored."""
+    root = tmp_path / "root"
+    shutil.copytree(TREES / "hosts" / "legacy-hdd-numa", root)
+    before = snapshot(root)
+    host = json.dumps({"root": str(root), "data_dir": str(tmp_path / "data")})
+    py = [python("3.9"), "-S", str(packed)]
+
+    def run(*args: str) -> dict[str, Any]:
+        done = subprocess.run([*py, *args], capture_output=True, text=True, timeout=120, check=True)
+        doc: dict[str, Any] = json.loads(done.stdout)
+        return doc
+
+    applied = run("apply", "--vars", host, "--only", "swappiness", "--yes")
+    assert applied["python"].startswith("3.9.")
+    assert Path(applied["result"]["backup"]).is_file()
+    assert (root / "proc/sys/vm/swappiness").read_text() == "10\n"
+    reverted = run("revert", "--vars", host)
+    assert reverted["result"]["backup"] == applied["result"]["backup"]
+    assert snapshot(root) == before
+
+
 @pytest.mark.parametrize("version", ["2.7", "3.6", "3.8"])
 def test_older_pythons_say_too_old_as_json(packed: Path, version: str) -> None:
     code, doc = _run(packed, python(version), "audit")

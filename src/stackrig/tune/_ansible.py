@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import shlex
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -138,6 +139,24 @@ def _read_results(path: Path) -> dict[str, HostRun]:
     return runs
 
 
+def _inventory_source(inventory: Path, scratch: Path) -> str:
+    """The -i argument: a JSON inventory in the --list layout (fleet inventory --format json) goes
+    through a tiny inventory script, as a dynamic inventory; anything else as it is."""
+    if not inventory.is_file():
+        return str(inventory)
+    with open(inventory, encoding="utf-8", errors="replace") as handle:
+        if not handle.read(4096).lstrip().startswith("{"):
+            return str(inventory)
+    script = scratch / "inventory.py"
+    script.write_text(
+        f"#!{sys.executable}\nimport sys\n"
+        f"sys.stdout.write(open({str(inventory.resolve())!r}, encoding='utf-8').read())\n",
+        encoding="utf-8",
+    )
+    script.chmod(0o700)
+    return str(script)
+
+
 def _argv(target: FleetTarget, script: Path, action: str, args: Sequence[str]) -> list[str]:
     command = " ".join(
         [
@@ -149,7 +168,7 @@ def _argv(target: FleetTarget, script: Path, action: str, args: Sequence[str]) -
             *(shlex.quote(a) for a in args),
         ]
     )
-    argv = ["all", "-i", str(target.inventory), "--forks", str(target.forks)]
+    argv = ["all", "-i", _inventory_source(target.inventory, script.parent), "--forks", str(target.forks)]
     if target.limit:
         argv += ["--limit", target.limit]
     if target.user:
