@@ -13,7 +13,7 @@ WORKDIR /opt/stackrig
 COPY pyproject.toml README.md ./
 COPY src ./src
 RUN python3 -m venv /opt/stackrig/venv \
-    && /opt/stackrig/venv/bin/pip install --no-cache-dir . \
+    && /opt/stackrig/venv/bin/pip install --no-cache-dir '.[bench]' \
     && ln -s /opt/stackrig/venv/bin/stackrig /usr/local/bin/stackrig
 ENV STACKRIG_HOME=/tmp/fio-data/.stackrig
 VOLUME /tmp/fio-data

@@ -15,8 +15,17 @@ APT_TEST := $(sort $(wildcard deps/apt/test-*.txt))
 APT_BENCH := $(sort $(wildcard deps/apt/bench-*.txt))
 # Extra venv installs that need their own step (e.g. a controller with pinned deps), one script per family.
 VENV_HOOKS := $(sort $(wildcard deps/venv/*.sh))
+# The package's extras the venvs get (every family's: stackrig[all]).
+EXTRAS ?= all
+# make dist: the sdist and the wheel. make wheelhouse: that wheel plus the wheels of every dependency
+# of stackrig[$(WHEELHOUSE_EXTRAS)], so `pip install --no-index --find-links $(WHEELHOUSE) stackrig[...]`
+# works without a network (the packaging tests, a container image). Both folders are gitignored.
+DIST ?= dist
+WHEELHOUSE ?= .wheelhouse
+WHEELHOUSE_EXTRAS ?= all
+PACKAGE_FILES := pyproject.toml README.md LICENSE NOTICE $(shell find src -type f ! -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: run test bench lint docs apt-run apt-test apt-bench venv venv-test clean help
+.PHONY: run test bench lint docs dist wheelhouse apt-run apt-test apt-bench venv venv-test clean help
 
 help:
 	@echo "make run    install and run the main job on the bundled example"
@@ -24,6 +33,8 @@ help:
 	@echo "make bench  speed figures side by side with the tools users would otherwise use"
 	@echo "make lint   ruff check, ruff format --check, mypy --strict"
 	@echo "make docs   regenerate docs/cli.md from the CLI"
+	@echo "make dist   build the sdist and the wheel into $(DIST)/"
+	@echo "make wheelhouse  the wheel and every dependency's wheel in $(WHEELHOUSE)/ (pip --no-index)"
 
 apt-run:
 	scripts/apt-install.sh $(APT_RUN)
@@ -39,11 +50,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV_HOOKS) | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[$(EXTRAS),test]'
 	for hook in $(VENV_HOOKS); do VENV=$(VENV) bash "$$hook"; done
 	scripts/coverage-pth.sh $(BIN)/python
 	touch $@ $(VENV)/.installed-run
@@ -62,11 +73,34 @@ lint: venv-test
 docs: venv
 	$(BIN)/python -m stackrig.cli.docs > docs/cli.md.tmp && mv docs/cli.md.tmp docs/cli.md
 
-test: lint
-	VENV=$(VENV) scripts/test.sh
+test: lint wheelhouse
+	VENV=$(VENV) STACKRIG_WHEELHOUSE=$(abspath $(WHEELHOUSE)) scripts/test.sh
+
+# --no-isolation: hatchling comes from the test venv, so a build downloads nothing.
+$(DIST)/.built: $(PACKAGE_FILES) | $(VENV)/.installed-test
+	rm -rf $(DIST)
+	$(BIN)/python -m build --no-isolation --outdir $(DIST) . > /dev/null
+	touch $@
+
+dist: $(DIST)/.built
+
+# The dependencies' wheels are made once per pyproject.toml (pip's cache serves them after the first
+# time); the stackrig wheel is replaced whenever the sources change.
+$(WHEELHOUSE)/.deps-$(WHEELHOUSE_EXTRAS): pyproject.toml | $(DIST)/.built
+	rm -f $(WHEELHOUSE)/.deps-*
+	mkdir -p $(WHEELHOUSE)
+	$(BIN)/python -m pip wheel -q --wheel-dir $(WHEELHOUSE) "$$(ls $(DIST)/stackrig-*.whl)[$(WHEELHOUSE_EXTRAS)]"
+	touch $@
+
+$(WHEELHOUSE)/.stackrig: $(DIST)/.built $(WHEELHOUSE)/.deps-$(WHEELHOUSE_EXTRAS)
+	rm -f $(WHEELHOUSE)/stackrig-*.whl
+	cp $(DIST)/stackrig-*.whl $(WHEELHOUSE)/
+	touch $@
+
+wheelhouse: $(WHEELHOUSE)/.stackrig
 
 bench: apt-bench venv-test
 	for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python "$$script"; done
 
 clean:
-	rm -rf $(VENV) .coverage .coverage.* htmlcov .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DIST) $(WHEELHOUSE) .coverage .coverage.* htmlcov .pytest_cache .mypy_cache .ruff_cache

@@ -52,6 +52,8 @@ def _apt(pkg: str) -> str:
 _FAUCET_DIRS = ("{venv_parent}/.venv-faucet/bin",)
 
 _VENV = "make run (installs it into the project's venv), or pip install {pkg}"
+# ansible-core comes with the fleet extra, into the same venv as stackrig (found there first).
+_FLEET_EXTRA = "pip install 'stackrig[fleet]' (ansible-core beside stackrig), or apt-get install ansible-core"
 
 TOOLS: dict[str, Tool] = {
     t.name: t
@@ -68,19 +70,19 @@ TOOLS: dict[str, Tool] = {
             "ansible-playbook",
             "runs playbooks on the inventory",
             ("fleet play", "fleet run"),
-            _VENV.format(pkg="ansible-core"),
+            _FLEET_EXTRA,
         ),
         Tool(
             "ansible",
             "runs the tune checks on every host of an inventory (script module)",
             ("tune audit --inventory", "tune apply --inventory", "tune revert --inventory"),
-            _VENV.format(pkg="ansible-core"),
+            _FLEET_EXTRA,
         ),
         Tool(
             "ansible-inventory",
             "reads inventories back (tests, checks)",
             ("fleet inventory",),
-            _VENV.format(pkg="ansible-core"),
+            _FLEET_EXTRA,
         ),
         Tool("aws", "AWS CLI, for describe-instances input", ("fleet discover",), _apt("awscli")),
         Tool("az", "Azure CLI, for az vm list input", ("fleet discover",), _apt("azure-cli")),

@@ -1,7 +1,7 @@
 """The one exception tree of stackrig and the exit-code table it maps to.
 
 Every error a user can cause or meet is a :class:`StackrigError`. Each base
-class below carries the exit code of ``../DESIGN.md``; family errors subclass
+class below carries its exit code (the table in ``docs/design.md``); family errors subclass
 the base that says what the user can do about them::
 
     StackrigError                    (70 INTERNAL unless a subclass says otherwise)

@@ -146,6 +146,17 @@ def test_export_csv_and_json(shared_runs: dict[str, SharedRun], tmp_path: Path) 
     assert json.loads(env["data"]["content"])[0]["run_id"] == shared_runs["throttled"].id
     bad = stackrig("bench", "export", "latest", "--format", "xml", *_db(shared_runs))
     assert bad.returncode == 2
+    results = shared_runs["logs"].folder / "fio.json"
+    before = results.read_bytes()
+    for target in (results, results.parent / "new.csv"):  # any file of any run folder
+        refused = stackrig("bench", "export", "latest", "-o", str(target), *_db(shared_runs))
+        assert refused.returncode == 4
+        assert "inside a run folder" in refused.stderr
+    assert results.read_bytes() == before
+    assert not (results.parent / "new.csv").exists()
+    refused = stackrig("bench", "export", "latest", "-o", str(shared_runs["logs"].db), *_db(shared_runs))
+    assert refused.returncode == 4
+    assert "refusing to overwrite" in refused.stderr
 
 
 def _tree_digest(folder: Path) -> dict[str, str]:
@@ -165,9 +176,11 @@ def test_import_copies_and_names_corrupt_file(
     (source / "broken.json").write_text('{"fio version": "fio-3.33", "jobs": [')
     before = _tree_digest(source)
     done = stackrig(*home_args, "bench", "import", str(source), "--label", "origin=old", "--json")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # partial: the rest imported, the bad file named
     doc = json.loads(done.stdout)
     assert doc["partial"] is True
+    assert doc["ok"] is False
+    assert doc["exit_code"] == 1
     assert any("broken.json" in w for w in doc["warnings"])
     runs = doc["data"]["runs"]
     assert len(runs) == 1
@@ -179,7 +192,11 @@ def test_import_copies_and_names_corrupt_file(
     assert _tree_digest(source) == before  # the source is never changed
     text = stackrig(*home_args, "bench", "import", str(source))
     assert "broken.json" in text.stderr
-    assert text.returncode == 0
+    assert text.returncode == 1
+    allowed = stackrig(*home_args, "bench", "import", str(source), "--allow-partial", "--json")
+    assert allowed.returncode == 0, allowed.stderr
+    assert json.loads(allowed.stdout)["partial"] is True
+    assert "broken.json" in allowed.stderr  # named on stderr in JSON mode too
     shown = json.loads(stackrig(*home_args, "bench", "show", runs[0]["id"], "--json").stdout)
     assert len(shown["data"]["results"]) == 2
 

@@ -319,3 +319,26 @@ def test_bad_label_and_host_flags(home_args: list[str]) -> None:
     done = stackrig(*home_args, "bench", "run", str(DATA / "quick.fio"), "--limit", "web")
     assert done.returncode == 2
     assert "--limit needs --inventory" in done.stderr
+
+
+def test_library_reports_progress_through_a_callback(tmp_path: Path) -> None:
+    """The runner draws nothing itself: it hands readings to the caller, which the CLI draws."""
+    from stackrig.bench import Progress, RunSettings, run_jobs
+
+    job = tmp_path / "two.fio"
+    job.write_text("[two]\nioengine=psync\nsize=2m\nruntime=2\ntime_based\nrw=randread\nbs=4k\n")
+    readings: list[Progress] = []
+    settings = RunSettings(
+        jobs=(str(job),), runs_dir=tmp_path / "runs", db=tmp_path / "h.db", status_interval=0.5
+    )
+    result = run_jobs(settings, progress=readings.append)
+    assert readings, "no progress reported"
+    assert readings[-1].elapsed_s > 0
+    measured = [r for r in readings if r.measured]
+    assert measured, "fio's status documents gave no reading"
+    assert any(r.read_iops and r.read_iops > 0 for r in measured)
+    assert all(r.percent is None or 0 <= r.percent <= 100 for r in measured)
+    # the result the CLI shows is the one the runner returns, rows included
+    assert result.run.status.value == "ok"
+    assert [(r.job, r.direction) for r in result.results] == [("two", "read")]
+    assert (result.results[0].iops or 0) > 0

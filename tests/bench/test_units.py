@@ -356,6 +356,9 @@ def test_progress_from_status_documents() -> None:
     assert _seconds("1m") == 60.0
     assert _seconds("bogus") is None
     assert "running" in Progress(1.0, None, None, 2e6, 3e9, 1500.0, 2048.0).line()
+    waiting = Progress(3.0, hosts=2)
+    assert not waiting.measured
+    assert waiting.line() == "running on 2 hosts  elapsed    3s"
 
 
 # ---------------------------------------------------------------- history and compare

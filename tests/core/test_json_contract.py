@@ -9,6 +9,9 @@ code is the process's, and stderr no traceback.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,8 @@ import typer
 from stackrig.cli.app import load_families
 from stackrig.cli.docs import walk
 from stackrig.output import SCHEMA_VERSION
-from tests.services import free_port
+from tests.conftest import STACKRIG
+from tests.services import free_port, wait_until
 
 # These change the machine (OVS bridges, namespaces) even without arguments.
 CHANGES_THE_MACHINE = {"qos lab up", "qos lab down"}
@@ -73,3 +77,33 @@ def test_one_envelope_on_stdout(cli, tmp_path: Path, command: str) -> None:  # t
             # The work ran and reported a failure (e.g. an audit with failing checks).
             assert doc["exit_code"] == done.returncode
             assert "data" in doc
+
+
+def test_a_serving_command_keeps_stdout_to_the_envelope(tmp_path: Path) -> None:
+    """``bench aio --json`` serves after its report: stdout still holds the one envelope, and
+    the dashboard's URL goes to stderr."""
+    job = tmp_path / "serve.fio"
+    job.write_text("[serve]\nioengine=psync\nfilename=serve.dat\nunlink=1\nsize=1m\nrw=read\n")
+    port = free_port()
+    argv = [str(STACKRIG), "--data-dir", str(tmp_path / "home"), "bench", "aio", str(job)]
+    argv += ["--port", str(port), "--json"]
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, cwd=tmp_path)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_until(lambda: url in err.read_text(), timeout=120, what="the dashboard URL on stderr")
+        with urllib.request.urlopen(url + "api/runs", timeout=10) as answer:  # noqa: S310 - http loopback
+            assert [r["name"] for r in json.loads(answer.read())["runs"]] == ["serve"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    doc = json.loads(out.read_text())  # exactly one document, nothing after it
+    assert doc["command"] == "bench aio"
+    assert doc["ok"] is True
+    assert doc["data"]["run"]["name"] == "serve"
+    assert "dashboard" not in out.read_text()
+    assert f"dashboard: {url}" in err.read_text()

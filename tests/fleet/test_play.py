@@ -237,7 +237,7 @@ def test_missing_ansible_is_exit_3(tmp_path: Path) -> None:
     )
     assert done.returncode == 3, done.stderr
     assert "ansible-playbook is not installed" in done.stderr
-    assert "pip install ansible-core" in done.stderr
+    assert "pip install 'stackrig[fleet]'" in done.stderr
 
 
 def test_run_json_without_workdir_cleans_up(tmp_path: Path, env: dict[str, str], cli: Any) -> None:

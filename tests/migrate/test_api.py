@@ -15,8 +15,8 @@ def test_all_is_sorted_and_complete() -> None:
     assert classes <= set(migrate.__all__)
 
 
-def test_cli_help_lists_the_four_commands(cli: Any) -> None:
+def test_cli_help_lists_the_commands(cli: Any) -> None:
     done = cli("migrate", "--help")
     assert done.returncode == 0
-    for command in ("discover", "compose", "ecs", "wait"):
+    for command in ("discover", "compose", "ecs", "lint", "wait"):
         assert command in done.stdout

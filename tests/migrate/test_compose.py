@@ -60,7 +60,7 @@ def test_seed_v1_upgrade() -> None:
     assert (db["cpu_shares"], db["mem_limit"]) == (100, 117964800)
     assert db["healthcheck"]["test"][:3] == ["CMD", "mysqladmin", "ping"]
     assert db["networks"] == {"default": {"aliases": ["appdb"]}}
-    assert any("link app_mysql:appdb" in n for n in result.notes)
+    assert any("links: app_mysql:appdb" in n for n in result.notes)
 
 
 def test_upgraded_seed_loads_with_real_compose_parsers(tmp_path: Path) -> None:
@@ -136,7 +136,7 @@ def test_cli_upgrade_to_stdout_and_json(cli: Any) -> None:
     done = cli("migrate", "compose", "--upgrade", str(SEED_V1))
     assert done.returncode == 0, done.stderr
     assert yaml.safe_load(done.stdout)["services"]["app_web"]["depends_on"]
-    assert "warning: app_web: link app_mysql:appdb" in done.stderr
+    assert "warning: app_web: links: app_mysql:appdb" in done.stderr
     done = cli("migrate", "compose", "--upgrade", str(SEED_V1), "--json")
     assert done.returncode == 0
     data = done.json()["data"]
@@ -160,11 +160,17 @@ def test_output_equal_to_input_is_conflict(tmp_path: Path, cli: Any) -> None:
     ("text", "message"),
     [
         ("web: [unclosed", "not valid YAML"),
-        ("- a\n- b\n", "not a mapping of services"),
+        ("- a\n- b\n", "is not a mapping"),
         ("web:\n  image: x\n  links: [nosuch]\n", "links to 'nosuch', which is not in the file"),
-        ("web:\n  image: x\n  bogus_key: 1\n", "not valid under the Compose Specification"),
+        (
+            "web:\n  image: x\n  bogus_key: 1\n",
+            "old.yml:3: services/web: 'bogus_key' is not a key Compose knows",
+        ),
         ("web: 3\n", "service 'web' is not a mapping"),
-        ("web:\n  image: x\n  environment: 3\n  links: [db]\ndb:\n  image: mysql\n", "environment must be"),
+        (
+            "web:\n  image: x\n  environment: 3\n  links: [db]\ndb:\n  image: mysql\n",
+            "old.yml:3: services/web/environment: 3 is not valid",
+        ),
     ],
 )
 def test_bad_old_files(tmp_path: Path, cli: Any, text: str, message: str) -> None:
@@ -220,7 +226,7 @@ def test_upgrade_v2_and_v1_extras(tmp_path: Path) -> None:
 
 
 def test_settings_errors(tmp_path: Path, cli: Any) -> None:
-    with pytest.raises(UsageError, match="either a discover REPORT or --upgrade"):
+    with pytest.raises(UsageError, match="give one of: a discover REPORT, --upgrade"):
         make_compose(ComposeSettings())
     report = tmp_path / "r.json"
     report.write_text('{"services": []}')
@@ -264,3 +270,84 @@ def test_parse_bytes(value: object, expected: int) -> None:
 def test_parse_bytes_rejects(value: object) -> None:
     with pytest.raises(UsageError):
         parse_bytes(value)
+
+
+def test_upgrade_into_another_folder_rewrites_paths(tmp_path: Path, cli: Any) -> None:
+    src = tmp_path / "old"
+    (src / "conf").mkdir(parents=True)
+    (src / ".env").write_text("DATA=./data\n")
+    (src / "app.env").write_text("A=1\n")
+    old = src / "docker-compose.yml"
+    old.write_text(
+        "version: '2'\nservices:\n  web:\n    build: ./app\n    env_file: app.env\n"
+        "    volumes: ['./conf:/etc/conf:ro', 'data:/var/data', '${DATA}:/data', '/abs:/abs', '~/h:/h',\n"
+        "      {type: bind, source: ./long, target: /long}]\n"
+        "    image: 'web:${TAG:-latest}'\nvolumes:\n  data: {}\n"
+    )
+    out_dir = tmp_path / "new" / "deploy"
+    out_dir.mkdir(parents=True)
+    out = out_dir / "compose.yaml"
+    done = cli("migrate", "compose", "--upgrade", str(old), "-o", str(out), "--json")
+    assert done.returncode == 0, done.stderr
+    doc = yaml.safe_load(out.read_text())
+    web = doc["services"]["web"]
+    assert web["build"] == "../../old/app"
+    assert web["env_file"] == "../../old/app.env"
+    assert web["volumes"][:5] == [
+        "../../old/conf:/etc/conf:ro",
+        "data:/var/data",
+        "${DATA}:/data",
+        "/abs:/abs",
+        "~/h:/h",
+    ]
+    assert web["volumes"][5]["source"] == "../../old/long"
+    assert web["image"] == "web:${TAG:-latest}"  # variables stay as written
+    notes = done.json()["data"]["notes"]
+    assert any("services.web.volumes: ${DATA} is built from a variable" in n for n in notes)
+    assert any(".env is not beside the new file" in n for n in notes)
+    assert (tmp_path / "new" / "deploy" / "../../old/conf").resolve() == (src / "conf").resolve()
+
+
+def test_upgrade_refuses_what_compose_refuses(tmp_path: Path, cli: Any) -> None:
+    old = tmp_path / "old.yml"
+    out = tmp_path / "new.yml"
+    out.write_text("keep me")
+    cases = [
+        ("web:\n  image: x\n  volumes_from: [ghost]\n", "services.web.volumes_from: ghost is not a service"),
+        (
+            "version: '3'\nservices:\n  a:\n    image: x\n    volumes: [data:/d]\n",
+            "volume data is not declared",
+        ),
+        ("version: '3'\nservices:\n  a:\n    image: 'x:${TAG:?give a TAG}'\n", "give a TAG"),
+        (
+            "web:\n  image: x\n  noop: /hello\n",
+            "old.yml:3: services/web: 'noop' is not a key Compose knows here",
+        ),
+    ]
+    for text, message in cases:
+        old.write_text(text)
+        done = cli("migrate", "compose", "--upgrade", str(old), "-o", str(out))
+        assert done.returncode == 2, (text, done.stderr)
+        assert message in done.stderr
+        assert out.read_text() == "keep me"
+
+
+def test_upgrade_v1_volumes_and_extends(tmp_path: Path) -> None:
+    (tmp_path / "common.yml").write_text(
+        "web:\n  image: busybox\n  net: host\n  environment: [FOO=1, BAR=1]\n"
+    )
+    old = tmp_path / "docker-compose.yml"
+    old.write_text(
+        "app:\n  extends: {file: common.yml, service: web}\n  environment: {BAR: '2'}\n  net: bridge\n"
+        "  volumes: ['cache:/cache']\n  links: [db]\ndb:\n  image: postgres\n"
+    )
+    result = upgrade_compose(old)
+    app = result.document["services"]["app"]
+    assert "extends" not in app
+    assert app["image"] == "busybox"
+    assert (app["environment"]["FOO"], app["environment"]["BAR"]) == ("1", "2")
+    assert "network_mode" not in app
+    assert result.document["volumes"] == {"cache": {}}
+    assert any("extends: web of common.yml (a version-1 file) merged in" in n for n in result.notes)
+    (tmp_path / "new.yml").write_text(result.content)
+    docker_compose_config(tmp_path, "new.yml")

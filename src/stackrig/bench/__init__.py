@@ -40,7 +40,17 @@ if TYPE_CHECKING:
     from stackrig.bench.history import History, ResultRow, RunNotFoundError, rows_from_results
     from stackrig.bench.inventory import hosts_from_inventory
     from stackrig.bench.jobfile import InvalidJobError, JobFetchError
-    from stackrig.bench.manage import ImportResult, import_dir, is_loopback, plan_prune, serve
+    from stackrig.bench.manage import (
+        ExportResult,
+        ImportResult,
+        delete_runs,
+        export_runs,
+        import_dir,
+        is_loopback,
+        plan_prune,
+        run_fio_server,
+        select_runs,
+    )
     from stackrig.bench.model import (
         FioHost,
         JobSource,
@@ -60,7 +70,13 @@ if TYPE_CHECKING:
         load_results,
         parse_results,
     )
-    from stackrig.bench.runner import FioRunFailedError, FioServerUnreachableError, run_jobs
+    from stackrig.bench.runner import (
+        FioRunFailedError,
+        FioServerUnreachableError,
+        Progress,
+        RunResult,
+        run_jobs,
+    )
 
 # Where each public name lives: imported on first use (PEP 562), so a command that needs
 # one part of the family (``bench plot`` needs only the log reader) does not import the rest.
@@ -68,6 +84,7 @@ _HOMES: dict[str, str] = {
     "Comparison": "stackrig.bench.compare",
     "DirectionStats": "stackrig.bench.results",
     "DiskUtil": "stackrig.bench.results",
+    "ExportResult": "stackrig.bench.manage",
     "FioHost": "stackrig.bench.model",
     "FioResults": "stackrig.bench.results",
     "FioRunFailedError": "stackrig.bench.runner",
@@ -79,14 +96,18 @@ _HOMES: dict[str, str] = {
     "JobResult": "stackrig.bench.results",
     "JobSource": "stackrig.bench.model",
     "LatencyStats": "stackrig.bench.results",
+    "Progress": "stackrig.bench.runner",
     "ResultRow": "stackrig.bench.history",
     "ResultsError": "stackrig.bench.results",
     "RunNotFoundError": "stackrig.bench.history",
     "RunRecord": "stackrig.bench.model",
+    "RunResult": "stackrig.bench.runner",
     "RunSettings": "stackrig.bench.model",
     "RunStatus": "stackrig.bench.model",
     "compare_runs": "stackrig.bench.compare",
+    "delete_runs": "stackrig.bench.manage",
     "export_rows": "stackrig.bench.compare",
+    "export_runs": "stackrig.bench.manage",
     "format_rows": "stackrig.bench.compare",
     "hosts_from_inventory": "stackrig.bench.inventory",
     "import_dir": "stackrig.bench.manage",
@@ -98,8 +119,9 @@ _HOMES: dict[str, str] = {
     "parse_results": "stackrig.bench.results",
     "plan_prune": "stackrig.bench.manage",
     "rows_from_results": "stackrig.bench.history",
+    "run_fio_server": "stackrig.bench.manage",
     "run_jobs": "stackrig.bench.runner",
-    "serve": "stackrig.bench.manage",
+    "select_runs": "stackrig.bench.manage",
 }
 
 
@@ -120,6 +142,7 @@ __all__ = [
     "Comparison",
     "DirectionStats",
     "DiskUtil",
+    "ExportResult",
     "FioHost",
     "FioResults",
     "FioRunFailedError",
@@ -131,14 +154,18 @@ __all__ = [
     "JobResult",
     "JobSource",
     "LatencyStats",
+    "Progress",
     "ResultRow",
     "ResultsError",
     "RunNotFoundError",
     "RunRecord",
+    "RunResult",
     "RunSettings",
     "RunStatus",
     "compare_runs",
+    "delete_runs",
     "export_rows",
+    "export_runs",
     "format_rows",
     "hosts_from_inventory",
     "import_dir",
@@ -150,6 +177,7 @@ __all__ = [
     "parse_results",
     "plan_prune",
     "rows_from_results",
+    "run_fio_server",
     "run_jobs",
-    "serve",
+    "select_runs",
 ]

@@ -19,23 +19,34 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from stackrig.bench.history import History
+from stackrig.bench.history import History, ResultRow
 from stackrig.bench.model import RunRecord, RunSettings
 from stackrig.bench.plot import PlotSettings, plot
 from stackrig.bench.report import write_report
-from stackrig.bench.runner import run_jobs
+from stackrig.bench.runner import ProgressCallback, run_jobs
 from stackrig.errors import UsageError
 
-__all__ = ["FIO_DATA", "AioResult", "EnvJobs", "jobs_from_env", "run_aio"]
+__all__ = [
+    "DB_FILE",
+    "FIO_DATA",
+    "AioPlan",
+    "AioRequest",
+    "AioResult",
+    "EnvJobs",
+    "jobs_from_env",
+    "plan_aio",
+    "run_aio",
+]
 
 log = logging.getLogger("stackrig.bench")
 
 FIO_DATA = Path("/tmp/fio-data")  # noqa: S108 - the fio-tools contract names this folder
 REPORT_FILE = "report.html"
+DB_FILE = "stackrig.db"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +59,46 @@ class EnvJobs:
 
 
 @dataclass(frozen=True, slots=True)
+class AioRequest:
+    """What ``bench aio`` was asked for, before the jobs are chosen.
+
+    ``environ`` is the fio-tools environment (``JOBFILES``, ``REMOTEFILES``, ``PLOTNAME``)
+    when the jobs come from it, else None. ``runs_dir``/``db`` are the ones the user
+    named (None: the defaults below, or the fio-data folder with ``environ``).
+    """
+
+    jobs: tuple[str, ...] = ()
+    environ: Mapping[str, str] | None = None
+    fio_data: Path = FIO_DATA
+    runs_dir: Path | None = None
+    db: Path | None = None
+    default_runs_dir: Path = Path("runs")
+    default_db: Path = Path(DB_FILE)
+    name: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    target: Path | None = None
+    log_avg_msec: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class AioPlan:
+    """The run to make, its title, and the ``REMOTEFILES`` entries no ``JOBFILES`` name asked for."""
+
+    settings: RunSettings
+    title: str | None
+    ignored: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class AioResult:
     run: RunRecord
+    results: tuple[ResultRow, ...]
     plots: tuple[Path, ...]
     no_data: tuple[str, ...]
     report: Path
     title: str
+    ignored: tuple[str, ...] = ()
+    """``REMOTEFILES`` entries that no ``JOBFILES`` name asked for (not run)."""
 
 
 def _url_name(url: str) -> str:
@@ -92,13 +137,55 @@ def jobs_from_env(environ: Mapping[str, str], fio_data: Path = FIO_DATA) -> EnvJ
     return EnvJobs(jobs=tuple(jobs), name=plotname, ignored=ignored)
 
 
-def run_aio(settings: RunSettings, *, title: str | None = None) -> AioResult:
+def plan_aio(request: AioRequest) -> AioPlan:
+    """Choose the jobs (given, or from the fio-tools environment), the folders and the title.
+
+    With the environment, runs and the history go into the fio-data folder unless the
+    user named other ones. UsageError when there is no job at all.
+    """
+    found = jobs_from_env(request.environ, request.fio_data) if request.environ is not None else None
+    jobs = request.jobs or (found.jobs if found else ())
+    if not jobs:
+        raise UsageError(
+            "give job files (JOB...) or --from-env", hint="e.g. stackrig bench aio examples/jobs/quick.fio"
+        )
+    if found is not None:
+        runs_dir = request.runs_dir or request.fio_data
+        db = request.db or request.fio_data / DB_FILE
+    else:
+        runs_dir = request.runs_dir or request.default_runs_dir
+        db = request.db or request.default_db
+    title = request.name or (found.name if found else None)
+    settings = RunSettings(
+        jobs=tuple(jobs),
+        runs_dir=runs_dir,
+        db=db,
+        name=title,
+        labels=dict(request.labels),
+        target=request.target,
+        logs=True,
+        log_avg_msec=request.log_avg_msec,
+    )
+    return AioPlan(settings=settings, title=title, ignored=found.ignored if found else ())
+
+
+def run_aio(plan: AioPlan, *, progress: ProgressCallback | None = None) -> AioResult:
     """Run (logs on), plot every log kind into the run folder, write ``report.html`` there."""
-    run = run_jobs(replace(settings, logs=True))
-    shown = title or run.name
+    settings = plan.settings
+    done = run_jobs(replace(settings, logs=True), progress=progress)
+    run = done.run
+    shown = plan.title or run.name
     drawn = plot(PlotSettings(source=run.folder, title=shown, basename=shown, outdir=run.folder))
     report = run.folder / REPORT_FILE
     with History.open(settings.db) as history:
         write_report(history, [run], report, graphs_drawn={run.id: drawn.files})
     log.info("plots and report written to %s", run.folder)
-    return AioResult(run=run, plots=drawn.files, no_data=drawn.no_data, report=report, title=shown)
+    return AioResult(
+        run=run,
+        results=done.results,
+        plots=drawn.files,
+        no_data=drawn.no_data,
+        report=report,
+        title=shown,
+        ignored=plan.ignored,
+    )

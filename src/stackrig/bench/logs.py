@@ -16,8 +16,8 @@ fio's logs are comma separated integers, one row per sample::
   then ``1856 >> log_hist_coarseness`` bins with the count of completions in each bin
   during the interval.
 
-Names are ``<prefix>_<kind>.<job>.log``, ``<prefix>_<kind>.log`` (``per_job_logs=0``) and
-``<prefix>_<kind>.<job>.log.<host>`` (written by a fio client for each server).
+Names are read by :mod:`stackrig.bench.lognames`; the text is parsed by
+:mod:`stackrig.bench._logparse`.
 
 The reader is vectorised: the text is parsed by numpy in C, 1 MiB at a time, straight into
 compact column arrays (8 bytes for time and value, 1 for the direction, 4 for the block size),
@@ -28,13 +28,13 @@ so memory stays near 25 bytes per sample. A line that does not parse is a
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stackrig.errors import UsageError
+from stackrig.bench._logparse import LogFormatError, bad_line, hex_column, read_matrix
+from stackrig.bench.lognames import KINDS, LogName, find_logs, parse_log_name
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,9 +47,11 @@ __all__ = [
     "FioLog",
     "LogFormatError",
     "LogName",
+    "direction_name",
     "find_logs",
     "hist_bin_values",
     "parse_log_name",
+    "read_any",
     "read_hist_log",
     "read_log",
 ]
@@ -58,79 +60,7 @@ __all__ = [
 HIST_BINS = 1856
 _PLAT_BITS = 6
 _PLAT_VAL = 1 << _PLAT_BITS
-
-#: Log kinds and the unit of their value column.
-KINDS: dict[str, str] = {
-    "bw": "KiB/s",
-    "iops": "IOPS",
-    "lat": "ns",
-    "clat": "ns",
-    "slat": "ns",
-    "clat_hist": "ns",
-}
-
-_CHUNK = 1 << 20
-_NAME = re.compile(
-    r"^(?P<prefix>.*?)_(?P<kind>clat_hist|bw|iops|clat|slat|lat)"
-    r"(?:\.(?P<job>\d+))?\.log(?:\.(?P<host>[^/]+))?$"
-)
 _DIRECTIONS = ("read", "write", "trim")
-
-
-class LogFormatError(UsageError):
-    """A fio log that cannot be read: names the file and the line."""
-
-
-@dataclass(frozen=True, slots=True)
-class LogName:
-    """What a log's file name says: ``<prefix>_<kind>[.<job>].log[.<host>]``."""
-
-    path: Path
-    prefix: str
-    kind: str
-    job: int | None
-    host: str | None
-
-    @property
-    def label(self) -> str:
-        """A short name for legends: ``prefix.job`` plus the host in client mode."""
-        text = self.prefix if self.job is None else f"{self.prefix}.{self.job}"
-        return f"{text}@{self.host}" if self.host else text
-
-    @property
-    def is_hist(self) -> bool:
-        return self.kind == "clat_hist"
-
-
-def parse_log_name(path: str | Path) -> LogName | None:
-    """The parts of a fio log file name, or None when it is not one."""
-    p = Path(path)
-    match = _NAME.match(p.name)
-    if match is None or not match.group("prefix"):
-        return None
-    job = match.group("job")
-    return LogName(
-        path=p,
-        prefix=match.group("prefix"),
-        kind=match.group("kind"),
-        job=int(job) if job is not None else None,
-        host=match.group("host"),
-    )
-
-
-def find_logs(folder: str | Path, pattern: str = "*") -> list[LogName]:
-    """Every fio log in ``folder`` whose name matches the shell ``pattern``, in job order:
-    by prefix and kind, then job number as a number (job 2 before job 10), then host."""
-    base = Path(folder)
-    found: list[LogName] = []
-    for p in base.glob(pattern):
-        if not p.is_file():
-            continue
-        name = parse_log_name(p)
-        if name is not None:
-            found.append(name)
-    found.sort(key=lambda n: (n.prefix, n.kind, n.job or 0, n.host or "", n.path.name))
-    return found
 
 
 # ---------------------------------------------------------------- layouts
@@ -327,168 +257,6 @@ def hist_bin_values(nbins: int, coarseness: int = 0) -> npt.NDArray[np.float64]:
 # ---------------------------------------------------------------- parsing
 
 
-def _open(path: Path) -> Any:
-    try:
-        return path.open("rb")
-    except FileNotFoundError as exc:
-        raise LogFormatError(f"fio log {path} does not exist") from exc
-    except IsADirectoryError as exc:
-        raise LogFormatError(f"fio log {path} is a folder, not a file") from exc
-    except OSError as exc:
-        raise LogFormatError(f"cannot read fio log {path}: {exc.strerror or exc}") from exc
-
-
-def _chunks(path: Path) -> Iterator[bytes]:
-    """The file in pieces of about 1 MiB that end at a line end."""
-    with _open(path) as handle:
-        rest = b""
-        while True:
-            block = handle.read(_CHUNK)
-            if not block:
-                break
-            block = rest + block
-            cut = block.rfind(b"\n")
-            if cut < 0:
-                rest = block
-                continue
-            rest = block[cut + 1 :]
-            yield block[: cut + 1]
-        if rest.strip():
-            yield rest + b"\n"
-
-
-def _count_lines(path: Path) -> tuple[int, bytes]:
-    """Number of rows and the first non-empty line.
-
-    Reads into one reused buffer: counting needs no line-aligned pieces, and copying each
-    piece cost as much as counting it.
-    """
-    total = 0
-    first = b""
-    buf = bytearray(_CHUNK)
-    view = memoryview(buf)
-    unended = False  # text after the last line end (a last line without one)
-    with _open(path) as handle:
-        while n := handle.readinto(buf):
-            total += buf.count(b"\n", 0, n)
-            end = buf.rfind(b"\n", 0, n)
-            if end < 0:
-                unended = unended or bool(bytes(view[:n]).strip())
-            else:
-                unended = bool(bytes(view[end + 1 : n]).strip())
-            if not first:
-                first = bytes(view[:n]).lstrip().split(b"\n", 1)[0]
-    return total + unended, first
-
-
-def _bad_line(path: Path, lineno: int, line: bytes, why: str) -> LogFormatError:
-    shown = line.decode("utf-8", "replace").strip()
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    return LogFormatError(
-        f"{path}, line {lineno}: {why}: {shown!r}",
-        hint="is this a fio log (bw/iops/lat/clat/slat/clat_hist)? a cut or edited file cannot be read",
-    )
-
-
-def _slow_rows(path: Path, chunk: bytes, first_line: int, ncols: int) -> list[list[int]]:
-    """Parse a chunk line by line (hex digits a-f, or to find the bad line)."""
-    rows: list[list[int]] = []
-    for i, line in enumerate(chunk.split(b"\n")[:-1]):
-        lineno = first_line + i
-        if not line.strip():
-            raise _bad_line(path, lineno, line, "empty line")
-        parts = line.split(b",")
-        if len(parts) != ncols:
-            raise _bad_line(path, lineno, line, f"{len(parts)} fields where the file has {ncols}")
-        try:
-            rows.append([int(p.strip(), 0) if p.strip()[:2] in (b"0x", b"0X") else int(p) for p in parts])
-        except ValueError:
-            raise _bad_line(path, lineno, line, "not a list of integers") from None
-    return rows
-
-
-def _parse_chunk(path: Path, chunk: bytes, first_line: int, ncols: int) -> npt.NDArray[np.int64]:
-    """A (rows, ncols) int64 matrix of one chunk; hex values decoded."""
-    import numpy as np
-
-    raw = np.frombuffer(chunk, dtype=np.uint8)
-    newlines = np.flatnonzero(raw == 10)
-    nrows = newlines.shape[0]
-    if not _fields_line_up(raw, newlines, ncols):
-        _slow_rows(path, chunk, first_line, ncols)  # raises with the line number
-    hexed = b"0x" in chunk
-    text = chunk.replace(b"0x", b"") if hexed else chunk
-    try:
-        flat = np.fromstring(text.replace(b"\n", b","), dtype=np.int64, sep=",")
-    except ValueError:
-        flat = None
-    if flat is None or flat.shape[0] != nrows * ncols:
-        rows = _slow_rows(path, chunk, first_line, ncols)
-        return np.array(rows, dtype=np.int64).reshape(nrows, ncols)
-    mat: npt.NDArray[np.int64] = flat.reshape(nrows, ncols)
-    if hexed:
-        # Which columns were hex: look at the first line (fio writes one format per file).
-        first = chunk[: chunk.find(b"\n")].split(b",")
-        for col, tok in enumerate(first):
-            if tok.strip().startswith(b"0x"):
-                mat[:, col] = _dec_digits_as_hex(mat[:, col])
-    return mat
-
-
-def _fields_line_up(raw: npt.NDArray[np.uint8], newlines: npt.NDArray[np.intp], ncols: int) -> bool:
-    """True when every line of the chunk has exactly ``ncols - 1`` commas."""
-    import numpy as np
-
-    per = ncols - 1
-    commas = np.flatnonzero(raw == 44)
-    if commas.shape[0] != newlines.shape[0] * per:
-        return False
-    if per == 0 or newlines.shape[0] == 0:
-        return True
-    last = commas[per - 1 :: per]  # the last comma of each line comes before its end
-    if not bool(np.all(last < newlines)):
-        return False
-    return bool(np.all(commas[per::per] > newlines[:-1]))  # and the next line's first after it
-
-
-def _dec_digits_as_hex(col: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """``2004`` parsed from ``0x2004`` as decimal, back to 0x2004 (digits 0-9 only)."""
-    import numpy as np
-
-    out = np.zeros_like(col)
-    rest = col.copy()
-    scale = 1
-    while bool(rest.any()):
-        out += (rest % 10) * scale
-        rest //= 10
-        scale *= 16
-    return out
-
-
-def _hex_column(first: bytes) -> int | None:
-    for col, tok in enumerate(first.split(b",")):
-        if tok.strip().lower().startswith(b"0x"):
-            return col
-    return None
-
-
-def _read_matrix(
-    path: Path, ncols_hint: int | None = None
-) -> tuple[Iterator[tuple[int, npt.NDArray[np.int64]]], int, int, bytes]:
-    nrows, first = _count_lines(path)
-    ncols = ncols_hint or (first.count(b",") + 1 if first else 0)
-
-    def gen() -> Iterator[tuple[int, npt.NDArray[np.int64]]]:
-        line = 1
-        for chunk in _chunks(path):
-            mat = _parse_chunk(path, chunk, line, ncols)
-            yield line - 1, mat
-            line += mat.shape[0]
-
-    return gen(), nrows, ncols, first
-
-
 def read_log(
     path: str | Path,
     *,
@@ -508,12 +276,12 @@ def read_log(
     name = parse_log_name(p) or LogName(path=p, prefix=p.stem, kind="lat", job=None, host=None)
     if name.is_hist:
         raise LogFormatError(f"{p} is a histogram log: read it with read_hist_log")
-    chunks, nrows, ncols, first = _read_matrix(p)
+    chunks, nrows, ncols, first = read_matrix(p)
     if nrows and not 2 <= ncols <= 8:
-        raise _bad_line(p, 1, first, f"{ncols} fields; fio logs have 2 to 8")
+        raise bad_line(p, 1, first, f"{ncols} fields; fio logs have 2 to 8")
     candidates = _forced_layout(ncols, offset, issue_time, window_both) if nrows else []
     if nrows and not candidates:
-        raise _bad_line(p, 1, first, f"{ncols} fields do not fit the given log options")
+        raise bad_line(p, 1, first, f"{ncols} fields do not fit the given log options")
     cols, arrays = _columns(p, chunks, candidates, nrows, first)
     if cols is None or arrays is None:
         cols = ("time", "value", "ddir", "bs")
@@ -548,12 +316,12 @@ def _columns(
 
     arrays: dict[str, Any] | None = None
     cols: tuple[str, ...] | None = None
-    hex_col = _hex_column(first)
+    hex_col = hex_column(first)
     for start, mat in chunks:
         if cols is None:
             cols = next((c for c in candidates if _consistent(c, mat, hex_col)), None)
             if cols is None:
-                raise _bad_line(p, int(start) + 1, first, "values do not fit any fio log layout")
+                raise bad_line(p, int(start) + 1, first, "values do not fit any fio log layout")
             # numpy's C reader takes the whole file; the chunked one does hex and names bad lines
             arrays = _loadtxt(p, cols, nrows) if hex_col is None else None
             if arrays is not None:
@@ -616,14 +384,14 @@ def read_hist_log(path: str | Path) -> FioHistLog:
 
     p = Path(path)
     name = parse_log_name(p) or LogName(path=p, prefix=p.stem, kind="clat_hist", job=None, host=None)
-    chunks, nrows, ncols, first = _read_matrix(p)
+    chunks, nrows, ncols, first = read_matrix(p)
     nbins = ncols - 3
     coarseness = 0
     if nrows:
         while (HIST_BINS >> coarseness) > nbins and coarseness < 6:
             coarseness += 1
         if nbins <= 0 or (HIST_BINS >> coarseness) != nbins:
-            raise _bad_line(p, 1, first, f"{nbins} bins; fio writes 1856 >> coarseness (0..6)")
+            raise bad_line(p, 1, first, f"{nbins} bins; fio writes 1856 >> coarseness (0..6)")
     time_ms = np.empty(nrows, dtype=np.int64)
     ddir = np.empty(nrows, dtype=np.int8)
     bs = np.empty(nrows, dtype=np.uint32)
@@ -635,7 +403,7 @@ def read_hist_log(path: str | Path) -> FioHistLog:
         bs[start:end] = mat[:, 2]
         counts[start:end] = mat[:, 3:]
     if nrows and (ddir.min() < 0 or ddir.max() > 2):
-        raise _bad_line(p, int(np.argmax((ddir < 0) | (ddir > 2))) + 1, first, "direction not 0, 1 or 2")
+        raise bad_line(p, int(np.argmax((ddir < 0) | (ddir > 2))) + 1, first, "direction not 0, 1 or 2")
     return FioHistLog(name=name, time_ms=time_ms, ddir=ddir, bs=bs, counts=counts, coarseness=coarseness)
 
 
@@ -645,7 +413,3 @@ def read_any(path: str | Path) -> FioLog | FioHistLog:
     if name is not None and name.is_hist:
         return read_hist_log(path)
     return read_log(path)
-
-
-def sort_names(names: Sequence[LogName]) -> list[LogName]:
-    return sorted(names, key=lambda n: (n.kind, n.prefix, n.job or 0, n.host or ""))

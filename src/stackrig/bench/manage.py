@@ -1,4 +1,4 @@
-"""Import fio output made elsewhere, pick runs to prune, run a fio server.
+"""Import fio output made elsewhere; choose, export and prune runs; run a fio server.
 
 ``import`` only reads the source folder: fio outputs, logs and job files are
 copied into new run folders; the source is never changed.
@@ -15,11 +15,12 @@ import signal
 import socket
 import stat
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackrig import _proc
+from stackrig import _io, _proc
+from stackrig.bench.compare import export_rows, format_rows
 from stackrig.bench.history import History
 from stackrig.bench.model import (
     META_FILE,
@@ -33,9 +34,19 @@ from stackrig.bench.model import (
     write_meta,
 )
 from stackrig.bench.results import FioResults, ResultsError, load_results
-from stackrig.errors import FailedError, InterruptError, UsageError
+from stackrig.errors import ConflictError, FailedError, InterruptError, UsageError
 
-__all__ = ["ImportResult", "import_dir", "is_loopback", "plan_prune", "serve"]
+__all__ = [
+    "ExportResult",
+    "ImportResult",
+    "delete_runs",
+    "export_runs",
+    "import_dir",
+    "is_loopback",
+    "plan_prune",
+    "run_fio_server",
+    "select_runs",
+]
 
 log = logging.getLogger("stackrig.bench")
 
@@ -170,6 +181,60 @@ def _import_one(
     return record
 
 
+def select_runs(
+    history: History,
+    refs: Sequence[str],
+    labels: Mapping[str, str] | None = None,
+    *,
+    all_when_empty: bool = False,
+) -> list[RunRecord]:
+    """The runs named by ``refs`` (in order), then those carrying every label (oldest first).
+
+    With neither refs nor labels: every run when ``all_when_empty``, else UsageError.
+    """
+    chosen = [history.resolve(ref) for ref in refs]
+    if labels or (all_when_empty and not chosen):
+        known = {r.id for r in chosen}
+        chosen += [r for r in history.list(labels=labels, newest_first=False) if r.id not in known]
+    if not chosen and not all_when_empty:
+        raise UsageError("name the runs (RUN... and/or --label)")
+    return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    runs: tuple[str, ...]
+    output: Path | None
+    """The file written, or None when the content goes to stdout."""
+    content: str | None = None
+    """The exported text when it was not written to a file."""
+
+
+def export_runs(history: History, runs: Sequence[RunRecord], fmt: str, output: Path | None) -> ExportResult:
+    """Rows of ``runs`` as CSV or JSON, written atomically to ``output`` (or returned)."""
+    content = format_rows(export_rows(history, runs), fmt)
+    ids = tuple(r.id for r in runs)
+    if output is None:
+        return ExportResult(ids, None, content)
+    if (output.absolute().parent / META_FILE).is_file():
+        raise ConflictError(
+            f"refusing to write {output}: it is inside a run folder, which holds a run's own files",
+            hint="write the export outside the runs folder",
+        )
+    _io.ensure_not_input(output, [history.path])
+    _io.atomic_write(output, content)
+    return ExportResult(ids, output)
+
+
+def delete_runs(history: History, runs: Sequence[RunRecord]) -> list[RunRecord]:
+    """Delete each run (history rows and folder), in order; return those deleted."""
+    deleted = []
+    for record in runs:
+        history.delete(record)
+        deleted.append(record)
+    return deleted
+
+
 def plan_prune(history: History, *, keep: int | None, older_than_days: float | None) -> list[RunRecord]:
     """The runs ``prune`` would delete: beyond the newest ``keep``, and/or older than the age."""
     if keep is None and older_than_days is None:
@@ -207,7 +272,7 @@ def _check_bind(host: str, port: int) -> None:
         ) from exc
 
 
-def serve(host: str, port: int) -> int:
+def run_fio_server(host: str, port: int) -> int:
     """Run ``fio --server`` in the foreground until it ends or Ctrl-C; return fio's exit code."""
     if not 0 < port < 65536:
         raise UsageError(f"bad port {port}", hint="use 1-65535")

@@ -117,8 +117,6 @@ class RunSettings:
     log_avg_msec: int = 1000
     hosts: tuple[FioHost, ...] = ()
     status_interval: float = 1.0
-    progress: bool = False
-    """Draw a live line on stderr (the CLI decides: a terminal and no --json)."""
     url_max_bytes: int = 1024 * 1024
     url_timeout: float = 20.0
 

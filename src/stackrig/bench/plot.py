@@ -1,6 +1,6 @@
 """Graphs of fio logs, with fio2gnuplot's flags.
 
-fio2gnuplot's meanings are kept so the seed's commands work verbatim:
+fio2gnuplot's meanings are kept so fio2gnuplot command lines work verbatim:
 ``-t`` title, ``-b`` bandwidth logs, ``-i`` IOPS logs, ``-g`` (accepted; we always render),
 ``-p`` a shell pattern selecting log files, ``-o`` an output basename, ``-d`` the output
 folder, ``-m``/``-M`` a time window in seconds. stackrig adds ``--lat`` (lat/clat/slat

@@ -2,9 +2,9 @@
 
 :func:`run_jobs` reads and checks the job files, creates a new run folder,
 runs fio there with ``--output-format=json+`` (logs land in the folder; in
-client mode fio names them ``*.log.<host>``), shows a live line on stderr from
-the ``--status-interval`` documents fio prints, and records the run in the
-history. A failed fio run or Ctrl-C keeps the folder and records it as
+client mode fio names them ``*.log.<host>``), reports progress to the caller's
+callback from the ``--status-interval`` documents fio prints (the CLI draws it),
+and records the run in the history. A failed fio run or Ctrl-C keeps the folder and records it as
 ``failed`` / ``interrupted`` before the error (exit 1 / 130) is raised.
 """
 
@@ -20,14 +20,14 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
 from stackrig import _io, _proc
 from stackrig.bench import jobfile
-from stackrig.bench.history import History
+from stackrig.bench.history import History, ResultRow, rows_from_results
 from stackrig.bench.model import (
     RESULTS_FILE,
     STDERR_FILE,
@@ -43,7 +43,15 @@ from stackrig.bench.model import (
 from stackrig.bench.results import FioResults, ResultsError, parse_results, split_output
 from stackrig.errors import FailedError, InterruptError, MissingError, UsageError
 
-__all__ = ["FioRunFailedError", "FioServerUnreachableError", "fio_version", "run_jobs"]
+__all__ = [
+    "FioRunFailedError",
+    "FioServerUnreachableError",
+    "Progress",
+    "ProgressCallback",
+    "RunResult",
+    "fio_version",
+    "run_jobs",
+]
 
 log = logging.getLogger("stackrig.bench")
 
@@ -113,23 +121,39 @@ def _seconds(value: str | None) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """One live reading: elapsed, percent/ETA when the runtime is known, current rates."""
+    """One live reading, handed to the caller's progress callback about four times a second.
+
+    The rates are None until fio has printed its first status document (and in client
+    mode, where fio prints none).
+    """
 
     elapsed_s: float
-    percent: float | None
-    eta_s: float | None
-    read_iops: float
-    read_bw: float
-    write_iops: float
-    write_bw: float
+    percent: float | None = None
+    eta_s: float | None = None
+    read_iops: float | None = None
+    read_bw: float | None = None
+    write_iops: float | None = None
+    write_bw: float | None = None
+    hosts: int = 0
+
+    @property
+    def measured(self) -> bool:
+        return self.read_iops is not None
 
     def line(self) -> str:
+        """The reading as one line of text (the CLI draws it; the library never prints)."""
+        if not self.measured:
+            where = f" on {self.hosts} hosts" if self.hosts else ""
+            return f"running{where}  elapsed {self.elapsed_s:4.0f}s"
         head = f"{self.percent:5.1f}%  eta {self.eta_s:4.0f}s" if self.percent is not None else "running"
         return (
             f"{head}  elapsed {self.elapsed_s:4.0f}s  "
-            f"read {_si(self.read_iops)} IOPS {_bytes(self.read_bw)}/s  "
-            f"write {_si(self.write_iops)} IOPS {_bytes(self.write_bw)}/s"
+            f"read {_si(self.read_iops or 0.0)} IOPS {_bytes(self.read_bw or 0.0)}/s  "
+            f"write {_si(self.write_iops or 0.0)} IOPS {_bytes(self.write_bw or 0.0)}/s"
         )
+
+
+ProgressCallback = Callable[[Progress], None]
 
 
 def _si(value: float) -> str:
@@ -220,40 +244,29 @@ class _Reader(threading.Thread):
 # ---------------------------------------------------------------- one run
 
 
-def _wait(proc: subprocess.Popen[str], reader: _Reader, settings: RunSettings, started: float) -> bool:
-    """Wait for fio; True when interrupted (fio was asked to stop and has stopped)."""
-    live = None
-    if settings.progress:
-        from rich.live import Live
-        from rich.text import Text
-
-        from stackrig.output import stderr_console
-
-        live = Live(Text("starting fio"), console=stderr_console(), transient=True, refresh_per_second=4)
-        live.start()
+def _wait(
+    proc: subprocess.Popen[str],
+    reader: _Reader,
+    settings: RunSettings,
+    started: float,
+    progress: ProgressCallback | None,
+) -> bool:
+    """Wait for fio, reporting progress; True when interrupted (fio was asked to stop and has stopped)."""
     try:
         while True:
             try:
                 proc.wait(timeout=0.25)
                 break
             except subprocess.TimeoutExpired:
-                if live is not None:
-                    progress = reader.progress
-                    if progress is not None:
-                        text = progress.line()
-                    else:
-                        where = f" on {len(settings.hosts)} hosts" if settings.hosts else ""
-                        text = f"running{where}  elapsed {time.monotonic() - started:4.0f}s"
-                    from rich.text import Text
-
-                    live.update(Text(text))
+                if progress is not None:
+                    reading = reader.progress
+                    if reading is None:
+                        reading = Progress(time.monotonic() - started, hosts=len(settings.hosts))
+                    progress(reading)
         return False
     except KeyboardInterrupt:
         _stop(proc)
         return True
-    finally:
-        if live is not None:
-            live.stop()
 
 
 @contextlib.contextmanager
@@ -323,7 +336,9 @@ def _checked_jobs(settings: RunSettings) -> tuple[jobfile.JobFile, ...]:
     return jobs
 
 
-def _execute(folder: Path, argv: list[str], settings: RunSettings) -> tuple[int, bool, list[str]]:
+def _execute(
+    folder: Path, argv: list[str], settings: RunSettings, progress: ProgressCallback | None
+) -> tuple[int, bool, list[str]]:
     """Run fio in ``folder``: (exit code, interrupted, stdout lines)."""
     mono = time.monotonic()
     # The handler is in place before fio starts: a SIGTERM in between must stop fio too,
@@ -335,7 +350,7 @@ def _execute(folder: Path, argv: list[str], settings: RunSettings) -> tuple[int,
         reader = _Reader(proc.stdout)
         try:
             reader.start()
-            interrupted = _wait(proc, reader, settings, mono)
+            interrupted = _wait(proc, reader, settings, mono, progress)
         except KeyboardInterrupt:
             _stop(proc)
             interrupted = True
@@ -345,11 +360,20 @@ def _execute(folder: Path, argv: list[str], settings: RunSettings) -> tuple[int,
     return proc.returncode, interrupted, reader.lines
 
 
-def run_jobs(settings: RunSettings) -> RunRecord:
-    """Run the jobs of ``settings`` into a new run folder; return its record (status ok).
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """A finished run: its record and its result rows (host, job, direction), as indexed."""
 
-    Raises FioRunFailedError (1) or InterruptError (130) after saving a failed
-    or interrupted run; nothing is created when a job is invalid or a server
+    run: RunRecord
+    results: tuple[ResultRow, ...]
+
+
+def run_jobs(settings: RunSettings, *, progress: ProgressCallback | None = None) -> RunResult:
+    """Run the jobs of ``settings`` into a new run folder; return the run (status ok) and its rows.
+
+    ``progress`` is called about four times a second while fio runs. Raises
+    FioRunFailedError (1) or InterruptError (130) after saving a failed or
+    interrupted run; nothing is created when a job is invalid or a server
     unreachable.
     """
     jobs = _checked_jobs(settings)
@@ -384,11 +408,11 @@ def run_jobs(settings: RunSettings) -> RunRecord:
         write_meta(record)
         log.info("running fio in %s", folder)
         try:
-            returncode, interrupted, lines = _execute(folder, argv, settings)
+            returncode, interrupted, lines = _execute(folder, argv, settings, progress)
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
-        record = _record_outcome(record, history, returncode, interrupted, lines)
+        record, results = _record_outcome(record, history, returncode, interrupted, lines)
     if record.status is RunStatus.INTERRUPTED:
         raise InterruptError(f"interrupted; the partial run {record.id} is kept in {folder}")
     if record.status is RunStatus.FAILED:
@@ -396,13 +420,13 @@ def run_jobs(settings: RunSettings) -> RunRecord:
             f"fio run failed ({record.error}); the run {record.id} is kept in {folder}",
             hint=f"see {folder / STDERR_FILE}",
         )
-    return record
+    return RunResult(record, tuple(rows_from_results(results)) if results is not None else ())
 
 
 def _record_outcome(
     record: RunRecord, history: History, returncode: int, interrupted: bool, lines: list[str]
-) -> RunRecord:
-    """Write fio.json and the final meta.json, index the run; return the final record."""
+) -> tuple[RunRecord, FioResults | None]:
+    """Write fio.json and the final meta.json, index the run; return the final record and results."""
     folder = record.folder
     stderr = (folder / STDERR_FILE).read_text(encoding="utf-8", errors="replace")
     text = _final_output(lines)
@@ -424,4 +448,4 @@ def _record_outcome(
     )
     write_meta(record)
     history.add(record, results)
-    return record
+    return record, results

@@ -17,7 +17,8 @@ from typing import Annotated, Any
 import click
 import typer
 
-from stackrig import __version__, output
+from stackrig import __version__, _extras, output
+from stackrig.cli import completion as _completion
 from stackrig.cli._common import State, state
 from stackrig.cli.doctor import doctor
 from stackrig.errors import ExitCode, StackrigError
@@ -96,6 +97,9 @@ def root(
 
 
 app.command(epilog="Example: stackrig doctor --json")(doctor)
+app.command(epilog="Example: stackrig completion bash > ~/.local/share/bash-completion/completions/stackrig")(
+    _completion.completion
+)
 
 _loaded: set[str] = set()
 
@@ -140,13 +144,18 @@ def _families_to_load(args: Sequence[str]) -> str | None:
 # ---------------------------------------------------------------- error handling
 
 
-def _json_requested(args: Sequence[str]) -> bool:
+def _flag_given(args: Sequence[str], *flags: str) -> bool:
+    """True if one of ``flags`` is among ``args`` before a ``--``."""
     for arg in args:
         if arg == "--":
             return False
-        if arg == "--json":
+        if arg in flags:
             return True
     return False
+
+
+def _json_requested(args: Sequence[str]) -> bool:
+    return _flag_given(args, "--json")
 
 
 def _command_path(group: click.Command, args: Sequence[str]) -> str:
@@ -204,15 +213,47 @@ def _fail(
     return code
 
 
+def _unexpected(exc: Exception, st: State, *, json_mode: bool, command: str) -> int:
+    """A module of a missing extra is exit 3; any other exception is a bug: exit 70, traceback logged."""
+    missing = _extras.for_missing_module(command, exc.name) if isinstance(exc, ModuleNotFoundError) else None
+    if missing is not None:
+        return _fail(
+            json_mode=json_mode,
+            command=command,
+            type_name=missing.type_name,
+            message=missing.message,
+            code=int(missing.exit_code),
+        )
+    log_file = _write_crash_log(st.paths)
+    if st.verbosity > 0:
+        traceback.print_exc(file=sys.stderr)
+    return _fail(
+        json_mode=json_mode,
+        command=command,
+        type_name="InternalError",
+        message=f"internal error ({type(exc).__name__}); the traceback is in {log_file}",
+        code=int(ExitCode.INTERNAL),
+        hint="please report it with that file",
+    )
+
+
 def run(args: Sequence[str] | None = None) -> int:
     """Run the CLI on ``args``; return the exit code (never raises for user errors)."""
     argv = list(sys.argv[1:] if args is None else args)
     json_mode = _json_requested(argv)
     name = " ".join(a for a in argv[:2] if not a.startswith("-"))
     st = State()
+    # A shell asking for completions (TAB) runs us without arguments and the line in the environment.
+    completing = _completion.completion_request(os.environ)
+    if completing is not None:
+        _completion.enable_completion()
     try:
-        command = typer.main.get_command(load_families(_families_to_load(argv)))
+        command = typer.main.get_command(
+            load_families(_families_to_load(argv if completing is None else completing))
+        )
         name = _command_path(command, argv)
+        if not _flag_given(argv, "--help", "-h"):
+            _extras.check_command(name)  # before the command starts, so it never does half its work
         result: Any = command.main(args=argv, prog_name="stackrig", standalone_mode=False, obj=st)
     except StackrigError as exc:
         if st.verbosity > 0:
@@ -263,17 +304,7 @@ def run(args: Sequence[str] | None = None) -> int:
             code=int(ExitCode.INTERRUPTED),
         )
     except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into exit 70
-        log_file = _write_crash_log(st.paths)
-        if st.verbosity > 0:
-            traceback.print_exc(file=sys.stderr)
-        return _fail(
-            json_mode=json_mode,
-            command=name,
-            type_name="InternalError",
-            message=f"internal error ({type(exc).__name__}); the traceback is in {log_file}",
-            code=int(ExitCode.INTERNAL),
-            hint="please report it with that file",
-        )
+        return _unexpected(exc, st, json_mode=json_mode, command=name)
     if result == ExitCode.INTERRUPTED:
         # Typer turns a KeyboardInterrupt raised inside a command into Exit(130).
         return _fail(

@@ -6,7 +6,7 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -14,11 +14,11 @@ from rich.console import Console
 from rich.table import Table
 
 from stackrig import output
-from stackrig._io import atomic_write, ensure_not_input
 from stackrig.cli import bench_views
+from stackrig.cli._bench_live import live_progress
 from stackrig.cli._bench_options import RunsDirOpt, TagOpt, TargetOpt
 from stackrig.cli._common import finish, state
-from stackrig.cli.options import DbOpt, JsonOpt
+from stackrig.cli.options import AllowPartialOpt, DbOpt, JsonOpt
 from stackrig.errors import ConflictError, ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -209,13 +209,10 @@ def run(  # noqa: PLR0917 - Typer maps parameters to flags
         log_avg_msec=log_avg_msec,
         hosts=_hosts(hosts, inventory, limit),
         status_interval=status_interval,
-        progress=not json_ and sys.stderr.isatty(),
     )
-    record = bench.run_jobs(settings)
-    rows = bench.rows_from_results(bench.load_results(record.folder))
-    finish(
-        ctx, output.Report({"run": record, "results": rows}, render=_run_view(record, rows)), json_mode=json_
-    )
+    with live_progress(json_) as progress:
+        result = bench.run_jobs(settings, progress=progress)
+    finish(ctx, output.Report(result, render=_run_view(result.run, result.results)), json_mode=json_)
 
 
 @app.command(epilog="Example: stackrig bench server --host 10.0.0.5 --port 8765")
@@ -237,7 +234,7 @@ def server(
             markup=False,
         )
     err.print(f"fio server listening on {host}:{port} (Ctrl-C stops it)", markup=False)
-    bench.serve(host, port)
+    bench.run_fio_server(host, port)
 
 
 @app.command("list", epilog="Example: stackrig bench list --label cloud=aws --since 2026-01-01")
@@ -339,23 +336,12 @@ def compare(  # noqa: PLR0917 - Typer maps parameters to flags
     from stackrig import bench
 
     with bench.History.open(_db(ctx, db)) as history:
-        chosen = _select(history, runs or [], _labels(label))
+        chosen = bench.select_runs(history, runs or [], _labels(label))
         comparison = bench.compare_runs(history, chosen, bench.parse_metrics(metric), fail_on_regression)
     failed = fail_on_regression is not None and bool(comparison.regressions)
     code = ExitCode.FAILED if failed else ExitCode.OK
     report = output.Report(comparison, render=_compare_view(comparison), exit_code=code)
     finish(ctx, report, json_mode=json_)
-
-
-def _select(history: bench.History, refs: Sequence[str], labels: dict[str, str]) -> list[bench.RunRecord]:
-
-    chosen = [history.resolve(ref) for ref in refs]
-    if labels:
-        known = {r.id for r in chosen}
-        chosen += [r for r in history.list(labels=labels, newest_first=False) if r.id not in known]
-    if not chosen:
-        raise UsageError("name the runs to compare (RUN... and/or --label)")
-    return chosen
 
 
 @app.command("import", epilog="Example: stackrig bench import /tmp/fio-data --label cloud=aws")
@@ -365,10 +351,15 @@ def import_(  # noqa: PLR0917 - Typer maps parameters to flags
     name: Annotated[str | None, typer.Option("--name", help="Run name (default: the folder's).")] = None,
     label: TagOpt = None,
     runs_dir: RunsDirOpt = None,
+    allow_partial: AllowPartialOpt = False,
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Copy fio output made elsewhere into new run folders (the source is never changed)."""
+    """Copy fio output made elsewhere into new run folders (the source is never changed).
+
+    A file that could not be read is named on stderr and makes the import partial:
+    the rest is imported, and the exit code is 1 unless --allow-partial.
+    """
     from stackrig import bench
 
     with bench.History.open(_db(ctx, db)) as history:
@@ -380,9 +371,9 @@ def import_(  # noqa: PLR0917 - Typer maps parameters to flags
         for record in result.runs:
             console.print(f"imported {record.id} {record.name} -> {record.folder}", markup=False)
 
-    warnings = tuple(f"skipped {line}" for line in result.skipped)
-    report = output.Report(result, render=draw, warnings=warnings, partial=bool(result.skipped))
-    finish(ctx, report, json_mode=json_)
+    failed = tuple(f"not imported: {line}" for line in result.skipped)
+    report = output.Report(result, render=draw, failed=failed, partial=bool(result.skipped))
+    finish(ctx, report, json_mode=json_, allow_partial=allow_partial)
 
 
 @app.command(epilog="Example: stackrig bench export latest --format csv -o results.csv")
@@ -403,18 +394,15 @@ def export(  # noqa: PLR0917 - Typer maps parameters to flags
     from stackrig import bench
 
     with bench.History.open(_db(ctx, db)) as history:
-        chosen = [history.resolve(r) for r in runs or []] or history.list(
-            labels=_labels(label), newest_first=False
-        )
-        content = bench.format_rows(bench.export_rows(history, chosen), fmt)
-    if out is not None:
-        ensure_not_input(out, [_db(ctx, db)])
-        atomic_write(out, content)
-    data: dict[str, Any] = {"runs": [r.id for r in chosen], "output": out}
-    if out is None and json_:
-        data["content"] = content
-    draw = None if out is not None else (lambda console: console.file.write(content))
-    finish(ctx, output.Report(data, render=draw), json_mode=json_)
+        chosen = bench.select_runs(history, runs or [], _labels(label), all_when_empty=True)
+        result = bench.export_runs(history, chosen, fmt, out)
+    content = result.content
+
+    def draw(console: Console) -> None:
+        if content is not None:
+            console.file.write(content)
+
+    finish(ctx, output.Report(result, render=draw), json_mode=json_)
 
 
 @app.command(epilog="Example: stackrig bench delete 3fa2 --yes")
@@ -450,13 +438,10 @@ def prune(  # noqa: PLR0917 - Typer maps parameters to flags
         doomed = bench.plan_prune(history, keep=keep, older_than_days=older_than)
         if doomed:
             _confirm(f"delete {len(doomed)} runs ({', '.join(r.id for r in doomed[:5])}...)?", yes)
-        for record in doomed:
-            history.delete(record)
-    draw = lambda console: console.print(f"deleted {len(doomed)} runs", markup=False)  # noqa: E731
-    finish(ctx, output.Report({"deleted": doomed}, render=draw), json_mode=json_)
+        deleted = bench.delete_runs(history, doomed)
+    draw = lambda console: console.print(f"deleted {len(deleted)} runs", markup=False)  # noqa: E731
+    finish(ctx, output.Report({"deleted": deleted}, render=draw), json_mode=json_)
 
 
-# The benchviz branch registers its commands (plot, report, dashboard, aio) here, with
-# ``bench_views.register(app)`` from stackrig.cli.
-
+# plot, report, serve (the dashboard) and aio live in stackrig.cli.bench_views.
 bench_views.register(app)

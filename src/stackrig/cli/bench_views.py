@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from stackrig import output
+from stackrig.cli._bench_live import live_progress
 from stackrig.cli._bench_options import RunsDirOpt, TagOpt, TargetOpt
 from stackrig.cli._common import finish, state
 from stackrig.cli.options import DbOpt, JsonOpt
@@ -73,17 +74,19 @@ def _warn_public(host: str) -> None:
         )
 
 
-def _serve(runs_dir: Path, db: Path, host: str, port: int) -> None:
-    from stackrig.bench.web import DashboardSettings, serve
+def _serve_dashboard(runs_dir: Path, db: Path, host: str, port: int, *, url_to_stderr: bool = False) -> None:
+    """Serve until Ctrl-C; the URL goes to stdout, or to stderr when stdout holds a JSON envelope."""
+    from stackrig.bench.web import DashboardSettings, serve_dashboard
 
     _warn_public(host)
+    stream = sys.stderr if url_to_stderr else sys.stdout
 
     def ready(url: str) -> None:
-        sys.stdout.write(f"dashboard: {url} (Ctrl-C stops it)\n")
-        sys.stdout.flush()
+        stream.write(f"dashboard: {url} (Ctrl-C stops it)\n")
+        stream.flush()
 
     try:
-        serve(DashboardSettings(runs_dir=runs_dir, db=db, host=host, port=port), on_ready=ready)
+        serve_dashboard(DashboardSettings(runs_dir=runs_dir, db=db, host=host, port=port), on_ready=ready)
     except KeyboardInterrupt:
         sys.stderr.write("dashboard stopped\n")
 
@@ -179,7 +182,7 @@ def report(
     finish(ctx, output.Report(result, render=_files_view(lines)), json_mode=json_)
 
 
-def serve(
+def serve_dashboard(
     ctx: typer.Context,
     runs_dir: RunsDirOpt = None,
     host: HostOpt = "127.0.0.1",
@@ -191,7 +194,7 @@ def serve(
     It binds 127.0.0.1 unless --host says otherwise; nothing outside the runs folder
     can be read. Ctrl-C stops it.
     """
-    _serve(runs_dir or state(ctx).paths.runs, _db(ctx, db), host, port)
+    _serve_dashboard(runs_dir or state(ctx).paths.runs, _db(ctx, db), host, port)
 
 
 def aio(  # noqa: PLR0917 - Typer maps parameters to flags
@@ -227,40 +230,33 @@ def aio(  # noqa: PLR0917 - Typer maps parameters to flags
     With --from-env the jobs come from JOBFILES/REMOTEFILES and the name from PLOTNAME,
     and every run is kept in --fio-data (fio-tools wiped it).
     """
-    from stackrig.bench import RunSettings, parse_label
-    from stackrig.bench.aio import jobs_from_env, run_aio
+    from stackrig.bench import parse_label
+    from stackrig.bench.aio import AioRequest, plan_aio, run_aio
 
-    found = jobs_from_env(os.environ, fio_data) if from_env else None
-    wanted = tuple(jobs or ()) or (found.jobs if found else ())
-    if not wanted:
-        raise UsageError(
-            "give job files (JOB...) or --from-env", hint="e.g. stackrig bench aio examples/jobs/quick.fio"
-        )
-    runs = fio_data if found else (runs_dir or state(ctx).paths.runs)
-    database = fio_data / "stackrig.db" if found and db is None else _db(ctx, db)
-    title = name or (found.name if found else None)
-    settings = RunSettings(
-        jobs=wanted, runs_dir=runs, db=database, name=title, labels=dict(parse_label(x) for x in label or ()),
-        target=target.absolute() if target else None, logs=True, log_avg_msec=log_avg_msec,
-        progress=not json_ and sys.stderr.isatty(),
+    paths = state(ctx).paths
+    request = AioRequest(
+        jobs=tuple(jobs or ()), environ=os.environ if from_env else None, fio_data=fio_data,
+        runs_dir=runs_dir, db=db, default_runs_dir=paths.runs, default_db=paths.db, name=name,
+        labels=dict(parse_label(x) for x in label or ()), target=target.absolute() if target else None,
+        log_avg_msec=log_avg_msec,
     )  # fmt: skip
-    result = run_aio(settings, title=title)
+    plan = plan_aio(request)
+    with live_progress(json_) as progress:
+        result = run_aio(plan, progress=progress)
     lines = [
         f"run {result.run.id}: {result.run.folder}",
         *(str(p) for p in result.plots),
         f"report: {result.report}",
     ]
-    warnings = tuple(
-        f"REMOTEFILES entry not in JOBFILES, not run: {u}" for u in (found.ignored if found else ())
-    )
+    warnings = tuple(f"REMOTEFILES entry not in JOBFILES, not run: {u}" for u in result.ignored)
     finish(ctx, output.Report(result, render=_files_view(lines), warnings=warnings), json_mode=json_)
     if not no_serve:
-        _serve(runs, database, host, port)
+        _serve_dashboard(plan.settings.runs_dir, plan.settings.db, host, port, url_to_stderr=json_)
 
 
 def register(app: typer.Typer) -> None:
     """Add plot, report, serve and aio to the bench family's app."""
     app.command(epilog="Example: stackrig bench plot -t My16kAWSRandomReadTest -b -g -p '*_bw*'")(plot)
     app.command(epilog="Example: stackrig bench report latest -o report.html")(report)
-    app.command(epilog="Example: stackrig bench serve --port 8000")(serve)
+    app.command("serve", epilog="Example: stackrig bench serve --port 8000")(serve_dashboard)
     app.command(epilog="Example: stackrig bench aio examples/jobs/quick.fio --no-serve")(aio)

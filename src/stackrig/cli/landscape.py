@@ -144,7 +144,7 @@ def show(
 
 @app.command(epilog="Example: stackrig landscape overlap --json")
 def overlap(ctx: typer.Context, *, catalog: CatalogOpt = None, json_: JsonOpt = False) -> None:
-    """List the tools that belong to more than one layer (the seed's "overlap")."""
+    """List the tools that belong to more than one layer (marked "overlap" in the catalog)."""
     tools = ls.overlaps(ls.load_catalog(catalog))
 
     def draw(console: Console) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import click
 import typer
@@ -12,18 +13,20 @@ from rich.table import Table
 from typer.core import TyperCommand
 
 from stackrig import output
+from stackrig.cli import migrate_ecs
 from stackrig.cli._common import finish
+from stackrig.cli._migrate_options import (
+    EnvFileOpt,
+)
 from stackrig.cli.options import JsonOpt, RootOpt
 from stackrig.migrate import (
     ComposeSettings,
     DiscoverReport,
     DiscoverSettings,
-    EcsSettings,
     WaitSettings,
     discover,
     exec_command,
     make_compose,
-    make_task_definition,
     wait_for,
 )
 
@@ -32,6 +35,7 @@ app = typer.Typer(
     "and wait for services to be ready (in place of sleep).",
     no_args_is_help=True,
 )
+
 
 OutOpt = Annotated[
     Path | None,
@@ -104,20 +108,21 @@ def discover_cmd(
     )
 
 
-def _print_content(content: str, written: Path | None, registered: str | None = None) -> output.Renderer:
+def _print_content(content: str, written: Path | None) -> output.Renderer:
     def draw(console: Console) -> None:
         if written is not None:
             console.print(f"wrote {written}", markup=False)
-        elif registered is None:
+        else:
             console.file.write(content)
-        if registered is not None:
-            console.print(f"registered {registered}", markup=False)
 
     return draw
 
 
 @app.command(
-    "compose", epilog="Example: stackrig migrate compose --upgrade docker-compose.v1.yml -o compose.yaml"
+    "compose",
+    epilog="Examples: stackrig migrate compose --upgrade docker-compose.v1.yml -o compose.yaml\n\n"
+    "stackrig migrate compose --from-ecs taskdef.json -o compose.yaml\n\n"
+    "stackrig migrate compose --family web --revision 7 --region eu-west-1 -o compose.yaml",
 )
 def compose_cmd(  # noqa: PLR0917 - a Typer command mirrors its flags
     ctx: typer.Context,
@@ -135,13 +140,51 @@ def compose_cmd(  # noqa: PLR0917 - a Typer command mirrors its flags
     mem_limit: Annotated[
         str | None, typer.Option("--mem-limit", help="mem_limit of each service (bytes, or 512M, 1G: IEC).")
     ] = None,
+    env_files: EnvFileOpt = None,
+    from_ecs: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-ecs",
+            help="A task definition (register-task-definition input or describe-task-definition output).",
+            dir_okay=False,
+        ),
+    ] = None,
+    family: Annotated[
+        str | None, typer.Option("--family", help="Read this task definition family through the ECS API.")
+    ] = None,
+    revision: Annotated[
+        int | None, typer.Option("--revision", help="With --family: this revision (default: the latest).")
+    ] = None,
+    region: Annotated[str, typer.Option("--region", help="With --family: the AWS region.")] = "us-east-1",
+    endpoint_url: Annotated[
+        str | None, typer.Option("--endpoint-url", help="With --family: the ECS endpoint (e.g. a stand-in).")
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Write a Compose Specification file (validated against its schema) from a report or an old file.
+    """Write a Compose Specification file (validated against its schema) from a report, an old file or ECS.
 
+    --upgrade keeps variables as written but checks the result the way Docker Compose reads it
+    (interpolated with the environment, .env or --env-file): what Compose would refuse is an error and
+    nothing is written. With -o in another folder, relative paths are rewritten to still point at the
+    same place. --from-ecs (or --family) is the way back from ECS: every mapping 'migrate ecs' makes
+    comes back, secrets as compose secrets with their ARN in x-aws-secret-arn (never values), and what
+    compose has no key for under x-ecs, so 'migrate ecs' of the result gives the same task definition.
     Without -o the file goes to stdout (with --json: into data.content).
     """
-    settings = ComposeSettings(report, upgrade, out, cpu_shares, mem_limit)
+    settings = ComposeSettings(
+        report,
+        upgrade,
+        out,
+        cpu_shares,
+        mem_limit,
+        env_files=tuple(env_files or ()),
+        environ=dict(os.environ),
+        from_ecs=from_ecs,
+        family=family,
+        revision=revision,
+        region=region,
+        endpoint_url=endpoint_url,
+    )
     result = make_compose(settings)
     data = {
         "services": result.services,
@@ -150,47 +193,6 @@ def compose_cmd(  # noqa: PLR0917 - a Typer command mirrors its flags
         "content": result.content,
     }
     rep = output.Report(data, render=_print_content(result.content, result.written), warnings=result.notes)
-    finish(ctx, rep, json_mode=json_)
-
-
-@app.command("ecs", epilog="Example: stackrig migrate ecs compose.yaml --family appname -o taskdef.json")
-def ecs_cmd(  # noqa: PLR0917 - a Typer command mirrors its flags
-    ctx: typer.Context,
-    compose: Annotated[Path, typer.Argument(help="A current-format compose file.", dir_okay=False)],
-    out: OutOpt = None,
-    family: Annotated[str | None, typer.Option("--family", help="Task definition family.")] = None,
-    cpu: Annotated[int | None, typer.Option("--cpu", help="Task CPU units (1024 = 1 vCPU).")] = None,
-    memory: Annotated[int | None, typer.Option("--memory", help="Task memory in MiB.")] = None,
-    execution_role: Annotated[
-        str | None, typer.Option("--execution-role", help="Execution role ARN.")
-    ] = None,
-    log_group: Annotated[
-        str | None, typer.Option("--log-group", help="awslogs group (default /ecs/FAMILY).")
-    ] = None,
-    region: Annotated[str, typer.Option("--region", help="AWS region (logs, --register).")] = "us-east-1",
-    register: Annotated[bool, typer.Option("--register", help="Register it with ECS through boto3.")] = False,
-    endpoint_url: Annotated[
-        str | None, typer.Option("--endpoint-url", help="ECS endpoint (e.g. a local stand-in).")
-    ] = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Translate a compose file into an ECS task definition; optionally register it.
-
-    What compose has and ECS cannot express is listed as warnings.
-    """
-    settings = EcsSettings(
-        compose, out, family, cpu, memory, execution_role, log_group, region, register, endpoint_url
-    )
-    r = make_task_definition(settings)
-    data: dict[str, Any] = {
-        "containers": r.containers,
-        "written": r.written,
-        "registered_arn": r.registered_arn,
-    }
-    data["task_definition"] = r.task_definition
-    rep = output.Report(
-        data, render=_print_content(r.content, r.written, r.registered_arn), warnings=r.warnings
-    )
     finish(ctx, rep, json_mode=json_)
 
 
@@ -235,3 +237,7 @@ def wait_cmd(
         exec_command(command)  # replaces this process: its output is the command's own
     lines = "\n".join(f"ready: {t.target} (poll {t.polls}, {t.seconds:.3f} s)" for t in result.targets)
     finish(ctx, output.Report(result, render=lambda c: c.print(lines, markup=False)), json_mode=json_)
+
+
+# ecs and lint live in their own module (they share the compose-reading options).
+migrate_ecs.register(app)

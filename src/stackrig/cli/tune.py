@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +16,8 @@ from stackrig.cli._common import finish, state
 from stackrig.cli._params import Opt, option_group
 from stackrig.cli.options import JsonOpt, RootOpt
 from stackrig.errors import ExitCode, UsageError
-from stackrig.tune._ansible import FleetTarget  # option_group reads the annotation at import
+from stackrig.tune._ansible import FleetTarget  # option_groups read these annotations at import
+from stackrig.tune.flavors import FlavorSettings
 
 # The rest of the tune library is imported inside the commands, as each needs it.
 
@@ -341,9 +343,27 @@ RamRatioOpt = Annotated[float, typer.Option("--ram-ratio", help="ram_allocation_
 DiskRatioOpt = Annotated[float, typer.Option("--disk-ratio", help="disk_allocation_ratio.")]
 
 
-@app.command(
-    epilog="Example: stackrig tune flavors --host 64G:8 --flavor m1.seed=2:32G --flavor m1.small=1:2G"
+def _allocation_flags(**flags: Any) -> FlavorSettings:
+    return FlavorSettings(**flags)
+
+
+#: Nova's allocation knobs, one set for tune flavors and tune capacity (given as ``alloc``).
+allocation_group = option_group(
+    "alloc",
+    _allocation_flags,
+    Opt("reserved_ram", ReservedRamOpt, "512M"),
+    Opt("reserved_cpus", ReservedCpusOpt, 0),
+    Opt("reserved_disk", ReservedDiskOpt, "0"),
+    Opt("cpu_ratio", CpuRatioOpt, 4.0),
+    Opt("ram_ratio", RamRatioOpt, 1.0),
+    Opt("disk_ratio", DiskRatioOpt, 1.0),
 )
+
+
+@app.command(
+    epilog="Example: stackrig tune flavors --host 64G:8 --flavor m1.big=2:32G --flavor m1.small=1:2G"
+)
+@allocation_group
 def flavors(
     ctx: typer.Context,
     *,
@@ -356,24 +376,23 @@ def flavors(
         bool, typer.Option("--this-host", help="Take RAM and CPUs from /proc and /sys (under --root).")
     ] = False,
     root: RootOpt = Path("/"),
-    reserved_ram: ReservedRamOpt = "512M",
-    reserved_cpus: ReservedCpusOpt = 0,
-    reserved_disk: ReservedDiskOpt = "0",
-    cpu_ratio: CpuRatioOpt = 4.0,
-    ram_ratio: RamRatioOpt = 1.0,
-    disk_ratio: DiskRatioOpt = 1.0,
+    alloc: FlavorSettings,
     json_: JsonOpt = False,
 ) -> None:
     """How many guests of each flavor fit one host by Nova's placement arithmetic, and the best mix.
 
     Sizes are IEC (32G = 32 GiB). Says which resource binds and what capacity is stranded.
     """
-    from stackrig.tune.flavors import FlavorSettings, describe_fit, run_flavors
+    from stackrig.tune.flavors import describe_fit, run_flavors
 
-    settings = FlavorSettings(
-        host, this_host, root, tuple(flavor or ()), flavors_json,
-        reserved_ram, reserved_cpus, reserved_disk, cpu_ratio, ram_ratio, disk_ratio,
-    )  # fmt: skip
+    settings = dataclasses.replace(
+        alloc,
+        host=host,
+        this_host=this_host,
+        root=root,
+        flavors=tuple(flavor or ()),
+        flavors_json=flavors_json,
+    )
     report = run_flavors(settings)
     summary = [describe_fit(fit, report.capacities) for fit in report.fits]
     data = {"report": report, "summary": summary}
@@ -384,6 +403,7 @@ def flavors(
     epilog="Example: stackrig tune capacity --hypervisors providers.json --flavors-json flavors.json "
     "--aggregates aggregates.json --json; stackrig tune capacity --from-cloud --save cloud.json"
 )
+@allocation_group
 def capacity(
     ctx: typer.Context,
     *,
@@ -437,12 +457,7 @@ def capacity(
             "default: one of each flavor in turn.",
         ),
     ] = None,
-    reserved_ram: ReservedRamOpt = "512M",
-    reserved_cpus: ReservedCpusOpt = 0,
-    reserved_disk: ReservedDiskOpt = "0",
-    cpu_ratio: CpuRatioOpt = 4.0,
-    ram_ratio: RamRatioOpt = 1.0,
-    disk_ratio: DiskRatioOpt = 1.0,
+    alloc: FlavorSettings,
     json_: JsonOpt = False,
 ) -> None:
     """How many more instances of each flavor fit in the whole cloud, and what binds where.
@@ -453,12 +468,8 @@ def capacity(
     stranded once the cloud is full.
     """
     from stackrig.tune.capacity import CapacitySettings, run_capacity
-    from stackrig.tune.flavors import FlavorSettings
 
-    flags = FlavorSettings(
-        None, False, Path("/"), tuple(flavor or ()), flavors_json,
-        reserved_ram, reserved_cpus, reserved_disk, cpu_ratio, ram_ratio, disk_ratio,
-    )  # fmt: skip
+    flags = dataclasses.replace(alloc, flavors=tuple(flavor or ()), flavors_json=flavors_json)
     settings = CapacitySettings(flags, hypervisors, from_cloud, save, aggregates, zone, tuple(mix or ()))
     report = run_capacity(settings)
     finish(ctx, output.Report(report, render=views.render_capacity(report)), json_mode=json_)

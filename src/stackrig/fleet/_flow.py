@@ -1,4 +1,4 @@
-"""``fleet run``: the seed's whole flow in one call (inventory → render → play), files kept in a work dir."""
+"""``fleet run``: the whole flow in one call (inventory → render → play), files kept in a work dir."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Render a config template against an inventory: sandboxed Jinja2, StrictUndefined, secrets masked.
 
 The template sees ``hosts`` (each host's variables plus ``name``), ``first``
-(the first host of the input, as the seed's ``instances[0]``), ``groups``
+(the first host of the input, the ``instances[0]`` of hand-written scripts), ``groups``
 (name → hosts), ``vars`` (``--var K=V``) and ``env.NAME`` (environment
 variables). Inventory values are data to Jinja, never templates. A variable
 the template uses but nobody set is a USAGE error naming it and the line; the

@@ -1,4 +1,4 @@
-"""The container and microservices ecosystem catalog: the seed's ten layers, queryable and extendable.
+"""The container and microservices ecosystem catalog: ten layers, queryable and extendable.
 
 The bundled catalog (``data/landscape.yml``, CNCF landscape.yml layout) and any
 user's file load into a frozen :class:`Catalog`; ``validate_file`` lists every

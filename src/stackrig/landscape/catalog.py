@@ -159,5 +159,5 @@ def list_tools(
 
 
 def overlaps(catalog: Catalog) -> tuple[Tool, ...]:
-    """Tools that belong to more than one layer (the seed's "(overlap)")."""
+    """Tools that belong to more than one layer (marked "(overlap)" in the catalog)."""
     return tuple(tool for tool in catalog.tools if tool.overlaps)

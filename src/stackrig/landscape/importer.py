@@ -65,7 +65,7 @@ class ImportResult:
 
 
 def example_mapping_path() -> str:
-    """Where the example mapping (CNCF categories → the seed's ten layers) is installed."""
+    """Where the example mapping (CNCF categories → the bundled catalog's ten layers) is installed."""
     return str(resources.files("stackrig.landscape") / "data" / "cncf-mapping.yml")
 
 

@@ -70,7 +70,7 @@ class Tool:
 
 @dataclass(frozen=True, slots=True)
 class Layer:
-    """A category of the catalog (one of the seed's ten layers in the bundled one)."""
+    """A category of the catalog (one of the ten layers in the bundled one)."""
 
     name: str
     subcategories: tuple[str, ...]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["HIDDEN", "SECRET_NAME", "is_secret_name", "redact"]
+__all__ = ["HIDDEN", "SECRET_NAME", "is_secret_name", "is_secret_variable", "redact"]
 
 HIDDEN = "***"
 
@@ -65,6 +65,11 @@ _SHORT_P = re.compile(r"(\s-p)(?!\s)(\S+)")
 def is_secret_name(name: str) -> bool:
     """True when a variable or key name suggests its value is a secret."""
     return bool(SECRET_NAME.search(name))
+
+
+def is_secret_variable(name: str) -> bool:
+    """:func:`is_secret_name` for environment variables, except the shell's own PWD and OLDPWD (folders)."""
+    return name not in ("PWD", "OLDPWD") and is_secret_name(name)
 
 
 def redact(line: str) -> str:

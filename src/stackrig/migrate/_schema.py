@@ -10,7 +10,14 @@ from typing import Any
 
 from stackrig.errors import UsageError
 
-__all__ = ["ComposeSchemaError", "compose_schema", "parse_bytes", "schema_errors", "validate_compose"]
+__all__ = [
+    "ComposeSchemaError",
+    "compose_schema",
+    "parse_bytes",
+    "schema_errors",
+    "schema_errors_at",
+    "validate_compose",
+]
 
 SCHEMA_FILE = "compose-spec.schema.json"
 
@@ -44,6 +51,34 @@ def schema_errors(document: Any) -> list[str]:
     for error in sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         found.append(f"{where}: {error.message}")
+    return found
+
+
+def schema_errors_at(document: Any) -> list[str]:
+    """Like :func:`schema_errors`, each naming the file and line of the offending key when known."""
+    from stackrig.migrate._yaml import Loc, loc_of
+
+    found = []
+    for error in sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
+        steps = list(error.absolute_path)
+        where = "/".join(str(p) for p in steps) or "(top level)"
+        node: Any = document
+        loc: Loc | None = getattr(document, "loc", None)
+        for step in steps:
+            found_loc = loc_of(node, step)
+            loc = found_loc or loc
+            try:
+                node = node[step]
+            except (KeyError, IndexError, TypeError):
+                break
+        message = error.message
+        if error.validator == "additionalProperties" and isinstance(node, dict):
+            allowed = set(error.schema.get("properties", {}))
+            extra = [k for k in node if k not in allowed and not str(k).startswith("x-")]
+            if extra:
+                loc = loc_of(node, extra[0]) or loc
+                message = f"{', '.join(map(repr, extra))} is not a key Compose knows here"
+        found.append(f"{f'{loc}: ' if loc else ''}{where}: {message}")
     return found
 
 

@@ -3,7 +3,7 @@
 From a report: an app service and a db service, a named volume for the db's
 data, environment that names the db by its service name, secrets through
 ``env_file``, a healthcheck on the db and ``depends_on: {db: {condition:
-service_healthy}}`` in place of the seed's ``sleep 15``.
+service_healthy}}`` in place of an init script's ``sleep 15``.
 
 ``--upgrade``: a version-1 file (services at the top level, ``links``) or a
 version-2/3 file becomes a current one: ``version`` dropped, ``links`` turned
@@ -36,7 +36,6 @@ __all__ = [
     "dump_yaml",
     "load_compose",
     "make_compose",
-    "upgrade_compose",
 ]
 
 SECRETS_FILE = "secrets.env"
@@ -50,6 +49,13 @@ class ComposeSettings:
     cpu_shares: int | None = None
     mem_limit: str | None = None
     secrets_file: str = SECRETS_FILE
+    env_files: tuple[Path, ...] = ()
+    environ: Mapping[str, str] = field(default_factory=dict)
+    from_ecs: Path | None = None  # a task definition file (register input or describe output)
+    family: str | None = None  # or a task definition read through the API
+    revision: int | None = None
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,189 +257,6 @@ def compose_from_report(report: Mapping[str, Any], settings: ComposeSettings) ->
     return _finish(doc, notes, source="discover report")
 
 
-# ------------------------------------------------------------------ upgrade
-
-_V1_RENAMES = {"net": "network_mode", "dockerfile": None, "log_driver": None, "log_opt": None}
-_LINK_VAR = re.compile(r"\$\{?([A-Z0-9_]+?)_PORT_(\d+)_(TCP|UDP)_(ADDR|PORT|PROTO)\}?")
-
-
-def _link_target(link: str) -> tuple[str, str]:
-    name, _, alias = link.partition(":")
-    return name.strip(), (alias or name).strip()
-
-
-def _env_dict(value: Any, where: str) -> dict[str, str | None]:
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return {str(k): (None if v is None else str(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        out: dict[str, str | None] = {}
-        for item in value:
-            key, sep, val = str(item).partition("=")
-            out[key] = val if sep else None
-        return out
-    raise UsageError(f"{where}: environment must be a mapping or a list")
-
-
-def _exposed_port(service: Mapping[str, Any]) -> int | None:
-    for key in ("expose", "ports"):
-        for item in service.get(key) or []:
-            text = str(item.get("target") if isinstance(item, dict) else item)
-            port = text.rsplit(":", 1)[-1].split("/", 1)[0].split("-", 1)[0]
-            if port.isdigit():
-                return int(port)
-    return _default_port(str(service.get("image") or ""))
-
-
-def upgrade_compose(path: Path, settings: ComposeSettings | None = None) -> ComposeResult:  # noqa: PLR0912, PLR0915 - one branch per translated key reads better than a dispatch table
-    """Turn a version-1 (or 2/3) compose file into a current Compose Specification file."""
-    old = load_compose(path)
-    notes: list[str] = []
-    if "services" in old and isinstance(old["services"], dict):
-        version = old.get("version")
-        source = f"version {version} file" if version else "compose file"
-        services_in = old["services"]
-        top = {k: v for k, v in old.items() if k not in ("version", "services")}
-        if version:
-            notes.append(f"dropped 'version: {version}' (obsolete in the Compose Specification)")
-    else:
-        source = "version-1 file"
-        services_in = old
-        top = {}
-    for name, body in services_in.items():
-        if not isinstance(body, dict):
-            raise UsageError(f"compose file {path}: service {name!r} is not a mapping")
-    services: dict[str, Any] = {}
-    aliases: dict[str, list[str]] = {}
-    healthy: set[str] = set()
-    for name, body in services_in.items():
-        services[str(name)] = _upgrade_service(str(name), dict(body), notes)
-        if settings is not None:
-            _limits(services[str(name)], settings)
-    for name, body in list(services.items()):
-        links = body.pop("links", None) or []
-        if not links:
-            continue
-        env = _env_dict(body.get("environment"), f"service {name}")
-        depends: dict[str, Any] = {}
-        existing = body.get("depends_on")
-        if isinstance(existing, list):
-            depends = {str(d): {"condition": "service_started"} for d in existing}
-        elif isinstance(existing, dict):
-            depends = dict(existing)
-        for link in links:
-            target, alias = _link_target(str(link))
-            if target not in services:
-                raise UsageError(
-                    f"compose file {path}: service {name!r} links to {target!r}, which is not in the file",
-                    hint="move outside containers to external_links or add the service",
-                )
-            target_body = services[target]
-            kind = db_kind(str(target_body.get("image") or ""))
-            if kind and "healthcheck" not in target_body:
-                target_body["healthcheck"] = _healthcheck(kind)
-                healthy.add(target)
-                notes.append(f"added a {kind} healthcheck to {target}")
-            elif "healthcheck" in target_body:
-                healthy.add(target)
-            condition = "service_healthy" if target in healthy else "service_started"
-            depends[target] = {"condition": condition}
-            if alias != target:
-                aliases.setdefault(target, []).append(alias)
-            port = _exposed_port(target_body)
-            env.update(_link_variables(alias, target, port))
-            notes.append(
-                f"{name}: link {link} became depends_on {target} ({condition})"
-                + (f" and network alias {alias}" if alias != target else "")
-                + (f"; {alias.upper()}_PORT_{port}_TCP_* now name {target}" if port else "")
-            )
-        env = {k: _rewrite_link_refs(v, services, aliases) for k, v in env.items()}
-        body["environment"] = env
-        body["depends_on"] = depends
-        if any(k.endswith("_TCP_ADDR") for k in env):
-            notes.append(
-                f"{name}: better read DATABASE_HOST-style variables than link variables; "
-                "they are kept only so the app runs unchanged"
-            )
-    for target, names in aliases.items():
-        networks = services[target].setdefault("networks", {"default": {}})
-        if isinstance(networks, list):
-            networks = services[target]["networks"] = {n: {} for n in networks}
-        default = networks.setdefault("default", {}) or {}
-        networks["default"] = default
-        default["aliases"] = sorted({*default.get("aliases", []), *names})
-    doc: dict[str, Any] = {"services": services, **top}
-    return _finish(doc, notes, source=source)
-
-
-def _link_variables(alias: str, target: str, port: int | None) -> dict[str, str | None]:
-    prefix = re.sub(r"[^A-Z0-9]", "_", alias.upper())
-    out: dict[str, str | None] = {f"{prefix}_NAME": f"/{target}"}
-    if port:
-        base = f"{prefix}_PORT_{port}_TCP"
-        out.update(
-            {
-                f"{prefix}_PORT": f"tcp://{target}:{port}",
-                base: f"tcp://{target}:{port}",
-                f"{base}_ADDR": target,
-                f"{base}_PORT": str(port),
-                f"{base}_PROTO": "tcp",
-            }
-        )
-    return out
-
-
-def _rewrite_link_refs(
-    value: str | None, services: Mapping[str, Any], aliases: Mapping[str, list[str]]
-) -> str | None:
-    """Values such as ``${APPDB_PORT_3306_TCP_ADDR}`` become the service name / port."""
-    if value is None:
-        return None
-    by_alias = {a.upper(): t for t, names in aliases.items() for a in names}
-    by_alias.update({t.upper(): t for t in services})
-
-    def swap(match: re.Match[str]) -> str:
-        target = by_alias.get(match.group(1))
-        if target is None:
-            return match.group(0)
-        part = match.group(4)
-        if part == "ADDR":
-            return target
-        if part == "PORT":
-            return match.group(2)
-        return match.group(3).lower()
-
-    return _LINK_VAR.sub(swap, value)
-
-
-def _upgrade_service(name: str, body: dict[str, Any], notes: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in body.items():
-        if key == "net":
-            out["network_mode"] = "service:" + value[10:] if str(value).startswith("container:") else value
-            notes.append(f"{name}: net became network_mode")
-        elif key == "dockerfile":
-            build = out.get("build") or body.get("build") or "."
-            out["build"] = {"context": build if isinstance(build, str) else build.get("context", ".")}
-            out["build"]["dockerfile"] = value
-        elif key == "build" and "dockerfile" in body:
-            continue
-        elif key in ("log_driver", "log_opt"):
-            logging_ = out.setdefault("logging", {})
-            logging_["driver" if key == "log_driver" else "options"] = value
-        elif key == "ports":
-            out["ports"] = [str(p) if not isinstance(p, dict) else p for p in value or []]
-        elif key == "mem_limit":
-            out["mem_limit"] = value if isinstance(value, int) else str(value)
-        elif key == "external_links":
-            out[key] = value
-            notes.append(f"{name}: external_links kept; they only work with containers on a shared network")
-        else:
-            out[key] = value
-    return out
-
-
 # ------------------------------------------------------------------ finish and write
 
 
@@ -448,22 +271,45 @@ def _finish(doc: dict[str, Any], notes: list[str], *, source: str) -> ComposeRes
     )
 
 
+def _holds_literal_secrets(doc: Mapping[str, Any]) -> bool:
+    """True when a service sets a secret-looking variable to a value written out (not a ${reference})."""
+    from stackrig.migrate._redact import is_secret_variable
+
+    for service in (doc.get("services") or {}).values():
+        env = service.get("environment") if isinstance(service, dict) else None
+        pairs = env.items() if isinstance(env, dict) else (str(e).partition("=")[::2] for e in env or [])
+        for key, value in pairs:
+            text = "" if value is None else str(value)
+            if is_secret_variable(str(key)) and text and not re.fullmatch(r"\$\{?\w+.*\}?", text):
+                return True
+    return False
+
+
 def make_compose(settings: ComposeSettings) -> ComposeResult:
-    """Build (from --upgrade or a report), validate, and write to ``settings.output`` if given."""
-    if (settings.upgrade is None) == (settings.report is None):
-        raise UsageError("give either a discover REPORT or --upgrade OLD.yml")
-    inputs = [p for p in (settings.report, settings.upgrade) if p is not None]
+    """Build (from a report, --upgrade or --from-ecs), validate, and write to ``settings.output`` if given."""
+    sources = [settings.report, settings.upgrade, settings.from_ecs, settings.family]
+    if sum(s is not None for s in sources) != 1:
+        raise UsageError(
+            "give one of: a discover REPORT, --upgrade OLD.yml, --from-ecs TASKDEF.json, --family NAME"
+        )
+    inputs = [p for p in (settings.report, settings.upgrade, settings.from_ecs) if p is not None]
     if settings.output is not None:
         ensure_not_input(settings.output, inputs)
     result: ComposeResult | None = None
     if settings.upgrade is not None:
+        from stackrig.migrate._upgrade import upgrade_compose
+
         result = upgrade_compose(settings.upgrade, settings)
     elif settings.report is not None:
         result = compose_from_report(_load_report(settings.report), settings)
-    assert result is not None  # noqa: S101 - one of the two branches ran (checked above)
+    else:
+        from stackrig.migrate._register import compose_from_ecs
+
+        result = compose_from_ecs(settings)
+    assert result is not None  # noqa: S101 - one of the branches ran (checked above)
     if settings.output is None:
         return result
-    written = atomic_write(settings.output, result.content)
+    written = atomic_write(settings.output, result.content, secret=_holds_literal_secrets(result.document))
     return ComposeResult(
         result.content, result.services, result.notes, written, result.source, result.document
     )

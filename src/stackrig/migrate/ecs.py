@@ -1,39 +1,41 @@
-"""``migrate ecs``: an Amazon ECS task definition from a compose file (in place of the retired ecs-cli).
+"""``migrate ecs``: an Amazon ECS task definition from compose files (in place of the retired ecs-cli).
 
-Mapping (per service → one container definition)::
+The compose files are read as Docker Compose reads them (``-f`` files merged,
+variables from the environment, ``.env`` or ``--env-file``, ``extends``,
+``include``, profiles; see :mod:`stackrig.migrate._project`). Each service becomes
+one container definition, key by key (:mod:`stackrig.migrate._ecs_map` and the
+modules it names); the findings of that translation are one table, which
+``migrate lint`` lists whole and this command prints as warnings where ECS
+truly cannot express a key.
 
-    image                 image (a build-only service gets <name>:latest and a warning)
-    cpu_shares            cpu (both are relative CPU shares; 1024 = one vCPU)
-    mem_limit (bytes)     memory in MiB, rounded down (117964800 → 112)
-    mem_reservation       memoryReservation
-    ports                 portMappings (host IPs and ranges: warnings)
-    environment           environment (sorted name/value pairs)
-    depends_on            dependsOn: service_healthy → HEALTHY, service_started → START,
-                          service_completed_successfully → SUCCESS; also links (bridge mode)
-    healthcheck           healthCheck (durations in seconds, clamped to ECS's ranges)
-    command / entrypoint  command / entryPoint
-    named volumes         task volumes (docker scope shared, autoprovision) + mountPoints
-    (always)              essential: true, awslogs log configuration
+By default the task runs on EC2 in bridge mode; ``--launch-type fargate`` gives
+awsvpc, a valid Fargate size and a USAGE error for what Fargate forbids. A
+service without memory gets a soft limit (``--default-memory``, 512 MiB).
+Secrets never reach the task definition (see :mod:`stackrig.migrate._ecs_env`).
 
-Anything else compose can say is reported as a warning, never dropped silently.
-The result is checked against botocore's RegisterTaskDefinition input shape and
-our own enum and range checks before it is written or registered.
+The result is checked against botocore's RegisterTaskDefinition input model and
+ECS's own rules (:mod:`stackrig.migrate._ecs_checks`) before it is written or
+registered.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from stackrig._io import atomic_write, ensure_not_input
-from stackrig.errors import FailedError, MissingError, UsageError
-from stackrig.migrate._schema import parse_bytes, validate_compose
-from stackrig.migrate.compose import load_compose
+from stackrig.errors import UsageError
+from stackrig.migrate._ecs_checks import check_task_definition
+from stackrig.migrate._ecs_ctx import Context, Finding, merge_extension
+from stackrig.migrate._ecs_map import container_definition
+from stackrig.migrate._ecs_task import finish_task, forbidden, network_mode_of, sanitize_family
+from stackrig.migrate._project import ComposeInput, Project, hiding_secrets, load_project
+from stackrig.migrate._redact import is_secret_variable
+from stackrig.migrate._register import Registration, register_if_changed
+from stackrig.migrate._yaml import mapping
 
 __all__ = [
     "EcsResult",
@@ -41,49 +43,15 @@ __all__ = [
     "TaskDefinitionError",
     "check_task_definition",
     "make_task_definition",
-    "register_task_definition",
     "task_definition",
+    "translate",
 ]
 
-MIB = 1024 * 1024
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(us|ms|h|m|s)")
-_SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_CONDITIONS = {
-    "service_healthy": "HEALTHY",
-    "service_started": "START",
-    "service_completed_successfully": "SUCCESS",
-}
-_HEALTH_RANGES = {"interval": (5, 300), "timeout": (2, 60), "retries": (1, 10), "startPeriod": (0, 300)}
-_HANDLED = {
-    "image",
-    "build",
-    "cpu_shares",
-    "mem_limit",
-    "mem_reservation",
-    "ports",
-    "expose",
-    "environment",
-    "env_file",
-    "depends_on",
-    "links",
-    "healthcheck",
-    "command",
-    "entrypoint",
-    "working_dir",
-    "user",
-    "volumes",
-    "hostname",
-    "privileged",
-    "read_only",
-    "labels",
-    "ulimits",
-    "networks",
-}
+DEFAULT_MEMORY = 512
 
 
 class TaskDefinitionError(UsageError):
-    """A task definition that botocore's shape or our checks reject."""
+    """A task definition that botocore's model or ECS's rules reject."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +66,22 @@ class EcsSettings:
     region: str = "us-east-1"
     register: bool = False
     endpoint_url: str | None = None
+    overrides: tuple[Path, ...] = ()
+    env_files: tuple[Path, ...] = ()
+    profiles: tuple[str, ...] = ()
+    environ: Mapping[str, str] = field(default_factory=dict)
+    launch_type: Literal["ec2", "fargate"] | None = None  # None: from x-ecs, else ec2
+    default_memory: int = DEFAULT_MEMORY
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    image_prefix: str | None = None
+    dry_run: bool = False
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return (self.compose, *self.overrides)
+
+    def compose_input(self) -> ComposeInput:
+        return ComposeInput(self.files, self.env_files, self.profiles, self.environ)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,414 +92,158 @@ class EcsResult:
     written: Path | None = None
     registered_arn: str | None = None
     containers: tuple[str, ...] = field(default=())
+    findings: tuple[Finding, ...] = ()
+    secret_file: bool = False
+    builds: tuple[dict[str, Any], ...] = ()
+    registration: Registration | None = None
 
 
-def _seconds(value: Any, where: str) -> int:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
-    text = str(value).strip()
-    pieces = _DURATION.findall(text)
-    if not pieces or "".join(n + u for n, u in pieces) != text:
-        raise UsageError(f"{where}: {value!r} is not a duration such as 30s or 1m30s")
-    return round(sum(float(n) * _SECONDS[u] for n, u in pieces))
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """A task definition with every finding made on the way (shared by ``ecs`` and ``lint``)."""
+
+    task_definition: dict[str, Any]
+    findings: tuple[Finding, ...]
+    project: Project
+    holds_literal_secrets: bool
+    builds: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(f.text() for f in self.findings if f.warns)
 
 
-def _env(value: Any, name: str, warnings: list[str]) -> list[dict[str, str]]:
-    if value is None:
-        return []
-    items: dict[str, str | None] = {}
-    if isinstance(value, dict):
-        items = {str(k): None if v is None else str(v) for k, v in value.items()}
-    else:
-        for entry in value:
-            key, sep, val = str(entry).partition("=")
-            items[key] = val if sep else None
-    out = []
-    for key in sorted(items):
-        if items[key] is None:
-            warnings.append(f"{name}: environment {key} takes its value from the host at run time; left out")
-            continue
-        value = str(items[key])
-        if "${" in value or re.search(r"\$[A-Za-z_]", value):
-            warnings.append(f"{name}: environment {key} holds a variable reference; ECS passes it literally")
-        out.append({"name": key, "value": value})
-    return out
-
-
-def _ports(value: Any, name: str, warnings: list[str]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for item in value or []:
-        if isinstance(item, dict):
-            target, published, proto = item.get("target"), item.get("published"), item.get("protocol", "tcp")
-            if item.get("host_ip"):
-                warnings.append(f"{name}: port {target} host_ip {item['host_ip']} has no ECS equivalent")
-        else:
-            text, _, proto = str(item).partition("/")
-            proto = proto or "tcp"
-            parts = text.split(":")
-            if len(parts) == 3:
-                warnings.append(f"{name}: port {item}: ECS cannot bind a host IP; {parts[0]} left out")
-                parts = parts[1:]
-            target = parts[-1]
-            published = parts[0] if len(parts) == 2 else None
-        if "-" in str(target) or "-" in str(published or ""):
-            warnings.append(f"{name}: port range {item} left out (use containerPortRange by hand)")
-            continue
-        mapping: dict[str, Any] = {"containerPort": int(str(target)), "protocol": str(proto).lower()}
-        if published not in (None, ""):
-            mapping["hostPort"] = int(str(published))
-        out.append(mapping)
-    return out
-
-
-def _command(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    return shlex.split(str(value))
-
-
-def _health(value: Mapping[str, Any], name: str, warnings: list[str]) -> dict[str, Any] | None:
-    if value.get("disable") in (True, "true"):
-        return None
-    test = value.get("test")
-    if test is None:
-        warnings.append(f"{name}: healthcheck without test left out (the image's own check is used)")
-        return None
-    if isinstance(test, str):
-        command = ["CMD-SHELL", test]
-    else:
-        command = [str(t) for t in test]
-        if command and command[0] == "NONE":
-            return None
-    # Compose escapes $ as $$; ECS passes the command to Docker as is.
-    command = [c.replace("$$", "$") for c in command]
-    check: dict[str, Any] = {"command": command}
-    for key, ecs_key in (("interval", "interval"), ("timeout", "timeout"), ("start_period", "startPeriod")):
-        if key in value:
-            check[ecs_key] = _seconds(value[key], f"{name}: healthcheck {key}")
-    if "retries" in value:
-        check["retries"] = int(value["retries"])
-    for key, (low, high) in _HEALTH_RANGES.items():
-        if key in check and not low <= check[key] <= high:
-            clamped = min(max(check[key], low), high)
-            warnings.append(
-                f"{name}: healthcheck {key} {check[key]} outside ECS's {low}-{high}; set to {clamped}"
-            )
-            check[key] = clamped
-    if "start_interval" in value:
-        warnings.append(f"{name}: healthcheck start_interval has no ECS equivalent; left out")
-    return check
-
-
-def _container(  # noqa: PLR0912, PLR0915 - one branch per translated key reads better than a dispatch table
-    name: str,
-    svc: Mapping[str, Any],
-    *,
-    log_group: str,
-    region: str,
-    volumes: dict[str, dict[str, Any]],
-    aliases: Mapping[str, list[str]],
-    warnings: list[str],
-) -> dict[str, Any]:
-    cname = name if _NAME.match(name) else re.sub(r"[^A-Za-z0-9_-]", "-", name)[:255]
-    if cname != name:
-        warnings.append(f"service {name}: container named {cname} (ECS allows letters, digits, - and _)")
-    image = svc.get("image")
-    if not image:
-        image = f"{cname}:latest"
-        warnings.append(
-            f"{name}: build-only service; build and push an image, then set it (placeholder {image})"
-        )
-    elif "build" in svc:
-        warnings.append(f"{name}: build is ignored by ECS; the image {image} must be pushed to a registry")
-    c: dict[str, Any] = {"name": cname, "image": str(image), "essential": True}
-    if "cpu_shares" in svc:
-        c["cpu"] = int(svc["cpu_shares"])
-    if "mem_limit" in svc:
-        c["memory"] = parse_bytes(svc["mem_limit"], what=f"{name}: mem_limit") // MIB
-    if "mem_reservation" in svc:
-        c["memoryReservation"] = parse_bytes(svc["mem_reservation"], what=f"{name}: mem_reservation") // MIB
-    ports = _ports(svc.get("ports"), name, warnings)
-    if ports:
-        c["portMappings"] = ports
-    if "expose" in svc:
-        warnings.append(
-            f"{name}: expose has no ECS equivalent (containers in bridge mode reach it through links)"
-        )
-    env = _env(svc.get("environment"), name, warnings)
-    if env:
-        c["environment"] = env
-    if svc.get("env_file"):
-        files = svc["env_file"] if isinstance(svc["env_file"], list) else [svc["env_file"]]
-        shown = ", ".join(str(f.get("path") if isinstance(f, dict) else f) for f in files)
-        warnings.append(
-            f"{name}: env_file {shown} is not sent to ECS: put its secrets in Secrets Manager or SSM "
-            "and reference them under secrets (or upload the file to S3 for environmentFiles)"
-        )
-    depends = svc.get("depends_on") or {}
-    if isinstance(depends, list):
-        depends = {d: {"condition": "service_started"} for d in depends}
-    targets = {*depends, *(str(link).split(":", 1)[0] for link in svc.get("links") or [])}
-    links = sorted({*targets, *(f"{t}:{a}" for t in targets for a in aliases.get(t, []))})
-    if depends:
-        c["dependsOn"] = [
-            {"containerName": dep, "condition": _CONDITIONS[str(spec.get("condition", "service_started"))]}
-            for dep, spec in depends.items()
-        ]
-    if links:
-        c["links"] = links
-    if isinstance(svc.get("healthcheck"), dict):
-        check = _health(svc["healthcheck"], name, warnings)
-        if check:
-            c["healthCheck"] = check
-    if "command" in svc:
-        c["command"] = _command(svc["command"])
-    if "entrypoint" in svc:
-        c["entryPoint"] = _command(svc["entrypoint"])
-    for key, ecs_key in (
-        ("working_dir", "workingDirectory"),
-        ("user", "user"),
-        ("hostname", "hostname"),
-        ("privileged", "privileged"),
-        ("read_only", "readonlyRootFilesystem"),
-    ):
-        if key in svc:
-            c[ecs_key] = svc[key]
-    if isinstance(svc.get("labels"), dict):
-        c["dockerLabels"] = {str(k): str(v) for k, v in svc["labels"].items()}
-    mounts = _mounts(svc.get("volumes") or [], name, volumes, warnings)
-    if mounts:
-        c["mountPoints"] = mounts
-    if isinstance(svc.get("networks"), dict):
-        own = _aliases(svc)
-        if own:
-            warnings.append(
-                f"{name}: network aliases {', '.join(own)} become link aliases of the containers "
-                "that depend on it (ECS bridge mode has no network aliases)"
-            )
-    c["logConfiguration"] = {
-        "logDriver": "awslogs",
-        "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": cname},
-    }
-    for key in svc:
-        if key not in _HANDLED and not key.startswith("x-"):
-            warnings.append(f"{name}: {key} has no ECS equivalent here; left out")  # noqa: PERF401 - the loop reads better with its condition
-    return c
-
-
-def _aliases(svc: Mapping[str, Any]) -> list[str]:
-    networks = svc.get("networks")
-    if not isinstance(networks, dict):
-        return []
-    return [str(a) for n in networks.values() if isinstance(n, dict) for a in n.get("aliases") or []]
-
-
-def _mounts(
-    items: list[Any], name: str, volumes: dict[str, dict[str, Any]], warnings: list[str]
-) -> list[dict[str, Any]]:
-    mounts = []
-    for item in items:
-        if isinstance(item, dict):
-            source, target = item.get("source"), item.get("target")
-            read_only = bool(item.get("read_only"))
-        else:
-            parts = str(item).split(":")
-            if len(parts) == 1:
-                warnings.append(f"{name}: anonymous volume {item} left out")
-                continue
-            source, target = parts[0], parts[1]
-            read_only = len(parts) > 2 and "ro" in parts[2].split(",")
-        if not source or not target:
-            continue
-        source = str(source)
-        if source.startswith(("/", ".", "~")):
-            vol = re.sub(r"[^A-Za-z0-9_-]", "-", source.strip("/.~")) or "root"
-            volumes.setdefault(vol, {"name": vol, "host": {"sourcePath": source}})
-            warnings.append(f"{name}: bind mount {source} becomes a host path on the container instance")
-        else:
-            vol = source
-            volumes.setdefault(
-                vol,
-                {
-                    "name": vol,
-                    "dockerVolumeConfiguration": {
-                        "scope": "shared",
-                        "autoprovision": True,
-                        "driver": "local",
-                    },
-                },
-            )
-        mounts.append({"sourceVolume": vol, "containerPath": str(target), "readOnly": read_only})
-    return mounts
-
-
-def task_definition(compose: Mapping[str, Any], settings: EcsSettings) -> tuple[dict[str, Any], list[str]]:
-    """The RegisterTaskDefinition input for a (current-format) compose document, and warnings."""
-    warnings: list[str] = []
-    services = compose.get("services")
-    if not isinstance(services, dict) or not services:
+def translate(project: Project, settings: EcsSettings, *, refuse: bool = True) -> Translation:
+    """Translate a loaded project; forbidden keys (Fargate) raise a UsageError listing them."""
+    services = project.services
+    if not services:
         raise UsageError(
             f"compose file {settings.compose} has no services",
             hint="a version-1 file? upgrade it first: stackrig migrate compose --upgrade OLD.yml -o NEW.yml",
         )
-    family = settings.family or str(compose.get("name") or settings.compose.resolve().parent.name or "app")
-    family = re.sub(r"[^A-Za-z0-9_-]", "-", family)[:255]
-    log_group = settings.log_group or f"/ecs/{family}"
-    volumes: dict[str, dict[str, Any]] = {}
-    aliases = {str(n): _aliases(s) for n, s in services.items() if isinstance(s, dict)}
-    containers = [
-        _container(
-            str(n),
-            s,
-            log_group=log_group,
-            region=settings.region,
-            volumes=volumes,
-            aliases=aliases,
-            warnings=warnings,
-        )
-        for n, s in services.items()
-    ]
-    for key in compose:
-        if key not in ("services", "volumes", "name", "version") and not str(key).startswith("x-"):
-            warnings.append(f"top-level {key} has no ECS equivalent here; left out")  # noqa: PERF401 - the loop reads better with its condition
-    td: dict[str, Any] = {
-        "family": family,
-        "networkMode": "bridge",
-        "requiresCompatibilities": ["EC2"],
-        "containerDefinitions": containers,
-    }
-    if volumes:
-        td["volumes"] = list(volumes.values())
-    if settings.cpu is not None:
-        td["cpu"] = str(settings.cpu)
-    if settings.memory is not None:
-        td["memory"] = str(settings.memory)
-    if settings.execution_role:
-        td["executionRoleArn"] = settings.execution_role
-    return td, warnings
+    if settings.default_memory < 6:
+        raise UsageError(f"--default-memory {settings.default_memory} is below Docker's minimum of 6 MiB")
+    extension = mapping(project.model, "x-ecs")  # what migrate compose --from-ecs kept for the way back
+    family = sanitize_family(settings.family or str(extension.get("family") or "") or project.name)
+    launch_type = settings.launch_type or (
+        "fargate" if "FARGATE" in (extension.get("requiresCompatibilities") or []) else "ec2"
+    )
+    network_mode = network_mode_of(services, launch_type)
+    if launch_type == "ec2" and extension.get("networkMode") in ("awsvpc", "host", "none", "bridge"):
+        network_mode = str(extension["networkMode"])
+    ctx = Context(
+        project=project,
+        launch_type=launch_type,
+        network_mode=network_mode,
+        family=family,
+        secret_arns=dict(settings.secrets),
+        default_memory=settings.default_memory,
+        log_group=settings.log_group or f"/ecs/{family}",
+        region=settings.region,
+        image_prefix=settings.image_prefix,
+    )
+    for text in project.unset_warnings():
+        ctx.findings.append(Finding(None, "variables", "changed", text, None, True))
+    containers = []
+    for name, svc in services.items():
+        container = container_definition(ctx, str(name), svc)
+        merge_extension(container, svc.get("x-ecs") if isinstance(svc, dict) else None)
+        containers.append(container)
+    td = finish_task(
+        ctx,
+        containers,
+        cpu=settings.cpu if settings.cpu is not None else _int(extension.get("cpu")),
+        memory=settings.memory if settings.memory is not None else _int(extension.get("memory")),
+        execution_role=settings.execution_role or extension.get("executionRoleArn"),
+    )
+    merge_extension(td, {k: v for k, v in extension.items() if k not in _DECIDED})
+    _scrub_secrets(ctx, td)
+    if refuse:
+        forbidden(ctx)
+    unknown = sorted(set(settings.secrets) - ctx.used_secret_names - _env_names(td))
+    if unknown:
+        raise UsageError(f"--secret {unknown[0]}: no secret or variable of that name in the compose file")
+    return Translation(
+        td, tuple(ctx.findings), project, bool(ctx.task.get("literal_secrets")), tuple(ctx.builds)
+    )
 
 
-def check_task_definition(td: Mapping[str, Any]) -> list[str]:
-    """Problems found by botocore's input shape and our own enum and range checks (empty when fine)."""
-    import botocore.session
-    from botocore.validate import ParamValidator
-
-    model = botocore.session.get_session().get_service_model("ecs")
-    shape = model.operation_model("RegisterTaskDefinition").input_shape
-    report = ParamValidator().validate(dict(td), shape)
-    problems = [line.strip() for line in report.generate_report().splitlines() if line.strip()]
-    problems = [p for p in problems if not p.startswith("Parameter validation failed")]
-    problems.extend(_own_checks(td, shape))
-    return problems
+# x-ecs fields translate() decides with (flags win over them); the others are merged as they are.
+_DECIDED = {"family", "cpu", "memory", "executionRoleArn", "requiresCompatibilities", "networkMode"}
 
 
-def _int(value: Any) -> bool:
-    """True for an int that is not a bool (botocore reports wrong types; our checks skip them)."""
-    return isinstance(value, int) and not isinstance(value, bool)
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
 
 
-def _own_checks(td: Mapping[str, Any], shape: Any) -> list[str]:  # noqa: PLR0912, PLR0915 - one branch per translated key reads better than a dispatch table
-    problems: list[str] = []
-
-    def enum(value: Any, member: Any, where: str) -> None:
-        allowed = getattr(member, "enum", None) or []
-        if allowed and value not in allowed:
-            problems.append(f"{where}: {value!r} is not one of {', '.join(allowed)}")
-
-    members = shape.members
-    enum(td.get("networkMode", "bridge"), members["networkMode"], "networkMode")
-    for comp in td.get("requiresCompatibilities", []):
-        enum(comp, members["requiresCompatibilities"].member, "requiresCompatibilities")
-    if not _NAME.match(str(td.get("family", ""))):
-        problems.append(f"family {td.get('family')!r}: letters, digits, - and _ only, 1-255 long")
-    cdef = members["containerDefinitions"].member.members
-    names = [c.get("name") for c in td.get("containerDefinitions", [])]
-    checked = {c.get("name"): bool(c.get("healthCheck")) for c in td.get("containerDefinitions", [])}
-    if len(set(names)) != len(names):
-        problems.append("containerDefinitions: container names are not unique")
-    for c in td.get("containerDefinitions", []):
-        where = f"container {c.get('name')}"
-        if not _NAME.match(str(c.get("name", ""))):
-            problems.append(f"{where}: name must be letters, digits, - and _ (1-255)")
-        if _int(c.get("cpu")) and not 0 <= c["cpu"] <= 10240:
-            problems.append(f"{where}: cpu {c['cpu']} outside 0-10240 units")
-        if "memory" not in td and "memory" not in c and "memoryReservation" not in c:
-            problems.append(
-                f"{where}: needs memory or memoryReservation (mem_limit in compose) or a task --memory"
-            )
-        for key in ("memory", "memoryReservation"):
-            if _int(c.get(key)) and c[key] < 6:
-                problems.append(f"{where}: {key} {c[key]} MiB is below Docker's minimum of 6 MiB")  # noqa: PERF401 - the loop reads better with its condition
-        for pm in c.get("portMappings", []):
-            enum(pm.get("protocol", "tcp"), cdef["portMappings"].member.members["protocol"], f"{where} port")
-            for key in ("containerPort", "hostPort"):
-                if _int(pm.get(key)) and not 0 <= pm[key] <= 65535:
-                    problems.append(f"{where}: {key} {pm[key]} outside 0-65535")  # noqa: PERF401 - the loop reads better with its condition
-        for dep in c.get("dependsOn", []):
-            enum(dep.get("condition"), cdef["dependsOn"].member.members["condition"], f"{where} dependsOn")
-            if dep.get("containerName") not in names:
-                problems.append(f"{where}: depends on {dep.get('containerName')}, which is not in the task")
-            elif dep.get("condition") == "HEALTHY" and not checked.get(dep.get("containerName")):
-                problems.append(
-                    f"{where}: waits for {dep.get('containerName')} to be HEALTHY, which has no healthCheck"
-                )
-        for link in c.get("links", []):
-            if link.split(":", 1)[0] not in names:
-                problems.append(f"{where}: links to {link}, which is not in the task")  # noqa: PERF401 - the loop reads better with its condition
-        check = c.get("healthCheck")
-        if check:
-            if not check.get("command") or check["command"][0] not in ("CMD", "CMD-SHELL"):
-                problems.append(f"{where}: healthCheck command must start with CMD or CMD-SHELL")
-            for key, (low, high) in _HEALTH_RANGES.items():
-                if _int(check.get(key)) and not low <= check[key] <= high:
-                    problems.append(f"{where}: healthCheck {key} {check[key]} outside {low}-{high}")
-        log = c.get("logConfiguration")
-        if log:
-            enum(log.get("logDriver"), cdef["logConfiguration"].members["logDriver"], f"{where} logDriver")
-    if "cpu" in td and not str(td["cpu"]).isdigit():
-        problems.append(f"task cpu {td['cpu']!r} must be CPU units (e.g. 256, 1024)")
-    if "memory" in td and not str(td["memory"]).isdigit():
-        problems.append(f"task memory {td['memory']!r} must be MiB (e.g. 512)")
-    if "memory" in td:
-        total = sum(c.get("memory", 0) for c in td.get("containerDefinitions", []))
-        if total > int(td["memory"]):
-            problems.append(f"containers' memory ({total} MiB) exceeds the task's {td['memory']} MiB")
-    return problems
+def _env_names(td: Mapping[str, Any]) -> set[str]:
+    return {s["name"] for c in td["containerDefinitions"] for s in c.get("secrets", [])}
 
 
-def register_task_definition(td: Mapping[str, Any], *, region: str, endpoint_url: str | None) -> str:
-    """Register through boto3; return the task definition ARN."""
-    import boto3
-    import botocore.exceptions
+def _scrub_secrets(ctx: Context, td: dict[str, Any]) -> None:
+    """The last guard: a secret value that reached any other field is replaced by ``${VARIABLE}``."""
+    secrets = {v: n for v, n in ctx.project.variables.secret_values.items() if len(v) >= 4}
+    if not secrets:
+        return
 
-    try:
-        client = boto3.client("ecs", region_name=region, endpoint_url=endpoint_url)
-        answer = client.register_task_definition(**td)
-    except botocore.exceptions.NoCredentialsError as exc:
-        raise MissingError(
-            "no AWS credentials for --register",
-            hint="set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
-        ) from exc
-    except botocore.exceptions.EndpointConnectionError as exc:
-        raise MissingError(f"cannot reach the ECS endpoint {exc.kwargs.get('endpoint_url', '')}") from exc
-    except botocore.exceptions.ClientError as exc:
-        err = exc.response.get("Error", {})
-        raise FailedError(
-            f"ECS refused the task definition: {err.get('Code', '?')}: {err.get('Message', '')}"
-        ) from exc
-    except botocore.exceptions.BotoCoreError as exc:
-        raise FailedError(f"ECS register failed: {exc}") from exc
-    return str(answer["taskDefinition"]["taskDefinitionArn"])
+    def walk(obj: Any, where: str, container: dict[str, Any]) -> Any:
+        if isinstance(obj, str):
+            for value, variable in secrets.items():
+                if value in obj:
+                    obj = obj.replace(value, "${" + variable + "}")
+                    ctx.add(
+                        container.get("name"),
+                        where,
+                        "cannot",
+                        f"held the value of {variable}; written as "
+                        f"${{{variable}}}, which only a shell expands (the variable is a secret entry)",
+                    )
+                    _ensure_secret(ctx, container, variable)
+            return obj
+        if isinstance(obj, list):
+            return [walk(v, where, container) for v in obj]
+        if isinstance(obj, dict):
+            return {k: (v if k == "valueFrom" else walk(v, where, container)) for k, v in obj.items()}
+        return obj
+
+    for c in td["containerDefinitions"]:
+        for key in list(c):
+            if key not in ("secrets", "name"):
+                c[key] = walk(c[key], key, c)
+
+
+def _ensure_secret(ctx: Context, container: dict[str, Any], variable: str) -> None:
+    entries = container.setdefault("secrets", [])
+    if not any(e["name"] == variable for e in entries):
+        entries.append({"name": variable, "valueFrom": ctx.secret_reference(variable, "the environment")})
+        entries.sort(key=lambda e: e["name"])
+
+
+def task_definition(compose: Mapping[str, Any], settings: EcsSettings) -> tuple[dict[str, Any], list[str]]:
+    """The task definition for an in-memory compose document (no files, no variables), and warnings."""
+    from stackrig.migrate._interpolate import Variables
+    from stackrig.migrate._merge import normalize_service
+    from stackrig.migrate._yaml import Node, unshare
+
+    model = unshare(dict(compose))
+    if not isinstance(model, Node):
+        raise UsageError("a compose document must be a mapping")
+    for name in list(model.get("services") or {}):
+        model["services"][name] = normalize_service(model["services"][name])
+    name = str(model.get("name") or settings.compose.resolve().parent.name or "app")
+    project = Project(name, model, settings.compose.resolve().parent, (settings.compose,), Variables({}))
+    translation = translate(project, settings)
+    return translation.task_definition, list(translation.warnings)
 
 
 def make_task_definition(settings: EcsSettings) -> EcsResult:
     """Read, translate, check; write to ``settings.output``; register when asked."""
     if settings.output is not None:
-        ensure_not_input(settings.output, [settings.compose])
-    compose = load_compose(settings.compose)
-    if "services" in compose:
-        validate_compose(compose, what=f"compose file {settings.compose}")
-    td, warnings = task_definition(compose, settings)
+        ensure_not_input(settings.output, list(settings.files))
+    project = load_project(settings.compose_input())
+    with hiding_secrets(project.variables):
+        translation = translate(project, settings)
+    td = translation.task_definition
     problems = check_task_definition(td)
     if problems:
         raise TaskDefinitionError(
@@ -523,10 +251,24 @@ def make_task_definition(settings: EcsSettings) -> EcsResult:
             hint="adjust the compose file or the --cpu/--memory flags",
         )
     content = json.dumps(td, indent=2) + "\n"
-    written = atomic_write(settings.output, content) if settings.output is not None else None
-    arn = None
-    if settings.register:
-        arn = register_task_definition(td, region=settings.region, endpoint_url=settings.endpoint_url)
+    secret = translation.holds_literal_secrets or any(
+        is_secret_variable(e["name"]) for c in td["containerDefinitions"] for e in c.get("environment", [])
+    )
+    written = atomic_write(settings.output, content, secret=secret) if settings.output is not None else None
+    registration = None
+    if settings.register or settings.dry_run:
+        registration = register_if_changed(
+            td, region=settings.region, endpoint_url=settings.endpoint_url, dry_run=settings.dry_run
+        )
     return EcsResult(
-        td, content, tuple(warnings), written, arn, tuple(c["name"] for c in td["containerDefinitions"])
+        td,
+        content,
+        translation.warnings,
+        written,
+        registration.arn if registration else None,
+        tuple(c["name"] for c in td["containerDefinitions"]),
+        translation.findings,
+        secret,
+        translation.builds,
+        registration,
     )

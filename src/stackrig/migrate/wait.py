@@ -10,7 +10,7 @@ Targets (the password of a URL never leaves this module unmasked)::
 
 Each poll probes every target not yet ready; polls start ``interval`` seconds
 apart (a slow probe does not push the next poll back) and the last one runs at
-the deadline. This replaces the ``sleep 15`` of the seed's init script.
+the deadline. This replaces the ``sleep 15`` of a hand-written init script.
 """
 
 from __future__ import annotations

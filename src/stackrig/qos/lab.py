@@ -1,4 +1,4 @@
-"""The seed's Mininet test bed without Mininet: userspace OVS bridges and hosts in namespaces.
+"""A Mininet-style test bed without Mininet: userspace OVS bridges and hosts in namespaces.
 
 ``up`` plans every name first, refuses if any already exists, records the plan in
 the lab's state file, then creates; ``down`` removes what the state file lists

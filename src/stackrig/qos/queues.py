@@ -1,4 +1,4 @@
-"""OVS QoS (linux-htb) and Queue records on ports, as the seed set them up by hand.
+"""OVS QoS (linux-htb) and Queue records on ports, as people set them up by hand with ovs-vsctl.
 
 Each port gets one QoS record (type linux-htb, ``max-rate``) with queue 0 (the
 default, capped at ``max-rate`` unless given) and the queues asked for. The

@@ -361,7 +361,7 @@ def fit_flavors(host: HostSpec, flavors: Sequence[Flavor], alloc: Allocation = A
 
 
 def describe_fit(fit: FlavorFit, caps: Sequence[Capacity]) -> str:
-    """One sentence: ``seed fits 1 time, bound by RAM; stranded: 30 of 32 vCPUs, ...``."""
+    """One sentence: ``m1.big fits 1 time, bound by RAM; stranded: 30 of 32 vCPUs, ...``."""
     name = fit.flavor.name
     if fit.too_big:
         wanted = ", ".join(LABEL[r] for r in fit.too_big)

@@ -30,7 +30,7 @@ from stackrig import _io
 from stackrig.bench.web import _data
 from stackrig.errors import MissingError, StackrigError, UsageError
 
-__all__ = ["Dashboard", "DashboardSettings", "make_server", "serve"]
+__all__ = ["Dashboard", "DashboardSettings", "make_server", "serve_dashboard", "start"]
 
 log = logging.getLogger("stackrig.bench")
 
@@ -263,7 +263,7 @@ def url_of(server: ThreadingHTTPServer) -> str:
     return f"http://{shown}:{port}/"
 
 
-def serve(settings: DashboardSettings, on_ready: Callable[[str], None] | None = None) -> None:
+def serve_dashboard(settings: DashboardSettings, on_ready: Callable[[str], None] | None = None) -> None:
     """Serve until Ctrl-C (KeyboardInterrupt propagates after the socket is closed)."""
     server = make_server(settings)
     if on_ready is not None:

@@ -1,12 +1,12 @@
 """``aws ec2 describe-instances`` (CLI JSON or a boto3 response dict) → :class:`Host`.
 
-Every instance of every reservation is read. The primary address is the one of the
-network interface with ``DeviceIndex`` 0; ``PublicIpAddress`` and ``Tags`` are often
-absent (private subnets, untagged, stopped or terminated instances). ``LaunchTime`` is
-a string from the CLI and a datetime from boto3. An IPv6-only instance has no
-``PrivateIpAddress``: its ``Ipv6Address`` (or its primary interface's first IPv6
-address) is kept for ``ansible_host``. Positions are named the AWS way:
-``reservation 3, instance 2``.
+Every instance of every reservation is read (a common script reads only ``Instances[0]``).
+The primary address is the one of the network interface with ``DeviceIndex`` 0;
+``PublicIpAddress`` and ``Tags`` are often absent (private subnets, untagged, stopped or
+terminated instances). ``LaunchTime`` is a string from the CLI and a datetime from boto3.
+An IPv6-only instance has no ``PrivateIpAddress``: its ``Ipv6Address`` (or its primary
+interface's first IPv6 address) is kept for ``ansible_host``. Positions are named the AWS
+way: ``reservation 3, instance 2``.
 """
 
 from __future__ import annotations

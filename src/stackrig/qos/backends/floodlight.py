@@ -1,6 +1,6 @@
-"""Floodlight: the QoS module (the seed's qospusher) and the static flow pusher.
+"""Floodlight: the QoS module (what qospusher.py drives) and the static flow pusher.
 
-- queue actions → QoS module policy ``POST /wm/qos/policy/json`` with the seed's
+- queue actions → QoS module policy ``POST /wm/qos/policy/json`` with qospusher's
   fields (``name``, ``sw`` in colon form, ``eth-type``, ``protocol``,
   ``ingress-port``, ``ip-src``, ``ip-dst``, ``tcp-udp-src-port``,
   ``tcp-udp-dst-port``, ``tos``, ``vlan-id``, ``priority``, ``queue``,
@@ -59,7 +59,7 @@ def _match_fields(policy: Policy) -> dict[str, str]:
 
 
 def qos_policy(policy: Policy) -> dict[str, str]:
-    """The QoS module's policy document (the seed's ``qospusher.py add policy`` JSON)."""
+    """The QoS module's policy document (the JSON of ``qospusher.py add policy``)."""
     body = {
         "name": policy.name,
         "sw": format_dpid(policy.switch, colons=True),

@@ -1,0 +1,130 @@
+"""The public compose corpus (tests/corpus/compose, see SOURCES.md) through ``migrate ecs`` with no flags,
+and its version-1 files through ``migrate compose --upgrade``, checked with Debian's docker-compose.
+
+At least 90% of the current-format files must give a task definition that botocore's model and ECS's
+rules accept; every other one must exit 2 with a one-line reason (named here, so a new failure is a
+test failure). No input may end in an internal error.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stackrig.errors import StackrigError
+from stackrig.migrate import (
+    ComposeSettings,
+    EcsSettings,
+    check_task_definition,
+    make_compose,
+    make_task_definition,
+)
+from tests.migrate.test_compose import compose_spec_parse, docker_compose_config
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "compose"
+ENVIRON = {"HOME": "/home/user"}  # the corpus is read as on a machine with nothing else set
+
+# Files that are parts of others (extended or included), not projects of their own.
+PARTS = {
+    "compose-go/combined/dir/included.yaml",
+    "compose-go/combined/dir/extended.yaml",
+    "compose-v1/extends/common.yml",
+}
+# Current-format files that Docker Compose itself refuses, and why.
+REFUSED = {
+    # The service is spelled "Backend"; Compose is case-sensitive.
+    "awesome-compose/react-express-mongodb/compose.yaml": "frontend.depends_on: backend is not a service",
+    "compose-go/compose-depends-on-self.yaml": "dependency cycle: service1 -> service1",
+    "compose-go/compose-include-cycle.yaml": "include cycle through compose-include-cycle.yaml",
+}
+# Version-1 files that docker-compose 1.29 refuses too.
+V1_REFUSED = {"compose-v1/datavolume-figfile/fig.yml": "'noop' is not a key Compose knows here"}
+
+
+def _entries() -> list[str]:
+    files = sorted(str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*") if p.suffix in (".yml", ".yaml"))
+    return [f for f in files if f not in PARTS]
+
+
+CURRENT = [f for f in _entries() if not f.startswith("compose-v1/")]
+V1 = [f for f in _entries() if f.startswith("compose-v1/")]
+
+
+def test_corpus_is_big_enough_and_documented() -> None:
+    assert len(CURRENT) + len(V1) >= 40
+    assert len(V1) >= 5
+    sources = (CORPUS / "SOURCES.md").read_text()
+    for path in CORPUS.rglob("*"):
+        if path.is_file() and path.name != "SOURCES.md":
+            rel = str(path.relative_to(CORPUS))
+            assert f"| {rel} |" in sources, f"{rel} is not in SOURCES.md"
+
+
+def _ecs(rel: str) -> tuple[dict[str, Any] | None, StackrigError | None]:
+    try:
+        result = make_task_definition(EcsSettings(CORPUS / rel, environ=ENVIRON))
+    except StackrigError as exc:
+        return None, exc
+    return result.task_definition, None
+
+
+@pytest.mark.parametrize("rel", CURRENT)
+def test_current_format_file_with_no_flags(rel: str) -> None:
+    td, error = _ecs(rel)
+    if rel in REFUSED:
+        assert error is not None, f"{rel} was expected to be refused"
+        assert error.exit_code == 2
+        assert "\n" not in error.message, error.message
+        assert REFUSED[rel] in error.message
+        return
+    assert error is None, f"{rel}: {error}"
+    assert td is not None
+    assert check_task_definition(td) == []
+
+
+def test_at_least_ninety_percent_convert() -> None:
+    valid = [rel for rel in CURRENT if _ecs(rel)[1] is None]
+    assert len(valid) / len(CURRENT) >= 0.9, (len(valid), len(CURRENT))
+
+
+def _docker_compose_accepts(path: Path) -> bool:
+    program = shutil.which("docker-compose")
+    if program is None:
+        pytest.fail("docker-compose is not installed: run scripts/apt-install.sh deps/apt/test-migrate.txt")
+    done = subprocess.run(
+        [program, "-f", path.name, "config", "-q"],
+        cwd=path.parent,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+@pytest.mark.parametrize("rel", V1)
+def test_v1_file_upgrades_as_docker_compose_reads_it(rel: str, tmp_path: Path) -> None:
+    source = CORPUS / rel
+    out = tmp_path / "compose.yaml"
+    accepted = _docker_compose_accepts(source)
+    if rel in V1_REFUSED:
+        assert not accepted
+        with pytest.raises(StackrigError) as caught:
+            make_compose(ComposeSettings(upgrade=source, output=out))
+        assert caught.value.exit_code == 2
+        assert V1_REFUSED[rel] in caught.value.message
+        assert not out.exists()
+        return
+    assert accepted, f"docker-compose 1.29 refuses {rel}; list it in V1_REFUSED"
+    result = make_compose(ComposeSettings(upgrade=source, output=out))
+    assert "version" not in result.document
+    assert not any("links" in s for s in result.document["services"].values())
+    parsed = docker_compose_config(tmp_path, "compose.yaml")
+    assert sorted(parsed["services"]) == sorted(result.services)
+    compose_spec_parse(result.content)
+    # and the upgraded file goes on to ECS
+    td = make_task_definition(EcsSettings(out, environ=ENVIRON)).task_definition
+    assert check_task_definition(td) == []

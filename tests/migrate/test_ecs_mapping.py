@@ -1,0 +1,447 @@
+"""Every mapping ``migrate ecs`` makes, one compose key at a time, each result checked with botocore's model.
+
+Each row: a service written in compose, what its container definition must hold, and the warnings it
+must give. A row without expected warnings must give none: warnings are only for what ECS truly cannot
+express.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stackrig.migrate import EcsSettings, check_task_definition, make_task_definition
+
+ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+
+ROWS: list[tuple[str, str, dict[str, Any], list[str]]] = [
+    ("image", "image: nginx:1.27", {"image": "nginx:1.27", "essential": True}, []),
+    ("build-only", "build: ./app", {"image": "web:latest"}, ["build-only service"]),
+    ("cpu_shares", "cpu_shares: 512", {"cpu": 512}, []),
+    ("cpus", "cpus: 1.5", {"cpu": 1536}, []),
+    (
+        "deploy limits",
+        "deploy: {resources: {limits: {cpus: '0.25', memory: 256M}, reservations: {memory: 128M}}}",
+        {"cpu": 256, "memory": 256, "memoryReservation": 128},
+        [],
+    ),
+    (
+        "deploy service-level",
+        "deploy: {replicas: 3}",
+        {},
+        ["deploy.replicas: the number of copies is the ECS service"],
+    ),
+    ("mem_limit", "mem_limit: 117964800", {"memory": 112}, []),
+    ("mem_reservation", "mem_reservation: 64m", {"memoryReservation": 64}, []),
+    (
+        "memswap",
+        "mem_limit: 256m\n    memswap_limit: 512m\n    mem_swappiness: 10",
+        {"memory": 256, "linuxParameters": {"maxSwap": 256, "swappiness": 10}},
+        [],
+    ),
+    (
+        "gpus",
+        "gpus: [{driver: nvidia, count: 2}]",
+        {"resourceRequirements": [{"type": "GPU", "value": "2"}]},
+        [],
+    ),
+    ("gpus all", "gpus: all", {}, ["ECS needs a number of GPUs, not 'all'"]),
+    (
+        "ports",
+        "ports: ['8080:80', '53:53/udp', '9000', {target: 443, published: 8443, protocol: tcp}]",
+        {
+            "portMappings": [
+                {"containerPort": 80, "hostPort": 8080, "protocol": "tcp"},
+                {"containerPort": 53, "hostPort": 53, "protocol": "udp"},
+                {"containerPort": 9000, "protocol": "tcp"},
+                {"containerPort": 443, "hostPort": 8443, "protocol": "tcp"},
+            ]
+        },
+        [],
+    ),
+    (
+        "port range",
+        "ports: ['7000-7010']",
+        {"portMappings": [{"containerPortRange": "7000-7010", "protocol": "tcp"}]},
+        [],
+    ),
+    (
+        "port range published",
+        "ports: ['9000-9001:9000-9001']",
+        {"portMappings": [{"containerPortRange": "9000-9001", "protocol": "tcp"}]},
+        ["ECS picks the host ports"],
+    ),
+    (
+        "port host ip",
+        "ports: ['127.0.0.1:8080:80']",
+        {"portMappings": [{"containerPort": 80, "hostPort": 8080, "protocol": "tcp"}]},
+        ["ECS binds every address, not only 127.0.0.1"],
+    ),
+    ("port sctp", "ports: ['5000:5000/sctp']", {}, ["ECS maps only tcp and udp"]),
+    (
+        "port app protocol",
+        "ports: [{target: 80, name: web, app_protocol: http}]",
+        {"portMappings": [{"containerPort": 80, "protocol": "tcp", "name": "web", "appProtocol": "http"}]},
+        [],
+    ),
+    ("expose", "expose: ['80']", {}, []),
+    (
+        "environment",
+        "environment: {B: '2', A: 1, C: true, EMPTY: ''}",
+        {
+            "environment": [
+                {"name": "A", "value": "1"},
+                {"name": "B", "value": "2"},
+                {"name": "C", "value": "true"},
+                {"name": "EMPTY", "value": ""},
+            ]
+        },
+        [],
+    ),
+    (
+        "environment from host",
+        "environment: [NOT_SET_ANYWHERE]",
+        {},
+        ["NOT_SET_ANYWHERE: takes its value from the shell"],
+    ),
+    (
+        "command string",
+        "command: bundle exec rails s -b '0.0.0.0'",
+        {"command": ["bundle", "exec", "rails", "s", "-b", "0.0.0.0"]},  # noqa: S104 - a command, not a bind
+        [],
+    ),
+    ("entrypoint list", "entrypoint: [/init, --verbose]", {"entryPoint": ["/init", "--verbose"]}, []),
+    (
+        "user and working_dir",
+        "user: '1000:1000'\n    working_dir: /app",
+        {"user": "1000:1000", "workingDirectory": "/app"},
+        [],
+    ),
+    ("hostname", "hostname: web.local", {"hostname": "web.local"}, []),
+    ("domainname", "domainname: example.com", {}, ["domainname: ECS sets no NIS domain name"]),
+    (
+        "privileged read_only tty stdin_open",
+        "privileged: true\n    read_only: true\n    tty: true\n    stdin_open: true",
+        {"privileged": True, "readonlyRootFilesystem": True, "pseudoTerminal": True, "interactive": True},
+        [],
+    ),
+    ("labels", "labels: ['a=1', b]", {"dockerLabels": {"a": "1", "b": ""}}, []),
+    ("stop_grace_period", "stop_grace_period: 1m30s", {"stopTimeout": 90}, []),
+    ("stop_signal", "stop_signal: SIGINT", {}, ["stop_signal: ECS always stops containers with SIGTERM"]),
+    (
+        "healthcheck CMD",
+        "healthcheck: {test: [CMD, curl, -f, localhost], interval: 10s, timeout: 2s, retries: 4, "
+        "start_period: 1m}",
+        {
+            "healthCheck": {
+                "command": ["CMD", "curl", "-f", "localhost"],
+                "interval": 10,
+                "timeout": 2,
+                "retries": 4,
+                "startPeriod": 60,
+            }
+        },
+        [],
+    ),
+    (
+        "healthcheck string",
+        "healthcheck: {test: 'curl -f localhost || exit 1'}",
+        {
+            "healthCheck": {
+                "command": ["CMD-SHELL", "curl -f localhost || exit 1"],
+                "interval": 30,
+                "timeout": 30,
+                "retries": 3,
+            }
+        },
+        [],
+    ),
+    (
+        "healthcheck CMD-SHELL with $$",
+        "healthcheck: {test: [CMD-SHELL, 'test $$HOME']}",
+        {
+            "healthCheck": {
+                "command": ["CMD-SHELL", "test $HOME"],
+                "interval": 30,
+                "timeout": 30,
+                "retries": 3,
+            }
+        },
+        [],
+    ),
+    (
+        "healthcheck clamped",
+        "healthcheck: {test: [CMD, x], interval: 1s, start_interval: 1s}",
+        {"healthCheck": {"command": ["CMD", "x"], "interval": 5, "timeout": 30, "retries": 3}},
+        ["interval: 1 is outside ECS's 5-300; set to 5", "ECS has no start interval"],
+    ),
+    ("healthcheck disabled", "healthcheck: {disable: true}", {}, []),
+    ("healthcheck NONE", "healthcheck: {test: [NONE]}", {}, []),
+    (
+        "ulimits",
+        "ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 512}",
+        {
+            "ulimits": [
+                {"name": "nofile", "softLimit": 1024, "hardLimit": 2048},
+                {"name": "nproc", "softLimit": 512, "hardLimit": 512},
+            ]
+        },
+        [],
+    ),
+    ("ulimit unknown", "ulimits: {wat: 1}", {}, ["ulimits.wat: not a ulimit ECS knows"]),
+    (
+        "capabilities",
+        "cap_add: [NET_ADMIN, CAP_SYS_TIME]\n    cap_drop: [ALL]",
+        {"linuxParameters": {"capabilities": {"add": ["NET_ADMIN", "SYS_TIME"], "drop": ["ALL"]}}},
+        [],
+    ),
+    ("init", "init: true", {"linuxParameters": {"initProcessEnabled": True}}, []),
+    (
+        "tmpfs",
+        "mem_limit: 128m\n    tmpfs: ['/run:size=64m,noexec', /tmp]",
+        {
+            "linuxParameters": {
+                "tmpfs": [
+                    {"containerPath": "/run", "size": 64, "mountOptions": ["noexec"]},
+                    {"containerPath": "/tmp", "size": 128},
+                ]
+            }
+        },
+        [],
+    ),
+    ("shm_size", "shm_size: 256m", {"linuxParameters": {"sharedMemorySize": 256}}, []),
+    (
+        "sysctls",
+        "sysctls: {net.core.somaxconn: 1024}",
+        {"systemControls": [{"namespace": "net.core.somaxconn", "value": "1024"}]},
+        [],
+    ),
+    (
+        "devices",
+        "devices: ['/dev/fuse:/dev/fuse:rw', {source: /dev/sda, target: /dev/xvda, permissions: r}]",
+        {
+            "linuxParameters": {
+                "devices": [
+                    {"hostPath": "/dev/fuse", "containerPath": "/dev/fuse", "permissions": ["read", "write"]},
+                    {"hostPath": "/dev/sda", "containerPath": "/dev/xvda", "permissions": ["read"]},
+                ]
+            }
+        },
+        [],
+    ),
+    (
+        "security_opt",
+        "security_opt: ['no-new-privileges:true', 'apparmor=custom', 'seccomp:unconfined']",
+        {"dockerSecurityOptions": ["no-new-privileges", "apparmor:custom"]},
+        ["seccomp:unconfined is not a security"],
+    ),
+    (
+        "extra_hosts",
+        "extra_hosts: ['db.local:10.0.0.5', 'other=10.0.0.6', 'gw:host-gateway']",
+        {
+            "extraHosts": [
+                {"hostname": "db.local", "ipAddress": "10.0.0.5"},
+                {"hostname": "other", "ipAddress": "10.0.0.6"},
+            ]
+        },
+        ["gw: host-gateway is not an IP address"],
+    ),
+    (
+        "dns",
+        "dns: 8.8.8.8\n    dns_search: [corp.local]\n    dns_opt: [use-vc]",
+        {"dnsServers": ["8.8.8.8"], "dnsSearchDomains": ["corp.local"]},
+        ["dns_opt: ECS has no resolver options"],
+    ),
+    (
+        "logging syslog",
+        "logging: {driver: syslog, options: {tag: web, syslog-address: 'udp://1.2.3.4:514'}}",
+        {
+            "logConfiguration": {
+                "logDriver": "syslog",
+                "options": {"tag": "web", "syslog-address": "udp://1.2.3.4:514"},
+            }
+        },
+        [],
+    ),
+    ("logging gelf", "logging: {driver: gelf}", {"logConfiguration": {"logDriver": "gelf"}}, []),
+    (
+        "logging json-file",
+        "logging: {options: {max-size: 10m}}",
+        {"logConfiguration": {"logDriver": "json-file", "options": {"max-size": "10m"}}},
+        [],
+    ),
+    (
+        "logging journald fluentd splunk",
+        "logging: {driver: splunk, options: {splunk-url: 'https://s:8088'}}",
+        {"logConfiguration": {"logDriver": "splunk", "options": {"splunk-url": "https://s:8088"}}},
+        [],
+    ),
+    (
+        "logging unknown",
+        "logging: {driver: local}",
+        {"logConfiguration": {"logDriver": "awslogs"}},
+        ["ECS has no local log driver; logs go to awslogs"],
+    ),
+    ("restart always", "restart: always", {"restartPolicy": {"enabled": True}}, []),
+    (
+        "restart on-failure",
+        "restart: on-failure:3",
+        {"restartPolicy": {"enabled": True, "ignoredExitCodes": [0]}},
+        ["ECS restart policies have no attempt limit (on-failure:3)"],
+    ),
+    ("restart no", "restart: 'no'", {}, []),
+    (
+        "deploy restart_policy",
+        "deploy: {restart_policy: {condition: on-failure, window: 2m}}",
+        {"restartPolicy": {"enabled": True, "restartAttemptPeriod": 120, "ignoredExitCodes": [0]}},
+        [],
+    ),
+    ("platform", "platform: linux/arm64", {}, []),
+    ("pid and ipc", "pid: host\n    ipc: shareable", {}, []),
+    ("container_name", "container_name: the-web", {}, []),
+    ("unknown key", "pids_limit: 100", {}, ["pids_limit: ECS has no PID limit; left out"]),
+    ("extension", "x-anything: {a: 1}", {}, []),
+]
+
+
+def _compose(body: str, extra: str = "") -> str:
+    defaults = "".join(
+        f"    {line}\n"
+        for line in ("image: app", "mem_limit: 512m")
+        if line.split(":")[0] not in body and not (line.startswith("mem_limit") and "memory" in body)
+    )
+    return f"services:\n  web:\n{defaults}    {body}\n{extra}"
+
+
+def _subset(expected: Any, actual: Any, where: str = "") -> None:
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), where
+        for key, value in expected.items():
+            assert key in actual, f"{where}.{key} missing in {actual}"
+            _subset(value, actual[key], f"{where}.{key}")
+    else:
+        assert expected == actual, f"{where}: {expected!r} != {actual!r}"
+
+
+@pytest.mark.parametrize(("body", "container", "warnings"), [r[1:] for r in ROWS], ids=[r[0] for r in ROWS])
+def test_mapping(tmp_path: Path, body: str, container: dict[str, Any], warnings: list[str]) -> None:
+    compose = tmp_path / "compose.yaml"
+    text = _compose(body)
+    if body.startswith("build"):
+        text = text.replace("    image: app\n", "")
+    compose.write_text(text)
+    result = make_task_definition(EcsSettings(compose, environ={}))
+    td = result.task_definition
+    assert check_task_definition(td) == []
+    _subset(container, td["containerDefinitions"][0], "container")
+    for expected in warnings:
+        assert any(expected in w for w in result.warnings), (expected, result.warnings)
+    if not warnings:
+        assert result.warnings == (), result.warnings
+
+
+def test_task_level_mappings(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(
+        _compose(
+            "platform: linux/arm64\n    pid: host\n    ipc: shareable\n    network_mode: host\n"
+            "    volumes: [data:/data, /logs, ./conf:/etc/app:ro]",
+            "volumes:\n  data: {driver: local, driver_opts: {type: tmpfs, device: tmpfs},\n"
+            "    labels: [team=a]}\n",
+        )
+    )
+    result = make_task_definition(EcsSettings(compose, environ={}))
+    td = result.task_definition
+    assert td["runtimePlatform"] == {"operatingSystemFamily": "LINUX", "cpuArchitecture": "ARM64"}
+    assert (td["pidMode"], td["ipcMode"], td["networkMode"]) == ("host", "task", "host")
+    assert td["volumes"] == [
+        {
+            "name": "data",
+            "dockerVolumeConfiguration": {
+                "scope": "shared",
+                "autoprovision": True,
+                "driver": "local",
+                "driverOpts": {"type": "tmpfs", "device": "tmpfs"},
+                "labels": {"team": "a"},
+            },
+        },
+        {"name": "web-logs"},
+        {"name": "conf", "host": {"sourcePath": str((tmp_path / "conf").resolve())}},
+    ]
+    assert td["containerDefinitions"][0]["mountPoints"] == [
+        {"sourceVolume": "data", "containerPath": "/data", "readOnly": False},
+        {"sourceVolume": "web-logs", "containerPath": "/logs", "readOnly": False},
+        {"sourceVolume": "conf", "containerPath": "/etc/app", "readOnly": True},
+    ]
+    assert result.warnings == (
+        "compose.yaml:9: web: volumes: bind mount ./conf becomes the host path "
+        f"{(tmp_path / 'conf').resolve()}: "
+        "those files must be on every container instance",
+    )
+    assert check_task_definition(td) == []
+
+
+def test_dependencies_links_and_essential(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(
+        "services:\n"
+        "  web:\n    image: web\n    links: ['db:database']\n"
+        "    volumes_from: ['data:ro', 'container:other']\n"
+        "    depends_on:\n      db: {condition: service_healthy}\n"
+        "      migrate: {condition: service_completed_successfully}\n"
+        "      data: {condition: service_started}\n"
+        "  db:\n    image: postgres\n    container_name: pg\n    networks: {default: {aliases: [sql]}}\n"
+        "    healthcheck: {test: [CMD, pg_isready]}\n"
+        "  migrate:\n    image: web\n    command: rake db:migrate\n"
+        "  data:\n    image: busybox\n    volumes: [/shared]\n"
+    )
+    result = make_task_definition(EcsSettings(compose, environ={}, default_memory=64))
+    web, db, migrate, data = result.task_definition["containerDefinitions"]
+    assert web["dependsOn"] == [
+        {"containerName": "db", "condition": "HEALTHY"},
+        {"containerName": "migrate", "condition": "SUCCESS"},
+        {"containerName": "data", "condition": "START"},
+    ]
+    assert web["links"] == ["data", "db", "db:database", "db:pg", "db:sql", "migrate"]
+    assert web["volumesFrom"] == [{"sourceContainer": "data", "readOnly": True}]
+    assert migrate["essential"] is False
+    assert (web["essential"], db["essential"], data["essential"]) == (True, True, True)
+    assert [w.split(": ", 3)[-1] for w in result.warnings if "volumes_from" in w] == [
+        "container:other: ECS shares volumes only between containers of the task"
+    ]
+    assert check_task_definition(result.task_definition) == []
+
+
+def test_secrets_and_env_files(tmp_path: Path) -> None:
+    (tmp_path / "app.env").write_text("LOG_LEVEL=debug\nAPI_TOKEN=tok-123456\n")
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(
+        "services:\n  web:\n    image: web\n    mem_limit: 64m\n"
+        "    env_file: [app.env, 'arn:aws:s3:::bucket/web.env']\n"
+        "    environment: [DB_PASSWORD_FILE=/run/secrets/db, PLAIN=1]\n"
+        "    secrets: [db, {source: api, target: api_key}, ext]\n"
+        "secrets:\n  db: {file: ./db.txt, x-aws-secret-arn: " + ARN + "}\n  api: {environment: API_TOKEN}\n"
+        "  ext: {external: true, name: 'arn:aws:ssm:us-east-1:123456789012:parameter/ext'}\n"
+    )
+    result = make_task_definition(EcsSettings(compose, environ={}, family="shop"))
+    web = result.task_definition["containerDefinitions"][0]
+    assert web["environmentFiles"] == [{"value": "arn:aws:s3:::bucket/web.env", "type": "s3"}]
+    assert web["environment"] == [{"name": "LOG_LEVEL", "value": "debug"}, {"name": "PLAIN", "value": "1"}]
+    assert web["secrets"] == [
+        {"name": "API_TOKEN", "valueFrom": "/shop/API_TOKEN"},
+        {"name": "DB_PASSWORD", "valueFrom": ARN},
+        {"name": "EXT", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/ext"},
+        {"name": "api_key", "valueFrom": "/shop/api"},  # an explicit target that is a variable name: as is
+    ]
+    text = "\n".join(result.warnings)
+    assert "no ARN for API_TOKEN (env_file app.env), api (compose secret api)" in text
+    assert "ECS cannot mount secret api as /run/secrets/api_key" in text
+    assert "tok-123456" not in result.content
+    # --secret names the ARN: then nothing is left to warn about for that secret.
+    result = make_task_definition(
+        EcsSettings(compose, environ={}, family="shop", secrets={"api": ARN, "API_TOKEN": ARN})
+    )
+    assert not any("no ARN" in w for w in result.warnings)
+    assert check_task_definition(result.task_definition) == []

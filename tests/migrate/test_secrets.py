@@ -1,0 +1,128 @@
+"""Secrets stay secret: values planted in .env, in an env_file and in the environment never appear in any
+output of ``migrate ecs`` or ``migrate compose --upgrade`` (stdout, stderr, JSON, written files, errors)."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DOTENV_SECRET = "Pl4nted-dotenv-S3cret"
+ENVFILE_SECRET = "Pl4nted-envfile-S3cret"
+ENVIRON_SECRET = "Pl4nted-environ-S3cret"
+PLANTED = (DOTENV_SECRET, ENVFILE_SECRET, ENVIRON_SECRET)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / ".env").write_text(f"DB_PASSWORD={DOTENV_SECRET}\nTAG=1.0\n")
+    (tmp_path / "app.env").write_text(f"STRIPE_SECRET_KEY={ENVFILE_SECRET}\nLOG_LEVEL=info\n")
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(
+        "services:\n  app:\n    image: 'app:${TAG}'\n    mem_limit: 128m\n    env_file: [app.env]\n"
+        "    environment:\n      DB_PASSWORD: ${DB_PASSWORD}\n      DATABASE_URL: 'postgres://app:${DB_PASSWORD}@db/app'\n"
+        "      GITHUB_TOKEN:\n      PLAIN: visible\n"
+        "    command: ['serve', '--token=${GITHUB_TOKEN}']\n"
+        "    healthcheck: {test: 'pg_isready --password ${DB_PASSWORD}'}\n    depends_on: [db]\n"
+        "  db:\n    image: postgres\n    mem_limit: 128m\n"
+        "    environment: {POSTGRES_PASSWORD: '${DB_PASSWORD}'}\n"
+    )
+    return compose
+
+
+def _no_secret(*texts: str) -> None:
+    for text in texts:
+        for secret in PLANTED:
+            assert secret not in text, f"{secret} leaked"
+
+
+def test_no_output_holds_a_planted_secret(project: Path, cli: Any, tmp_path: Path) -> None:
+    env = {"GITHUB_TOKEN": ENVIRON_SECRET}
+    out = tmp_path / "taskdef.json"
+    runs = [
+        cli("migrate", "ecs", str(project), env=env),
+        cli("migrate", "ecs", str(project), "--json", env=env),
+        cli("migrate", "ecs", str(project), "-o", str(out), env=env),
+        cli(
+            "migrate",
+            "ecs",
+            str(project),
+            "--launch-type",
+            "fargate",
+            "--execution-role",
+            "arn:aws:iam::1:role/x",
+            "--json",
+            env=env,
+        ),
+        cli("migrate", "compose", "--upgrade", str(project), env=env),
+        cli("migrate", "compose", "--upgrade", str(project), "--json", env=env),
+        cli("migrate", "compose", "--upgrade", str(project), "-o", str(tmp_path / "sub" / "c.yaml"), env=env),
+    ]
+    (tmp_path / "sub").mkdir()
+    runs.append(
+        cli("migrate", "compose", "--upgrade", str(project), "-o", str(tmp_path / "sub" / "c.yaml"), env=env)
+    )
+    for done in runs[:4] + runs[4:6] + runs[7:]:
+        assert done.returncode == 0, done.stderr
+    for done in runs:
+        _no_secret(done.stdout, done.stderr)
+    _no_secret(out.read_text(), (tmp_path / "sub" / "c.yaml").read_text())
+    td = json.loads(out.read_text())
+    app = td["containerDefinitions"][0]
+    assert [s["name"] for s in app["secrets"]] == [
+        "DATABASE_URL",
+        "DB_PASSWORD",
+        "GITHUB_TOKEN",
+        "STRIPE_SECRET_KEY",
+    ]
+    assert all(
+        s["valueFrom"].startswith("/compose-") or s["valueFrom"].startswith("/") for s in app["secrets"]
+    )
+    assert app["environment"] == [
+        {"name": "LOG_LEVEL", "value": "info"},
+        {"name": "PLAIN", "value": "visible"},
+    ]
+    assert app["command"] == ["serve", "--token=${GITHUB_TOKEN}"]
+    assert app["healthCheck"]["command"] == ["CMD-SHELL", "pg_isready --password ${DB_PASSWORD}"]
+    db = td["containerDefinitions"][1]
+    assert db["secrets"] == [{"name": "POSTGRES_PASSWORD", "valueFrom": f"/{td['family']}/POSTGRES_PASSWORD"}]
+    warnings = runs[0].stderr
+    assert "no ARN for" in warnings
+    assert "DB_PASSWORD (${DB_PASSWORD} from .env)" in warnings
+    assert "command: held the value of GITHUB_TOKEN" in warnings
+
+
+def test_errors_do_not_show_secrets(project: Path, cli: Any) -> None:
+    project.write_text(project.read_text().replace("mem_limit: 128m", "mem_limit: ${DB_PASSWORD}", 1))
+    done = cli("migrate", "ecs", str(project), env={"GITHUB_TOKEN": ENVIRON_SECRET})
+    assert done.returncode == 2
+    assert "is not a size" in done.stderr
+    _no_secret(done.stdout, done.stderr)
+    project.write_text("services:\n  app:\n    image: x\n    ports: ['${DB_PASSWORD}']\n")
+    for args in (("migrate", "ecs", str(project)), ("migrate", "compose", "--upgrade", str(project))):
+        done = cli(*args, "--json")
+        assert done.returncode == 2
+        _no_secret(done.stdout, done.stderr)
+
+
+def test_a_file_holding_literal_secrets_is_written_0600(tmp_path: Path, cli: Any) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(
+        "services:\n  db:\n    image: mysql\n    environment: {MYSQL_ROOT_PASSWORD: literal-pw}\n"
+    )
+    out = tmp_path / "td.json"
+    done = cli("migrate", "ecs", str(compose), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    upgraded = tmp_path / "new.yaml"
+    done = cli("migrate", "compose", "--upgrade", str(compose), "-o", str(upgraded))
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(upgraded.stat().st_mode) == 0o600
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("services:\n  web:\n    image: nginx\n")
+    out2 = tmp_path / "td2.json"
+    assert cli("migrate", "ecs", str(plain), "-o", str(out2)).returncode == 0
+    assert stat.S_IMODE(out2.stat().st_mode) != 0o600
