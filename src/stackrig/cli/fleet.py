@@ -38,9 +38,9 @@ def _inventory_report(outcome: InventoryOutcome, json_: bool) -> Report:
             console.file.write(outcome.files.content)
         stderr_console().print(f"fleet inventory: {outcome.result.summary()}", markup=False)
 
-    return Report(
-        outcome.to_dict(), render=render, warnings=outcome.notes(), partial=bool(outcome.result.skipped)
-    )
+    # Hosts without a usable address are skipped, each named with its reason: the inventory of the
+    # others is the whole of the work (not a partial result, which is for failed regions or files).
+    return Report(outcome.to_dict(), render=render, warnings=outcome.notes())
 
 
 # ------------------------------------------------------------------ commands
