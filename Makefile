@@ -25,7 +25,13 @@ WHEELHOUSE ?= .wheelhouse
 WHEELHOUSE_EXTRAS ?= all
 PACKAGE_FILES := pyproject.toml README.md LICENSE NOTICE $(shell find src -type f ! -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: run test bench lint docs dist wheelhouse apt-run apt-test apt-bench venv venv-test clean help
+# make image: the stackrig image, from the wheelhouse's wheels (pip --no-index in the build), on the
+# Docker daemon DOCKER_HOST names; IMAGE_BUILD_FLAGS go to docker build.
+IMAGE ?= stackrig
+IMAGE_BUILD_FLAGS ?=
+
+.PHONY: run test bench lint docs dist wheelhouse image container-cache apt-run apt-test apt-bench venv \
+	venv-test clean help
 
 help:
 	@echo "make run    install and run the main job on the bundled example"
@@ -35,6 +41,7 @@ help:
 	@echo "make docs   regenerate docs/cli.md from the CLI"
 	@echo "make dist   build the sdist and the wheel into $(DIST)/"
 	@echo "make wheelhouse  the wheel and every dependency's wheel in $(WHEELHOUSE)/ (pip --no-index)"
+	@echo "make image  build the stackrig image (fio, graphs, dashboard) on the daemon DOCKER_HOST names"
 
 apt-run:
 	scripts/apt-install.sh $(APT_RUN)
@@ -70,10 +77,15 @@ lint: venv-test
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src
 
+# What the container tests need from the Debian mirror (base image, apt layers), made before pytest
+# and cached outside the clone (tests/containers/prepare.py).
+container-cache: venv-test
+	$(BIN)/python -m tests.containers.prepare
+
 docs: venv
 	$(BIN)/python -m stackrig.cli.docs > docs/cli.md.tmp && mv docs/cli.md.tmp docs/cli.md
 
-test: lint wheelhouse
+test: lint container-cache wheelhouse
 	VENV=$(VENV) STACKRIG_WHEELHOUSE=$(abspath $(WHEELHOUSE)) scripts/test.sh
 
 # --no-isolation: hatchling comes from the test venv, so a build downloads nothing.
@@ -99,7 +111,10 @@ $(WHEELHOUSE)/.stackrig: $(DIST)/.built $(WHEELHOUSE)/.deps-$(WHEELHOUSE_EXTRAS)
 
 wheelhouse: $(WHEELHOUSE)/.stackrig
 
-bench: apt-bench venv-test
+image: wheelhouse
+	VENV=$(VENV) WHEELHOUSE=$(WHEELHOUSE) IMAGE=$(IMAGE) scripts/image.sh $(IMAGE_BUILD_FLAGS)
+
+bench: apt-bench venv-test container-cache wheelhouse
 	for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python "$$script"; done
 
 clean:

@@ -9,7 +9,8 @@ rm -f "$root"/.coverage "$root"/.coverage.*
 workers=${STACKRIG_TEST_WORKERS:-$(nproc)}
 
 status=0
-"$VENV/bin/python" -m pytest -n "$workers" -m "not serial" "$@" || status=$?
+# loadgroup: tests marked xdist_group share a worker (the container tests: one Docker engine).
+"$VENV/bin/python" -m pytest -n "$workers" --dist loadgroup -m "not serial" "$@" || status=$?
 if [ "$status" -ne 0 ]; then exit "$status"; fi
 serial=0
 # The serial tests build machine-wide state (Open vSwitch bridges, namespaces): two suites on one

@@ -18,6 +18,7 @@ __all__ = [
     "ensure_dir",
     "ensure_not_input",
     "open_text",
+    "read_bytes",
     "read_text",
     "safe_join",
 ]
@@ -195,6 +196,17 @@ def read_text(path: str | os.PathLike[str], *, what: str = "file") -> str:
     source = Path(path)
     with _reading(source, what):
         return source.read_text(encoding="utf-8")
+
+
+def read_bytes(path: str | os.PathLike[str], *, what: str = "file", utf8: bool = False) -> bytes:
+    """Read a user-given file byte for byte (``utf8``: it must also be UTF-8 text), or raise the
+    UsageError of :func:`read_text`."""
+    source = Path(path)
+    with _reading(source, what):
+        data = source.read_bytes()
+        if utf8:
+            data.decode("utf-8")
+        return data
 
 
 def open_text(path: str | os.PathLike[str], *, what: str = "file") -> IO[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from stackrig.bench import load_results
@@ -12,7 +13,9 @@ from tests.services import Service, free_port
 pytestmark = needs_fio
 
 
-def test_fleet_run_stores_every_host(fio_servers: list[Service], home_args: list[str]) -> None:
+def test_fleet_run_stores_every_host(
+    fio_servers: list[Service], home_args: list[str], tmp_path: Path
+) -> None:
     hosts = ",".join(f"{s.host}:{s.port}" for s in fio_servers)
     done = stackrig(
         *home_args,
@@ -53,6 +56,21 @@ def test_fleet_run_stores_every_host(fio_servers: list[Service], home_args: list
     ]
     listed = json.loads(stackrig(*home_args, "bench", "list", "--host", fio_servers[1].host, "--json").stdout)
     assert [r["id"] for r in listed["data"]["runs"]] == [doc["data"]["run"]["id"]]
+    # imported elsewhere (without its meta.json), every per-host log goes with the result
+    source = tmp_path / "copied"
+    shutil.copytree(folder, source)
+    (source / "meta.json").unlink()
+    other = ["--data-dir", str(tmp_path / "elsewhere")]
+    imported = stackrig(*other, "bench", "import", str(source), "--json")
+    assert imported.returncode == 0, imported.stderr
+    data = json.loads(imported.stdout)["data"]
+    logs = {p.name for p in source.iterdir() if ".log." in p.name}
+    assert logs
+    assert {Path(t["path"]).name for t in data["taken"] if t["role"] == "log"} == logs
+    (run,) = data["runs"]
+    assert sorted(run["hosts"]) == sorted(s.host for s in fio_servers)
+    shown = json.loads(stackrig(*other, "bench", "show", run["id"], "--json").stdout)["data"]["results"]
+    assert {r["host"] for r in shown} == hosts_in_rows
 
 
 def test_unreachable_server_is_named(

@@ -28,7 +28,7 @@ def test_run_folder_holds_everything(shared_runs: dict[str, SharedRun]) -> None:
     assert folder.parent == run.runs_dir
     assert folder.name.endswith("Z-baseline")
     names = {p.name for p in folder.iterdir()}
-    assert {"quick.fio", "fio.json", "fio.stderr", "meta.json"} <= names
+    assert {"quick.fio", "quick.effective.fio", "fio.json", "fio.stderr", "meta.json"} <= names
     assert "scratch" not in names  # fio's data files were removed
     for job in ("randread", "seqwrite"):
         for kind in ("bw", "iops", "lat", "clat", "slat"):
@@ -47,13 +47,26 @@ def test_run_folder_holds_everything(shared_runs: dict[str, SharedRun]) -> None:
             "source": str(source),
             "sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
             "size": source.stat().st_size,
+            "effective": "quick.effective.fio",
         }
     ]
     assert meta["started"] <= meta["ended"]
-    copy = (folder / "quick.fio").read_text()
-    assert copy.endswith(source.read_text())
-    assert "write_bw_log" in copy
-    assert "log_avg_msec=200" in copy
+    # the copy is the job byte for byte (its sha256 is the recorded one); what stackrig adds
+    # is in the effective job fio ran, with the run's scratch folder as a placeholder
+    copy = (folder / "quick.fio").read_bytes()
+    assert copy == source.read_bytes()
+    assert hashlib.sha256(copy).hexdigest() == meta["jobs"][0]["sha256"]
+    effective = (folder / "quick.effective.fio").read_text()
+    assert effective.endswith(source.read_text())
+    assert "write_bw_log" in effective
+    assert "log_avg_msec=200" in effective
+    assert "directory=${STACKRIG_RUN_SCRATCH}" in effective
+    assert str(folder) not in effective  # nothing run-specific: the file runs again as it is
+    assert meta["command"][-1] == "quick.effective.fio"
+    assert meta["replay"] == {
+        "logs": True, "log_avg_msec": 200, "target": None, "hosts": [], "status_interval": 1.0, "from": None,
+        "params": {}, "steady_state": {}, "precondition": False,
+    }  # fmt: skip
 
 
 def test_run_without_logs_and_envelope(shared_runs: dict[str, SharedRun]) -> None:
@@ -100,7 +113,8 @@ def test_target_sets_directory(tmp_path: Path, home_args: list[str]) -> None:
     done = stackrig(*home_args, "bench", "run", str(DATA / "client.fio"), "--target", str(target), "--json")
     assert done.returncode == 0, done.stderr
     folder = Path(json.loads(done.stdout)["data"]["run"]["folder"])
-    assert f"directory={target}" in (folder / "client.fio").read_text()
+    assert f"directory={target}" in (folder / "client.effective.fio").read_text()
+    assert (folder / "client.fio").read_bytes() == (DATA / "client.fio").read_bytes()
     assert list(target.iterdir())  # fio laid out its file there
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from stackrig import bench
 from stackrig.bench import History, ResultsError, RunStatus, load_results, parse_results
-from stackrig.bench.compare import _combine, format_rows, parse_metrics
+from stackrig.bench.compare import combine_rows, format_rows, parse_metrics
 from stackrig.bench.history import ResultRow
 from stackrig.bench.inventory import hosts_from_listing
 from stackrig.bench.jobfile import JobFetchError, _copy_name, fetch_job, header, prepare_jobs
@@ -315,7 +315,14 @@ def test_argv_and_status() -> None:
     bad = parse_results('{"jobs": [{"jobname": "j", "error": 5, "read": {"io_bytes": 1}}]}')
     assert _status(0, False, ok, "")[0] is RunStatus.OK
     assert _status(0, True, ok, "")[0] is RunStatus.INTERRUPTED
-    assert _status(0, False, bad, "")[1] == "jobs failed: j"
+    assert _status(0, False, bad, "")[1] == "job j: error 5 (Input/output error)"
+    said = _status(
+        0, False, bad, "fio: pid=7, err=5/file:io_u.c:1, func=io_u error, error=Input/output error\n"
+    )[1]
+    assert said == (
+        "job j: error 5 (Input/output error); fio said: fio: pid=7, err=5/file:io_u.c:1, func=io_u error, "
+        "error=Input/output error"
+    )
     assert _status(0, False, None, "")[1] == "fio wrote no results"
     assert "10.0.0.9:1" in (_status(0, False, ok, "fio: failed to connect to 10.0.0.9:1\n")[1] or "")
 
@@ -405,7 +412,7 @@ def _row(job: str, iops: float, p99: float | None) -> ResultRow:
 
 
 def test_combine_and_metrics() -> None:
-    combined = _combine([_row("j", 10, 100), _row("j", 30, 300), _row("k", 5, None)])
+    combined = combine_rows([_row("j", 10, 100), _row("j", 30, 300), _row("k", 5, None)])
     assert combined[("", "j", "read")]["iops"] == 40
     assert combined[("", "j", "read")]["lat_p99"] == 200
     assert combined[("", "k", "read")]["lat_p99"] is None

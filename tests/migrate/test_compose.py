@@ -109,7 +109,7 @@ def test_report_compose_validates_and_loads(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("image", "test0"),
-    [("postgres:16", "CMD-SHELL"), ("mariadb:11", "CMD")],
+    [("postgres:16", "CMD-SHELL"), ("mariadb:11", "CMD-SHELL")],
 )
 def test_report_compose_other_databases(tmp_path: Path, image: str, test0: str) -> None:
     report = tmp_path / "r.json"
@@ -351,3 +351,36 @@ def test_upgrade_v1_volumes_and_extends(tmp_path: Path) -> None:
     assert any("extends: web of common.yml (a version-1 file) merged in" in n for n in result.notes)
     (tmp_path / "new.yml").write_text(result.content)
     docker_compose_config(tmp_path, "new.yml")
+
+
+@pytest.mark.parametrize(
+    ("image", "username", "env", "password_of_app"),
+    [
+        ("mariadb:10.11", "shop", {"MARIADB_DATABASE": "shop", "MARIADB_USER": "shop"}, "MARIADB_PASSWORD"),
+        ("mysql:8.0", "shop", {"MYSQL_DATABASE": "shop", "MYSQL_USER": "shop"}, "MYSQL_PASSWORD"),
+        ("mysql:5.5", "root", {"MYSQL_DATABASE": "shop"}, "MYSQL_ROOT_PASSWORD"),
+        ("postgres:16", "shop", {"POSTGRES_DB": "shop", "POSTGRES_USER": "shop"}, "POSTGRES_PASSWORD"),
+    ],
+)
+def test_report_compose_creates_the_apps_login(
+    tmp_path: Path, image: str, username: str, env: dict[str, str], password_of_app: str
+) -> None:
+    """The db's first start creates the user the app logs in as (the images' *_USER/*_PASSWORD);
+    the healthcheck names no password and no script only one image has."""
+    report = tmp_path / "r.json"
+    services = [
+        {"name": "app", "role": "app", "port": 8080},
+        {"name": "db", "role": "db", "image": image, "database": "shop", "username": username},
+    ]
+    report.write_text(json.dumps({"services": services}))
+    result = make_compose(ComposeSettings(report=report))
+    db, app = result.document["services"]["db"], result.document["services"]["app"]
+    assert db["environment"] == env
+    assert app["environment"]["DATABASE_USERNAME"] == username
+    check = " ".join(db["healthcheck"]["test"])
+    assert "healthcheck.sh" not in check
+    assert "PASSWORD" not in check.upper().replace("POSTGRES_USER", "")
+    assert "-p" not in db["healthcheck"]["test"]
+    (note,) = [n for n in result.notes if "secrets.env" in n]
+    assert f"{password_of_app}=..." in note
+    assert f"DATABASE_PASSWORD: the same as {password_of_app}" in note

@@ -182,3 +182,21 @@ def test_round_trip_through_the_api(moto: str, cli: Any, tmp_path: Path) -> None
     )
     assert done.returncode == 2
     assert "no task definition shop:9 in us-east-1" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "awesome-compose/nginx-flask-mysql/compose.yaml",
+        "awesome-compose/graylog/compose.yaml",
+        "compose-spec-conformance/udp_port/compose.yaml",
+    ],
+)
+def test_round_trip_through_the_cli_is_byte_for_byte(rel: str, tmp_path: Path, cli: Any) -> None:
+    first, compose, again = tmp_path / "taskdef.json", tmp_path / "compose.yaml", tmp_path / "again.json"
+    assert (
+        cli("migrate", "ecs", str(CORPUS / rel), "-o", str(first), env={"HOME": "/home/user"}).returncode == 0
+    )
+    assert cli("migrate", "compose", "--from-ecs", str(first), "-o", str(compose)).returncode == 0
+    assert cli("migrate", "ecs", str(compose), "-o", str(again)).returncode == 0
+    assert again.read_bytes() == first.read_bytes()

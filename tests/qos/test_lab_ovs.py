@@ -123,6 +123,18 @@ def test_switch_rejecting_mid_path_leaves_flows_and_state(lab: Lab) -> None:
     assert meters("lab-s3") == []
 
 
+def _stackrig_qos_records() -> tuple[int, int]:
+    """How many QoS and Queue records carry stackrig's mark (machine-wide)."""
+
+    def count(table: str) -> int:
+        found = sh(
+            "ovs-vsctl", "--format=json", "--columns=_uuid", "find", table, "external_ids:stackrig=qos"
+        )
+        return len(json.loads(found)["data"])
+
+    return count("qos"), count("queue")
+
+
 def test_queues_records_tc_classes_and_set_queue_flows(lab: Lab) -> None:
     args = (
         "qos",
@@ -137,23 +149,26 @@ def test_queues_records_tc_classes_and_set_queue_flows(lab: Lab) -> None:
         "--queue",
         "2=2M",
     )
+    records = _stackrig_qos_records()  # OVS keeps QoS rows across restarts: count what this test adds
     first = lab.run(*args, "--json")
     assert first.returncode == 0, first.stderr
-    qos_rows = json.loads(
-        sh("ovs-vsctl", "--format=json", "--columns=_uuid,type,other_config", "list", "qos")
-    )["data"]
-    assert len(qos_rows) == 2
-    assert all(row[1] == "linux-htb" for row in qos_rows)
-    queue_rates = sorted(sh("ovs-vsctl", "--columns=other_config", "list", "queue").split("\n"))
-    assert sum('max-rate="2000000"' in q for q in queue_rates) == 2
-    assert sum('max-rate="20000000"' in q for q in queue_rates) == 2
+    assert _stackrig_qos_records() == (records[0] + 2, records[1] + 6)
+    for port in ("lab-h1-e", "lab-s1-s2"):
+        qos = sh("ovs-vsctl", "get", "port", port, "qos").strip()
+        assert sh("ovs-vsctl", "get", "qos", qos, "type").strip() == "linux-htb"
+        rates = sorted(
+            int(
+                sh("ovs-vsctl", "get", "queue", ref.split("=")[1], "other_config:max-rate").strip().strip('"')
+            )
+            for ref in sh("ovs-vsctl", "get", "qos", qos, "queues").strip().strip("{}").split(", ")
+        )
+        assert rates == [2_000_000, 20_000_000, 10**10]
     classes = sh("tc", "class", "show", "dev", "lab-h1-e")
     assert "20Mbit" in classes
     assert "2Mbit" in classes
     # idempotent: a second run replaces, it does not add records
     assert lab.run(*args).returncode == 0
-    assert len(json.loads(sh("ovs-vsctl", "--format=json", "list", "qos"))["data"]) == 2
-    assert len(json.loads(sh("ovs-vsctl", "--format=json", "list", "queue"))["data"]) == 6
+    assert _stackrig_qos_records() == (records[0] + 2, records[1] + 6)
 
     path = lab.run("qos", "path", "--src", "h1", "--dst", "h2", "--queue", "2", "--protocol", "tcp", "--json")
     assert path.returncode == 0, path.stderr
@@ -164,8 +179,8 @@ def test_queues_records_tc_classes_and_set_queue_flows(lab: Lab) -> None:
 
     cleared = lab.run("qos", "queues", "lab-s1", "lab-h1-e", "2", "--clear")
     assert cleared.returncode == 0, cleared.stderr
-    assert json.loads(sh("ovs-vsctl", "--format=json", "list", "qos"))["data"] == []
-    assert json.loads(sh("ovs-vsctl", "--format=json", "list", "queue"))["data"] == []
+    assert _stackrig_qos_records() == records
+    assert sh("ovs-vsctl", "get", "port", "lab-h1-e", "qos").strip() == "[]"
     bad = lab.run("qos", "queues", "lab-s1", "nosuch", "--queue", "1=1M")
     assert bad.returncode == 2
     assert "no port 'nosuch'" in bad.stderr

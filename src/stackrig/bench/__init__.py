@@ -3,12 +3,15 @@
 The run folder (the contract other parts, e.g. plots and the dashboard, read)
 =============================================================================
 
-Every ``bench run`` (and ``bench import``) creates a NEW folder and never
-touches an earlier one::
+Every ``bench run`` (and each run ``bench import`` makes) creates a NEW folder and
+never touches an earlier one::
 
     <runs-dir>/<UTC yyyymmddTHHMMSSZ>-<name>/      (``-<4 hex>`` appended when taken)
-        <job>.fio            a copy of each job file as fio ran it (URLs: the
-                             downloaded bytes; ``--target`` adds ``directory=``)
+        <job>.fio            each job file byte for byte as given (URLs: the
+                             downloaded bytes); its sha256 is in meta.json
+        <job>.effective.fio  the job fio ran: stackrig's [global] section (scratch
+                             directory=${STACKRIG_RUN_SCRATCH}, --target, --logs)
+                             and then the copy; `bench run --from RUN` runs it again
         fio.json             fio's --output-format=json+ document. In client mode
                              fio prints ``<host> ...`` text lines before the JSON;
                              they are kept. Read it with :func:`load_results`.
@@ -20,9 +23,11 @@ touches an earlier one::
         meta.json            :class:`RunRecord` as JSON: schema, id, name, status
                              (ok | failed | interrupted), started/ended (ISO UTC),
                              exit_code (fio's), command (argv), jobs [{file, source,
-                             sha256, size}], labels {k: v}, hosts ["h:port"],
+                             sha256, size, effective}], labels {k: v}, hosts,
                              machine {hostname, kernel, os, arch, cpu, cpu_count},
-                             fio_version, error, imported_from
+                             fio_version, error, imported_from, replay {logs,
+                             log_avg_msec, target, hosts, status_interval, from},
+                             sources [{path, sha256, role}] (imports), log_only
 
 ``<runs-dir>`` defaults to ``Paths.runs`` (``runs/`` in the data folder). The
 history (SQLite, component ``bench``) indexes the folders: one row per run plus
@@ -37,15 +42,23 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from stackrig.bench.compare import Comparison, compare_runs, export_rows, format_rows, parse_metrics
+    from stackrig.bench.groups import (
+        RunGroup,
+        delete_group,
+        group_runs,
+        is_group_ref,
+        list_groups,
+        resolve_group,
+        resolve_runs,
+    )
     from stackrig.bench.history import History, ResultRow, RunNotFoundError, rows_from_results
+    from stackrig.bench.importer import ImportResult, import_dir
     from stackrig.bench.inventory import hosts_from_inventory
     from stackrig.bench.jobfile import InvalidJobError, JobFetchError
     from stackrig.bench.manage import (
         ExportResult,
-        ImportResult,
         delete_runs,
         export_runs,
-        import_dir,
         is_loopback,
         plan_prune,
         run_fio_server,
@@ -60,6 +73,9 @@ if TYPE_CHECKING:
         parse_host,
         parse_label,
     )
+    from stackrig.bench.noise import GroupComparison, compare_groups, group_stats
+    from stackrig.bench.phases import parse_steady_state
+    from stackrig.bench.repeat import GroupResult, run_group
     from stackrig.bench.results import (
         DirectionStats,
         DiskUtil,
@@ -77,10 +93,24 @@ if TYPE_CHECKING:
         RunResult,
         run_jobs,
     )
+    from stackrig.bench.runplan import RunPlan, plan_run, settings_from_run
 
 # Where each public name lives: imported on first use (PEP 562), so a command that needs
 # one part of the family (``bench plot`` needs only the log reader) does not import the rest.
 _HOMES: dict[str, str] = {
+    "GroupComparison": "stackrig.bench.noise",
+    "parse_steady_state": "stackrig.bench.phases",
+    "delete_group": "stackrig.bench.groups",
+    "group_runs": "stackrig.bench.groups",
+    "GroupResult": "stackrig.bench.repeat",
+    "RunGroup": "stackrig.bench.groups",
+    "compare_groups": "stackrig.bench.noise",
+    "group_stats": "stackrig.bench.noise",
+    "is_group_ref": "stackrig.bench.groups",
+    "list_groups": "stackrig.bench.groups",
+    "resolve_group": "stackrig.bench.groups",
+    "resolve_runs": "stackrig.bench.groups",
+    "run_group": "stackrig.bench.repeat",
     "Comparison": "stackrig.bench.compare",
     "DirectionStats": "stackrig.bench.results",
     "DiskUtil": "stackrig.bench.results",
@@ -90,7 +120,7 @@ _HOMES: dict[str, str] = {
     "FioRunFailedError": "stackrig.bench.runner",
     "FioServerUnreachableError": "stackrig.bench.runner",
     "History": "stackrig.bench.history",
-    "ImportResult": "stackrig.bench.manage",
+    "ImportResult": "stackrig.bench.importer",
     "InvalidJobError": "stackrig.bench.jobfile",
     "JobFetchError": "stackrig.bench.jobfile",
     "JobResult": "stackrig.bench.results",
@@ -101,6 +131,7 @@ _HOMES: dict[str, str] = {
     "ResultsError": "stackrig.bench.results",
     "RunNotFoundError": "stackrig.bench.history",
     "RunRecord": "stackrig.bench.model",
+    "RunPlan": "stackrig.bench.runplan",
     "RunResult": "stackrig.bench.runner",
     "RunSettings": "stackrig.bench.model",
     "RunStatus": "stackrig.bench.model",
@@ -110,7 +141,7 @@ _HOMES: dict[str, str] = {
     "export_runs": "stackrig.bench.manage",
     "format_rows": "stackrig.bench.compare",
     "hosts_from_inventory": "stackrig.bench.inventory",
-    "import_dir": "stackrig.bench.manage",
+    "import_dir": "stackrig.bench.importer",
     "is_loopback": "stackrig.bench.manage",
     "load_results": "stackrig.bench.results",
     "parse_host": "stackrig.bench.model",
@@ -118,10 +149,12 @@ _HOMES: dict[str, str] = {
     "parse_metrics": "stackrig.bench.compare",
     "parse_results": "stackrig.bench.results",
     "plan_prune": "stackrig.bench.manage",
+    "plan_run": "stackrig.bench.runplan",
     "rows_from_results": "stackrig.bench.history",
     "run_fio_server": "stackrig.bench.manage",
     "run_jobs": "stackrig.bench.runner",
     "select_runs": "stackrig.bench.manage",
+    "settings_from_run": "stackrig.bench.runplan",
 }
 
 
@@ -147,6 +180,8 @@ __all__ = [
     "FioResults",
     "FioRunFailedError",
     "FioServerUnreachableError",
+    "GroupComparison",
+    "GroupResult",
     "History",
     "ImportResult",
     "InvalidJobError",
@@ -157,27 +192,41 @@ __all__ = [
     "Progress",
     "ResultRow",
     "ResultsError",
+    "RunGroup",
     "RunNotFoundError",
+    "RunPlan",
     "RunRecord",
     "RunResult",
     "RunSettings",
     "RunStatus",
+    "compare_groups",
     "compare_runs",
+    "delete_group",
     "delete_runs",
     "export_rows",
     "export_runs",
     "format_rows",
+    "group_runs",
+    "group_stats",
     "hosts_from_inventory",
     "import_dir",
+    "is_group_ref",
     "is_loopback",
+    "list_groups",
     "load_results",
     "parse_host",
     "parse_label",
     "parse_metrics",
     "parse_results",
+    "parse_steady_state",
     "plan_prune",
+    "plan_run",
+    "resolve_group",
+    "resolve_runs",
     "rows_from_results",
     "run_fio_server",
+    "run_group",
     "run_jobs",
     "select_runs",
+    "settings_from_run",
 ]

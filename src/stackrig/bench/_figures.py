@@ -18,7 +18,15 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["chart_figure", "figure", "hist_figure", "iops_lat_figure", "percentile_figure", "save"]
+__all__ = [
+    "chart_figure",
+    "figure",
+    "hist_figure",
+    "iops_lat_figure",
+    "percentile_figure",
+    "plain_log_ticks",
+    "save",
+]
 
 
 def figure(size: tuple[int, int]) -> Any:
@@ -38,6 +46,21 @@ def save(fig: Any, path: Path, fmt: str) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=100, metadata={"Date": None} if fmt == "svg" else None)
     return _io.atomic_write(path, buf.getvalue())
+
+
+def plain_log_ticks(axis: Any) -> None:
+    """A log-scale axis labelled with plain numbers at 1, 2 and 5 of each decade (50, 100, 200,
+    500), not matplotlib's ``4 x 10^2``; minor ticks stay unlabelled."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _pos: plain_number(value)))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def plain_number(value: float) -> str:
+    """50, 200, 1,000, 0.5: a tick label without exponents."""
+    return f"{value:,.0f}" if value >= 1 else f"{value:.3g}"
 
 
 def style(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
@@ -93,6 +116,7 @@ def percentile_figure(
         f"latency ({unit})",
     )
     ax.set_yscale("log")
+    plain_log_ticks(ax.yaxis)
     ax.legend(loc="best", fontsize=7, ncol=2)
     return fig
 
@@ -136,6 +160,7 @@ def hist_figure(logs: list[FioLog], hists: list[FioHistLog], size: tuple[int, in
         cdf = np.cumsum(counts) / total * 100.0
         cdf_ax.plot(x[nz] / div, cdf[nz], color=color, linewidth=1.5, label=f"{label} CDF")
     ax.set_xscale("log")
+    plain_log_ticks(ax.xaxis)
     style(
         ax,
         f"{title} — completion latency histogram and CDF",

@@ -72,13 +72,17 @@ class Comparison:
     changes: tuple[Change, ...]
     unmatched: tuple[str, ...]
     """``run: host/job/direction`` present on one side only."""
+    note: str = (
+        "no confidence can be given for single runs; make groups with `bench run --repeat N` "
+        "and compare them (bench compare g:BASE g:CANDIDATE)"
+    )
 
     @property
     def regressions(self) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.regression)
 
 
-def _combine(rows: Sequence[ResultRow]) -> dict[tuple[str, str, str], dict[str, float | None]]:
+def combine_rows(rows: Sequence[ResultRow]) -> dict[tuple[str, str, str], dict[str, float | None]]:
     grouped: dict[tuple[str, str, str], list[ResultRow]] = {}
     for row in rows:
         grouped.setdefault(row.key, []).append(row)
@@ -122,11 +126,11 @@ def compare_runs(
     if threshold < 0:
         raise UsageError("--fail-on-regression takes a percentage of 0 or more")
     baseline, others = runs[0], runs[1:]
-    base_rows = _combine(history.rows(baseline))
+    base_rows = combine_rows(history.rows(baseline))
     changes: list[Change] = []
     unmatched: list[str] = []
     for run in others:
-        rows = _combine(history.rows(run))
+        rows = combine_rows(history.rows(run))
         unmatched.extend(f"{run.id}: {_key(key)} missing" for key in base_rows.keys() - rows.keys())
         unmatched.extend(
             f"{run.id}: {_key(key)} not in the baseline" for key in rows.keys() - base_rows.keys()
@@ -186,12 +190,12 @@ def export_rows(history: History, runs: Sequence[RunRecord]) -> list[dict[str, o
     ]
 
 
-def format_rows(rows: list[dict[str, object]], fmt: str) -> str:
+def format_rows(rows: list[dict[str, object]], fmt: str, fields: Sequence[str] = EXPORT_FIELDS) -> str:
     if fmt == "json":
         return json.dumps(rows, indent=2) + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(buffer, fieldnames=list(fields), lineterminator="\n")
         writer.writeheader()
         for row in rows:
             writer.writerow({k: "" if v is None else v for k, v in row.items()})

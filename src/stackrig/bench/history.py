@@ -75,6 +75,30 @@ MIGRATIONS = [
         PRIMARY KEY (run_id, seq)
     );
     """,
+    """
+    CREATE TABLE bench_imports (
+        sha256 TEXT NOT NULL,
+        run_id TEXT NOT NULL REFERENCES bench_runs(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        role TEXT NOT NULL,
+        PRIMARY KEY (sha256, run_id, path)
+    );
+    CREATE INDEX bench_imports_sha256 ON bench_imports(sha256);
+    """,
+    """
+    CREATE TABLE bench_groups (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        created TEXT NOT NULL,
+        spec TEXT NOT NULL
+    );
+    CREATE INDEX bench_groups_created ON bench_groups(created);
+    ALTER TABLE bench_runs ADD COLUMN group_id TEXT REFERENCES bench_groups(id) ON DELETE SET NULL;
+    ALTER TABLE bench_runs ADD COLUMN group_seq INTEGER;
+    ALTER TABLE bench_runs ADD COLUMN warmup INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX bench_runs_group ON bench_runs(group_id, group_seq);
+    """,
 ]
 
 
@@ -193,7 +217,7 @@ class History:
         self.close()
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
@@ -210,11 +234,13 @@ class History:
     def add(self, record: RunRecord, results: FioResults | None) -> None:
         """Index a run (replacing an earlier row of the same id)."""
         rows = rows_from_results(results) if results is not None else []
-        with self._tx() as conn:
+        with self.transaction() as conn:
             conn.execute("DELETE FROM bench_runs WHERE id = ?", (record.id,))
+            group = record.group
             conn.execute(
                 "INSERT INTO bench_runs(id, name, folder, status, started, ended, exit_code, machine,"
-                " hosts, fio_version, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " hosts, fio_version, meta, group_id, group_seq, warmup)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.id,
                     record.name,
@@ -227,11 +253,18 @@ class History:
                     ",".join(record.hosts),
                     record.fio_version,
                     json.dumps(record.to_meta()),
+                    group.id if group else None,
+                    group.seq if group else None,
+                    int(group.warmup) if group else 0,
                 ),
             )
             conn.executemany(
                 "INSERT INTO bench_labels(run_id, key, value) VALUES (?, ?, ?)",
                 [(record.id, k, v) for k, v in record.labels.items()],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO bench_imports(sha256, run_id, path, role) VALUES (?, ?, ?, ?)",
+                [(f.sha256, record.id, f.path, f.role) for f in record.sources],
             )
             conn.executemany(
                 f"INSERT INTO bench_results(run_id, seq, {', '.join(ROW_FIELDS)})"  # noqa: S608 - fixed names
@@ -255,33 +288,31 @@ class History:
                 shutil.rmtree(record.folder)
             except OSError as exc:
                 raise OutputPathError(f"cannot remove {record.folder}: {exc.strerror or exc}") from exc
-        with self._tx() as conn:
+        with self.transaction() as conn:
             conn.execute("DELETE FROM bench_runs WHERE id = ?", (record.id,))
 
     # ------------------------------------------------------------ reading
 
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+    def query(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
             return self.conn.execute(sql, args)
         except sqlite3.Error as exc:
             raise OutputPathError(f"cannot read the bench history in {self.path}: {exc}") from exc
 
-    def _record(self, row: sqlite3.Row) -> RunRecord:
+    def record_of(self, row: sqlite3.Row) -> RunRecord:
         meta = json.loads(row["meta"])
         return RunRecord.from_meta(meta, Path(row["folder"]))
 
-    def list(
+    def _filter(
         self,
-        *,
-        name: str | None = None,
-        labels: Mapping[str, str] | None = None,
-        since: dt.datetime | None = None,
-        host: str | None = None,
-        newest_first: bool = True,
-    ) -> builtins.list[RunRecord]:
-        """Runs matching every filter (name glob, labels, started since, machine or fio server)."""
-        sql = "SELECT * FROM bench_runs WHERE 1=1"
-        args: list[Any] = []
+        name: str | None,
+        labels: Mapping[str, str] | None,
+        since: dt.datetime | None,
+        host: str | None,
+        group: str | None = None,
+    ) -> tuple[str, builtins.list[Any]]:
+        sql = " WHERE 1=1"
+        args: builtins.list[Any] = []
         if name:
             sql += " AND name GLOB ?"
             args.append(name)
@@ -293,15 +324,101 @@ class History:
         if since is not None:
             sql += " AND started >= ?"
             args.append(_iso(since))
+        if host:  # the machine, or a fio server with or without its port (checked exactly after)
+            sql += (
+                " AND (machine GLOB ? OR (',' || hosts || ',') GLOB ('*,' || ? || ',*')"
+                " OR (',' || hosts || ',') GLOB ('*,' || ? || ':*'))"
+            )
+            args += [host, host, host]
+        if group:
+            sql += " AND group_id = ?"
+            args.append(group)
+        return sql, args
+
+    def list(
+        self,
+        *,
+        name: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        since: dt.datetime | None = None,
+        host: str | None = None,
+        newest_first: bool = True,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> builtins.list[RunRecord]:
+        """Runs matching every filter (name glob, labels, started since, machine or fio server),
+        newest first; ``limit``/``offset`` page through them (indexed by start time)."""
+        where, args = self._filter(name, labels, since, host)
+        sql = "SELECT * FROM bench_runs" + where  # noqa: S608 - fixed SQL, values bound
         sql += " ORDER BY started DESC, rowid DESC" if newest_first else " ORDER BY started, rowid"
-        records = [self._record(row) for row in self._query(sql, args)]
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [limit, offset]
+        records = [self.record_of(row) for row in self.query(sql, args)]
         if host:
             records = [r for r in records if _host_matches(r, host)]
         return records
 
+    def count(
+        self,
+        *,
+        name: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        since: dt.datetime | None = None,
+        host: str | None = None,
+    ) -> int:
+        """How many runs :meth:`list` would give without a limit."""
+        where, args = self._filter(name, labels, since, host)
+        return int(self.query("SELECT COUNT(*) FROM bench_runs" + where, args).fetchone()[0])  # noqa: S608
+
+    def search(
+        self, query: str | None, *, under: Sequence[str] = (), limit: int = 50, offset: int = 0
+    ) -> tuple[builtins.list[RunRecord], int]:
+        """A page of runs (newest first) whose id, name, status, machine, fio servers, folder or a
+        label ``k=v`` hold every word of ``query`` (case-insensitive), inside one of the folders
+        ``under`` when given; and how many match in all. Indexed paging: the dashboard's run list."""
+        sql = " WHERE 1=1"
+        args: builtins.list[Any] = []
+        if under:
+            sql += " AND (" + " OR ".join("folder LIKE ? ESCAPE '\\'" for _ in under) + ")"
+            args += [_like(str(folder).rstrip("/") + "/") + "%" for folder in under]
+        for word in (query or "").lower().split():
+            pattern = "%" + _like(word) + "%"
+            sql += (
+                " AND (lower(id) LIKE ?1 ESCAPE '\\' OR lower(name) LIKE ?1 ESCAPE '\\'"
+                " OR lower(status) LIKE ?1 ESCAPE '\\' OR lower(machine) LIKE ?1 ESCAPE '\\'"
+                " OR lower(hosts) LIKE ?1 ESCAPE '\\' OR lower(folder) LIKE ?1 ESCAPE '\\'"
+                " OR EXISTS (SELECT 1 FROM bench_labels l WHERE l.run_id = bench_runs.id"
+                " AND lower(l.key || '=' || l.value) LIKE ?1 ESCAPE '\\'))"
+            ).replace("?1", "?")
+            args += [pattern] * 7
+        total = int(self.query("SELECT COUNT(*) FROM bench_runs" + sql, args).fetchone()[0])  # noqa: S608
+        page = self.query(
+            "SELECT * FROM bench_runs" + sql + " ORDER BY started DESC, rowid DESC LIMIT ? OFFSET ?",  # noqa: S608
+            [*args, limit, offset],
+        )
+        return [self.record_of(row) for row in page], total
+
+    def by_name(self, run_id: str) -> RunRecord | None:
+        """A run by its id or its folder's name (the dashboard's URLs use either)."""
+        found = self.get(run_id)
+        if found is not None:
+            return found
+        row = self.query(
+            "SELECT * FROM bench_runs WHERE folder LIKE ? ESCAPE '\\' LIMIT 1", ("%/" + _like(run_id),)
+        ).fetchone()
+        return self.record_of(row) if row else None
+
+    def imported(self, sha256: str) -> str | None:
+        """The run a file with this sha256 was imported into, if any."""
+        row = self.query(
+            "SELECT run_id FROM bench_imports WHERE sha256 = ? ORDER BY rowid LIMIT 1", (sha256,)
+        ).fetchone()
+        return str(row["run_id"]) if row else None
+
     def get(self, run_id: str) -> RunRecord | None:
-        row = self._query("SELECT * FROM bench_runs WHERE id = ?", (run_id,)).fetchone()
-        return self._record(row) if row else None
+        row = self.query("SELECT * FROM bench_runs WHERE id = ?", (run_id,)).fetchone()
+        return self.record_of(row) if row else None
 
     def resolve(self, ref: str) -> RunRecord:
         """A run from an id, a unique id prefix, a folder (path or name), or ``latest``."""
@@ -309,28 +426,28 @@ class History:
         if not text:
             raise RunNotFoundError("empty RUN reference")
         if text == "latest":
-            row = self._query("SELECT * FROM bench_runs ORDER BY started DESC, rowid DESC LIMIT 1").fetchone()
+            row = self.query("SELECT * FROM bench_runs ORDER BY started DESC, rowid DESC LIMIT 1").fetchone()
             if row is None:
                 raise RunNotFoundError("no runs yet", hint="run `stackrig bench run JOB` first")
-            return self._record(row)
+            return self.record_of(row)
         path = Path(text)
         if (path / META_FILE).is_file():
             folder = path.absolute()
-            row = self._query("SELECT * FROM bench_runs WHERE folder = ?", (str(folder),)).fetchone()
-            return self._record(row) if row else read_meta(folder)
+            row = self.query("SELECT * FROM bench_runs WHERE folder = ?", (str(folder),)).fetchone()
+            return self.record_of(row) if row else read_meta(folder)
         exact = self.get(text)
         if exact is not None:
             return exact
-        rows = self._query(
+        rows = self.query(
             "SELECT * FROM bench_runs WHERE folder LIKE ? ESCAPE '\\'", ("%/" + _like(text),)
         ).fetchall()
         if len(rows) == 1:
-            return self._record(rows[0])
-        rows = self._query(
+            return self.record_of(rows[0])
+        rows = self.query(
             "SELECT * FROM bench_runs WHERE id LIKE ? ESCAPE '\\' ORDER BY started", (_like(text) + "%",)
         ).fetchall()
         if len(rows) == 1:
-            return self._record(rows[0])
+            return self.record_of(rows[0])
         if not rows:
             raise RunNotFoundError(
                 f"no run matches {ref!r}",
@@ -344,7 +461,7 @@ class History:
 
     def rows(self, record: RunRecord) -> builtins.list[ResultRow]:
         """The result rows of a run (read from its fio.json when the run is not indexed)."""
-        found = self._query(
+        found = self.query(
             f"SELECT {', '.join(ROW_FIELDS)} FROM bench_results WHERE run_id = ? ORDER BY seq",  # noqa: S608
             (record.id,),
         ).fetchall()
@@ -358,6 +475,11 @@ class History:
 
 def _iso(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).isoformat()
+
+
+def like_prefix(text: str) -> str:
+    """A LIKE pattern matching what starts with ``text`` (wildcards escaped)."""
+    return _like(text) + "%"
 
 
 def _like(text: str) -> str:

@@ -1,16 +1,22 @@
 """Job files: read from a path or fetch from an http(s) URL, check with ``fio --parse-only``.
 
 A URL is fetched with a size limit and a timeout; the sha256 of the bytes is
-recorded. Options stackrig adds (``--target``, ``--logs``) go into a
-``[global]`` section put in front of the user's text: fio reads sections in
-order, so a ``directory=`` or log option the job sets itself still wins.
+recorded, and the run folder keeps those bytes unchanged. Options stackrig adds
+(the scratch ``directory=``, ``--target``, ``--logs``) go into a separate *effective*
+job file: a ``[global]`` section put in front of the user's text (fio reads sections
+in order, so a ``directory=`` or log option the job sets itself still wins). The
+run-specific scratch folder appears there as ``${STACKRIG_RUN_SCRATCH}``, which fio
+expands from the environment stackrig gives it, so the effective file is exactly
+what fio ran and can run again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -18,9 +24,25 @@ from stackrig import _io, _proc
 from stackrig.bench.model import META_FILE, RESULTS_FILE, STDERR_FILE, JobSource
 from stackrig.errors import UsageError
 
-__all__ = ["InvalidJobError", "JobFetchError", "JobFile", "fetch_job", "prepare_jobs", "validate_jobs"]
+__all__ = [
+    "SCRATCH_PLACEHOLDER",
+    "SCRATCH_VAR",
+    "InvalidJobError",
+    "JobCheck",
+    "JobFetchError",
+    "JobFile",
+    "check_jobs",
+    "fetch_job",
+    "job_sections",
+    "prepare_jobs",
+    "validate_jobs",
+    "with_params",
+]
 
 _RESERVED = {META_FILE, RESULTS_FILE, STDERR_FILE}
+#: The environment variable fio expands to the run's scratch folder in an effective job file.
+SCRATCH_VAR = "STACKRIG_RUN_SCRATCH"
+SCRATCH_PLACEHOLDER = "${" + SCRATCH_VAR + "}"
 
 
 class InvalidJobError(UsageError):
@@ -33,18 +55,39 @@ class JobFetchError(UsageError):
 
 @dataclass(frozen=True, slots=True)
 class JobFile:
-    """A job file's bytes, where they came from, and the name of its copy."""
+    """A job file's bytes, where they came from, the name of its copy and of its effective job."""
 
     source: str
     data: bytes
     file: str
+    effective: str = ""
+    """Name of the effective job file (stackrig's ``[global]`` section, then the copy)."""
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
 
-    def record(self) -> JobSource:
-        return JobSource(file=self.file, source=self.source, sha256=self.sha256, size=len(self.data))
+    def record(self, *, effective: bool = True) -> JobSource:
+        return JobSource(
+            file=self.file,
+            source=self.source,
+            sha256=self.sha256,
+            size=len(self.data),
+            effective=self.effective if effective and self.effective else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JobCheck:
+    """fio's verdict on one job file, as given and as stackrig would run it."""
+
+    source: str
+    file: str
+    effective: str
+    text: str
+    """The effective job, as fio would read it."""
+    accepted: bool
+    complaint: str = ""
 
 
 def _is_url(text: str) -> bool:
@@ -92,8 +135,8 @@ def fetch_job(source: str, *, max_bytes: int = 1024 * 1024, timeout: float = 20.
     if "://" in source:
         raise JobFetchError(f"job {source}: only paths and http(s) URLs are supported")
     path = Path(source)
-    text = _io.read_text(path, what="job file")
-    return text.encode("utf-8"), path.name
+    # byte for byte: the run folder keeps exactly these bytes (CRLF, no final newline, ...)
+    return _io.read_bytes(path, what="job file", utf8=True), path.name
 
 
 def _copy_name(base: str, taken: set[str]) -> str:
@@ -120,15 +163,31 @@ def prepare_jobs(
     jobs = []
     for source in sources:
         data, base = fetch_job(source, max_bytes=max_bytes, timeout=timeout)
-        jobs.append(JobFile(source=source, data=data, file=_copy_name(base, taken)))
+        copy = _copy_name(base, taken)
+        stem, dot, ext = copy.rpartition(".")
+        effective = _copy_name(f"{stem}.effective.{ext}" if dot and stem else f"{copy}.effective", taken)
+        jobs.append(JobFile(source=source, data=data, file=copy, effective=effective))
     return tuple(jobs)
 
 
-def header(*, target: Path | None, logs: bool, log_avg_msec: int) -> str:
-    """The ``[global]`` section stackrig puts before a job ("" when nothing to add)."""
-    lines: list[str] = []
+def header(
+    *,
+    target: Path | None,
+    logs: bool,
+    log_avg_msec: int,
+    scratch: bool = False,
+    extra: Mapping[str, str] | None = None,
+) -> str:
+    """The ``[global]`` section stackrig puts before a job ("" when nothing to add).
+
+    ``scratch``: fio lays out its files in the run's scratch folder (``${STACKRIG_RUN_SCRATCH}``);
+    ``extra``: more options (fio's steadystate ones).
+    """
+    lines: list[str] = [f"{key}={value}" for key, value in (extra or {}).items()]
     if target is not None:
         lines.append(f"directory={target}")
+    elif scratch:
+        lines.append(f"directory={SCRATCH_PLACEHOLDER}")
     if logs:
         lines += ["write_bw_log", "write_iops_log", "write_lat_log", f"log_avg_msec={log_avg_msec}"]
     if not lines:
@@ -140,17 +199,44 @@ def header(*, target: Path | None, logs: bool, log_avg_msec: int) -> str:
     )
 
 
-def job_text(job: JobFile, prefix: str) -> bytes:
+def job_text(job: JobFile, prefix: str, params: Mapping[str, str] | None = None) -> bytes:
+    """The effective job: stackrig's section, then the job (``params`` set last in each job section)."""
+    data = with_params(job.data, params) if params else job.data
     if not prefix:
-        return job.data
-    return prefix.encode("utf-8") + b"\n" + job.data
+        return data
+    return prefix.encode("utf-8") + b"\n" + data
 
 
-def _parse_only(paths: list[Path]) -> tuple[bool, str]:
+def with_params(data: bytes, params: Mapping[str, str]) -> bytes:
+    """The job text with ``key=value`` lines added at the end of every job section (not
+    ``[global]``): set last, they win over the section's own options (a sweep's point)."""
+    lines = data.decode("utf-8").splitlines(keepends=True)
+    note = "; set by stackrig: " + " ".join(f"{k}={v}" for k, v in params.items())
+    added = "".join(f"{key}={value}\n" for key, value in params.items())
+    out: list[str] = []
+    section: str | None = None
+
+    def close() -> None:
+        if section is not None and section != "global":
+            if out and not out[-1].endswith("\n"):
+                out[-1] += "\n"
+            out.append(f"{note}\n{added}")
+
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            close()
+            section = stripped[1:-1].strip()
+        out.append(line)
+    close()
+    return "".join(out).encode("utf-8")
+
+
+def _parse_only(paths: list[Path], env: dict[str, str]) -> tuple[bool, str]:
     """(accepted, fio's complaint) of ``fio --parse-only`` on the job files."""
     # --clocksource skips fio's per-CPU clock test at start-up (~0.2 s); the check does no I/O.
     args = ["--clocksource=clock_gettime", "--parse-only", *map(str, paths)]
-    done = _proc.run("fio", args, timeout=120, check=False, needed_for="bench run")
+    done = _proc.run("fio", args, timeout=120, check=False, env=env, needed_for="bench run")
     bad = [
         line
         for line in (done.stderr + "\n" + done.stdout).splitlines()
@@ -161,30 +247,76 @@ def _parse_only(paths: list[Path]) -> tuple[bool, str]:
     return True, ""
 
 
-def validate_jobs(jobs: tuple[JobFile, ...], prefix: str) -> None:
-    """``fio --parse-only`` on the jobs as they will run; InvalidJobError quoting fio.
+def check_jobs(
+    jobs: tuple[JobFile, ...], prefix: str, params: Mapping[str, str] | None = None
+) -> tuple[JobCheck, ...]:
+    """fio's verdict on each job, as given and as it will run (both must pass).
 
-    One fio call checks every job (fio's start-up calibrates its clock, which
-    costs a few hundred ms); only when it fails is each job checked alone, to
-    name the one fio rejects.
+    Checking the file as given too keeps the verdict fio's own: a file fio refuses
+    alone (options outside any section) is not made valid by stackrig's ``[global]``.
+    One fio call checks every file (fio's start-up costs a few hundred ms); only when
+    it fails is each job checked alone, to name the one fio rejects.
     """
     with tempfile.TemporaryDirectory(prefix="stackrig-parse-") as tmp:
-        paths = []
+        env = {**os.environ, SCRATCH_VAR: str(Path(tmp) / "scratch")}
+        given, effective = [], []
         for job in jobs:
-            path = Path(tmp) / job.file
-            path.write_bytes(job_text(job, prefix))
-            paths.append(path)
-        accepted, complaint = _parse_only(paths)
-        if accepted:
-            return
-        for job, path in zip(jobs, paths, strict=True):
-            if len(jobs) > 1:
-                accepted, complaint = _parse_only([path])
+            (Path(tmp) / "given").mkdir(exist_ok=True)
+            given.append(Path(tmp) / "given" / job.file)
+            given[-1].write_bytes(job.data)
+            effective.append(Path(tmp) / job.file)
+            effective[-1].write_bytes(job_text(job, prefix, params))
+        accepted, _ = _parse_only(given + (effective if prefix or params else []), env)
+        checks = []
+        for job, as_given, as_run in zip(jobs, given, effective, strict=True):
+            complaint = ""
             if not accepted:
-                raise InvalidJobError(
-                    f"fio rejects job file {job.source}:\n{complaint}",
-                    hint="fix the job file; see man fio",
-                )
-        raise InvalidJobError(  # pragma: no cover - fio rejects the set but no single job
-            f"fio rejects the job files together:\n{complaint}", hint="fix the job files; see man fio"
+                ok, complaint = _parse_only([as_given], env)
+                if ok and (prefix or params):
+                    ok, complaint = _parse_only([as_run], env)
+            text = job_text(job, prefix, params).decode("utf-8", "replace")
+            checks.append(JobCheck(job.source, job.file, job.effective, text, accepted or ok, complaint))
+        return tuple(checks)
+
+
+def validate_jobs(jobs: tuple[JobFile, ...], prefix: str, params: Mapping[str, str] | None = None) -> None:
+    """``fio --parse-only`` on the jobs (as given and as they will run); InvalidJobError quoting fio."""
+    for check in check_jobs(jobs, prefix, params):
+        if not check.accepted:
+            raise InvalidJobError(
+                f"fio rejects job file {check.source}:\n{check.complaint}",
+                hint="fix the job file; see man fio",
+            )
+
+
+# ---------------------------------------------------------------- reading a job file's options
+
+
+def job_sections(text: str) -> dict[str, dict[str, str]]:
+    """The options of each job in a fio job file, ``[global]`` merged in (fio's own order).
+
+    A section after which ``[global]`` changes again sees only what came before it, as
+    fio reads them. Options without a value map to "". Comments (``;``/``#``) and
+    ``include`` lines are skipped; nothing is expanded (``${VAR}`` stays as written).
+    """
+    sections: dict[str, dict[str, str]] = {}
+    global_opts: dict[str, str] = {}
+    current: dict[str, str] | None = None
+    for raw in text.splitlines():
+        line = (
+            raw.split(";", 1)[0].split("#", 1)[0].strip() if not raw.lstrip().startswith(("#", ";")) else ""
         )
+        if not line or line.startswith("include "):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            name = line[1:-1].strip()
+            if name == "global":
+                current = global_opts
+            else:
+                current = dict(global_opts)
+                sections[name] = current
+            continue
+        key, _, value = line.partition("=")
+        if current is not None and key.strip():
+            current[key.strip()] = value.strip()
+    return sections

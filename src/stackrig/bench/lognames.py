@@ -10,9 +10,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-__all__ = ["KINDS", "LogName", "find_logs", "parse_log_name"]
+__all__ = [
+    "KINDS",
+    "LOG_OPTIONS",
+    "LogName",
+    "LogPrefix",
+    "find_logs",
+    "log_prefixes",
+    "parse_log_name",
+    "prefix_of",
+]
 
 #: Log kinds and the unit of their value column.
 KINDS: dict[str, str] = {
@@ -80,3 +89,51 @@ def find_logs(folder: str | Path, pattern: str = "*") -> list[LogName]:
             found.append(name)
     found.sort(key=lambda n: (n.prefix, n.kind, n.job or 0, n.host or "", n.path.name))
     return found
+
+
+# ---------------------------------------------------------------- which job a log belongs to
+
+#: The options that make fio write logs, and the kinds each one writes.
+LOG_OPTIONS: dict[str, tuple[str, ...]] = {
+    "write_bw_log": ("bw",),
+    "write_iops_log": ("iops",),
+    "write_lat_log": ("lat", "clat", "slat"),
+    "write_hist_log": ("clat_hist",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LogPrefix:
+    """Where fio writes a job's logs: a folder relative to where fio ran, and the file name prefix."""
+
+    folder: str
+    prefix: str
+
+
+def log_prefixes(options: dict[str, str], job_name: str) -> set[LogPrefix]:
+    """Every place fio names a job's logs after: each ``write_*_log=`` value, else the job name.
+
+    A value that is a path puts the logs in that folder (relative to where fio ran); an
+    absolute one (Ceph CBT's ``/tmp/cbt/.../output.0``) is found by its last part beside the
+    output. fio leaves a ``write_bw_log`` without a value out of its JSON, so the job name
+    always counts.
+    """
+    found = {LogPrefix("", job_name)}
+    for option in LOG_OPTIONS:
+        value = (options.get(option) or "").strip()
+        if not value:
+            continue
+        path = PurePosixPath(value)
+        found.add(LogPrefix("", path.name))
+        if not path.is_absolute() and str(path.parent) != ".":
+            found.add(LogPrefix(str(path.parent), path.name))
+    return found
+
+
+def prefix_of(log: LogName, root: Path) -> LogPrefix:
+    """The place a log file sits: its folder relative to ``root`` and its prefix."""
+    try:
+        folder = log.path.parent.relative_to(root).as_posix()
+    except ValueError:
+        folder = log.path.parent.as_posix()
+    return LogPrefix("" if folder == "." else folder, log.prefix)

@@ -1,19 +1,12 @@
-"""Import fio output made elsewhere; choose, export and prune runs; run a fio server.
-
-``import`` only reads the source folder: fio outputs, logs and job files are
-copied into new run folders; the source is never changed.
-"""
+"""Choose, export and prune runs; run a fio server."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import ipaddress
 import logging
-import shutil
 import signal
 import socket
-import stat
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,27 +14,19 @@ from pathlib import Path
 
 from stackrig import _io, _proc
 from stackrig.bench.compare import export_rows, format_rows
+from stackrig.bench.groups import RunGroup
 from stackrig.bench.history import History
 from stackrig.bench.model import (
     META_FILE,
-    RESULTS_FILE,
-    JobSource,
     RunRecord,
-    RunStatus,
-    make_run_folder,
-    new_run_id,
-    read_meta,
-    write_meta,
 )
-from stackrig.bench.results import FioResults, ResultsError, load_results
+from stackrig.bench.noise import GROUP_EXPORT_FIELDS, group_stats
 from stackrig.errors import ConflictError, FailedError, InterruptError, UsageError
 
 __all__ = [
     "ExportResult",
-    "ImportResult",
     "delete_runs",
     "export_runs",
-    "import_dir",
     "is_loopback",
     "plan_prune",
     "run_fio_server",
@@ -49,136 +34,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("stackrig.bench")
-
-
-@dataclass(frozen=True, slots=True)
-class ImportResult:
-    runs: tuple[RunRecord, ...]
-    skipped: tuple[str, ...]
-    """Files that looked like fio output but could not be read, with the reason."""
-
-
-def _regular_files(folder: Path) -> list[Path]:
-    files = []
-    for entry in sorted(folder.iterdir()):
-        try:
-            mode = entry.lstat().st_mode
-        except OSError:
-            continue
-        if stat.S_ISREG(mode):
-            files.append(entry)
-    return files
-
-
-def _is_log(path: Path) -> bool:
-    return path.name.endswith(".log") or ".log." in path.name
-
-
-def _copy(src: Path, dst: Path) -> None:
-    try:
-        shutil.copyfile(src, dst)
-    except OSError as exc:
-        raise UsageError(f"cannot copy {src}: {exc.strerror or exc}") from exc
-
-
-def import_dir(
-    source: Path,
-    *,
-    runs_dir: Path,
-    history: History,
-    name: str | None = None,
-    labels: Mapping[str, str] | None = None,
-) -> ImportResult:
-    """One new run per fio output file in ``source`` (``*.json``, ``*.out``, ``*.txt``, ``fio.json``).
-
-    Logs go with the output whose jobs they belong to (fio names logs after
-    the job); job files (``*.fio``, ``*.job``, ``*.ini``) go with every run.
-    """
-    if not source.is_dir():
-        raise UsageError(f"{source} is not a folder", hint="give the folder that holds fio's JSON output")
-    files = _regular_files(source)
-    candidates = [f for f in files if f.suffix in {".json", ".out", ".txt"} and f.name != META_FILE]
-    jobs = [f for f in files if f.suffix in {".fio", ".job", ".ini"}]
-    logs = [f for f in files if _is_log(f)]
-    parsed: list[tuple[Path, FioResults]] = []
-    skipped: list[str] = []
-    for path in candidates:
-        try:
-            parsed.append((path, load_results(path)))
-        except ResultsError as exc:
-            skipped.append(f"{path}: {exc.message}")
-    if not parsed:
-        detail = "; ".join(skipped) if skipped else "no *.json, *.out or *.txt file"
-        raise UsageError(f"nothing to import from {source}: {detail}")
-    source_meta: RunRecord | None = None
-    if (source / META_FILE).is_file():
-        try:
-            source_meta = read_meta(source)
-        except UsageError as exc:
-            skipped.append(f"{source / META_FILE}: {exc.message}")
-    extras = _Extras(jobs=jobs, logs=logs, only=len(parsed) == 1, meta=source_meta)
-    runs = [
-        _import_one(path, results, extras, runs_dir=runs_dir, history=history, name=name, labels=labels or {})
-        for path, results in parsed
-    ]
-    return ImportResult(tuple(runs), tuple(skipped))
-
-
-@dataclass(frozen=True, slots=True)
-class _Extras:
-    jobs: list[Path]
-    logs: list[Path]
-    only: bool
-    meta: RunRecord | None
-
-
-def _import_one(
-    output: Path,
-    results: FioResults,
-    extras: _Extras,
-    *,
-    runs_dir: Path,
-    history: History,
-    name: str | None,
-    labels: Mapping[str, str],
-) -> RunRecord:
-    jobs, logs, only, source_meta = extras.jobs, extras.logs, extras.only, extras.meta
-    run_name = name or (output.parent.name if only else output.stem) or "import"
-    now = dt.datetime.now(dt.UTC)
-    started = dt.datetime.fromtimestamp(results.timestamp, dt.UTC) if results.timestamp else now
-    folder = make_run_folder(runs_dir, run_name, started)
-    _copy(output, folder / RESULTS_FILE)
-    job_names = {job.name for job in results.all_jobs}
-    for log_file in logs:
-        if only or any(log_file.name.startswith(f"{job}_") for job in job_names):
-            _copy(log_file, folder / log_file.name)
-    sources = []
-    for job in jobs:
-        _copy(job, folder / job.name)
-        data = job.read_bytes()
-        sources.append(JobSource(job.name, str(job), hashlib.sha256(data).hexdigest(), len(data)))
-    merged = dict(source_meta.labels) if source_meta else {}
-    merged.update(labels)
-    failed = any(job.error for job in results.all_jobs)
-    record = RunRecord(
-        id=new_run_id(),
-        name=run_name,
-        folder=folder,
-        status=RunStatus.FAILED if failed else RunStatus.OK,
-        started=started,
-        ended=None,
-        exit_code=source_meta.exit_code if source_meta else None,
-        command=source_meta.command if source_meta else (),
-        jobs=tuple(sources),
-        labels=merged,
-        hosts=tuple(f"{h}" for h in results.hosts),
-        machine=dict(source_meta.machine) if source_meta else {},
-        fio_version=(results.fio_version or "").removeprefix("fio-") or None,
-        imported_from=str(output.absolute()),
-    )
-    write_meta(record)
-    history.add(record, results)
-    return record
 
 
 def select_runs(
@@ -210,10 +65,29 @@ class ExportResult:
     """The exported text when it was not written to a file."""
 
 
-def export_runs(history: History, runs: Sequence[RunRecord], fmt: str, output: Path | None) -> ExportResult:
-    """Rows of ``runs`` as CSV or JSON, written atomically to ``output`` (or returned)."""
-    content = format_rows(export_rows(history, runs), fmt)
-    ids = tuple(r.id for r in runs)
+def export_runs(
+    history: History,
+    runs: Sequence[RunRecord],
+    fmt: str,
+    output: Path | None,
+    *,
+    groups: Sequence[tuple[RunGroup, Sequence[RunRecord]]] = (),
+    confidence: float = 0.95,
+) -> ExportResult:
+    """Rows of ``runs`` as CSV or JSON, written atomically to ``output`` (or returned).
+
+    With ``groups`` (and no runs): one row per group, host, job, direction and metric with
+    the group's statistics (n, mean, stdev, cv, interval of the mean, min, max).
+    """
+    if groups:
+        if runs:
+            raise UsageError("export groups or runs, not both (their rows differ)")
+        rows = [row for group, members in groups for row in group_stats(history, group, members, confidence)]
+        content = format_rows(rows, fmt, GROUP_EXPORT_FIELDS)
+        ids = tuple(r.id for _, members in groups for r in members)
+    else:
+        content = format_rows(export_rows(history, runs), fmt)
+        ids = tuple(r.id for r in runs)
     if output is None:
         return ExportResult(ids, None, content)
     if (output.absolute().parent / META_FILE).is_file():

@@ -25,10 +25,12 @@ __all__ = [
     "RESULTS_FILE",
     "STDERR_FILE",
     "FioHost",
+    "GroupMember",
     "JobSource",
     "RunRecord",
     "RunSettings",
     "RunStatus",
+    "SourceFile",
     "make_run_folder",
     "parse_host",
     "parse_label",
@@ -103,6 +105,18 @@ def parse_label(text: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupMember:
+    """A run's place in a group (``--repeat``, ``bench sweep``): the group, its position, its point."""
+
+    id: str
+    seq: int
+    warmup: bool = False
+    """A warm-up run (``--warmup``): kept, left out of the group's statistics."""
+    point: Mapping[str, str] = field(default_factory=dict)
+    """A sweep's parameters for this run (iodepth, numjobs, bs, rw)."""
+
+
+@dataclass(frozen=True, slots=True)
 class RunSettings:
     """Everything ``bench run`` needs; built by the CLI from its flags."""
 
@@ -119,6 +133,18 @@ class RunSettings:
     status_interval: float = 1.0
     url_max_bytes: int = 1024 * 1024
     url_timeout: float = 20.0
+    repeat_of: str | None = None
+    """The run this one repeats (``bench run --from``)."""
+    group: GroupMember | None = None
+    """The group this run belongs to (``--repeat``, ``bench sweep``)."""
+    params: Mapping[str, str] = field(default_factory=dict)
+    """Options set last in every job section (a sweep's point): they win over the job's own."""
+    steady_state: Mapping[str, str] = field(default_factory=dict)
+    """fio's steadystate options (``--steady-state``), put in stackrig's [global] section."""
+    precondition: bool = False
+    """Write the job's files sequentially twice before the workload (SNIA PTS)."""
+    allow_raw_device: bool = False
+    """Consent to precondition a raw device (``--yes``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +152,22 @@ class JobSource:
     """A job file as given (path or URL) and the copy kept in the run folder."""
 
     file: str
-    """File name inside the run folder."""
+    """File name of the byte-for-byte copy inside the run folder (its sha256 is ``sha256``)."""
     source: str
     sha256: str
     size: int
+    effective: str | None = None
+    """File name of the job fio ran (what stackrig added, then the copy), when it differs."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A file an imported run was made from: where it was and its sha256 (the import key)."""
+
+    path: str
+    sha256: str
+    role: str
+    """``results``, ``log`` or ``job``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +192,15 @@ class RunRecord:
     fio_version: str | None = None
     error: str | None = None
     imported_from: str | None = None
+    replay: Mapping[str, Any] = field(default_factory=dict)
+    """What ``bench run --from`` needs beyond the job copies (logs, log_avg_msec, target, hosts)."""
+    sources: tuple[SourceFile, ...] = ()
+    """The files an imported run was made from."""
+    log_only: bool = False
+    """An imported folder of logs without fio's JSON output."""
+    group: GroupMember | None = None
+    steady: Mapping[str, Any] = field(default_factory=dict)
+    """Per job: whether fio's steady state was attained and after how long (``--steady-state``)."""
 
     @property
     def results_path(self) -> Path:
@@ -169,15 +216,18 @@ class RunRecord:
             "ended": self.ended.isoformat() if self.ended else None,
             "exit_code": self.exit_code,
             "command": list(self.command),
-            "jobs": [
-                {"file": j.file, "source": j.source, "sha256": j.sha256, "size": j.size} for j in self.jobs
-            ],
+            "jobs": [_job_meta(j) for j in self.jobs],
             "labels": dict(self.labels),
             "hosts": list(self.hosts),
             "machine": dict(self.machine),
             "fio_version": self.fio_version,
             "error": self.error,
             "imported_from": self.imported_from,
+            "replay": dict(self.replay),
+            "sources": [{"path": f.path, "sha256": f.sha256, "role": f.role} for f in self.sources],
+            "log_only": self.log_only,
+            "group": _group_meta(self.group),
+            "steady": dict(self.steady),
         }
 
     @classmethod
@@ -194,10 +244,18 @@ class RunRecord:
                 source=str(j.get("source", "")),
                 sha256=str(j.get("sha256", "")),
                 size=int(j.get("size", 0) or 0),
+                effective=str(j["effective"]) if j.get("effective") else None,
             )
             for j in jobs_raw or []
             if isinstance(j, Mapping)
         )
+        sources_raw = doc.get("sources") if isinstance(doc.get("sources"), list) else []
+        sources = tuple(
+            SourceFile(str(f.get("path", "")), str(f.get("sha256", "")), str(f.get("role", "")))
+            for f in sources_raw or []
+            if isinstance(f, Mapping)
+        )
+        replay = doc.get("replay") if isinstance(doc.get("replay"), Mapping) else {}
         labels = doc.get("labels") if isinstance(doc.get("labels"), Mapping) else {}
         try:
             status = RunStatus(text("status") or "failed")
@@ -220,7 +278,38 @@ class RunRecord:
             fio_version=text("fio_version"),
             error=text("error"),
             imported_from=text("imported_from"),
+            replay=dict(replay or {}),
+            sources=sources,
+            log_only=doc.get("log_only") is True,
+            group=_group_of(doc.get("group")),
+            steady=dict(doc["steady"]) if isinstance(doc.get("steady"), Mapping) else {},
         )
+
+
+def _group_meta(group: GroupMember | None) -> dict[str, Any] | None:
+    if group is None:
+        return None
+    return {"id": group.id, "seq": group.seq, "warmup": group.warmup, "point": dict(group.point)}
+
+
+def _group_of(doc: Any) -> GroupMember | None:
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("id"), str):
+        return None
+    point = doc.get("point") if isinstance(doc.get("point"), Mapping) else {}
+    seq = doc.get("seq")
+    return GroupMember(
+        id=doc["id"],
+        seq=seq if isinstance(seq, int) else 0,
+        warmup=doc.get("warmup") is True,
+        point={str(k): str(v) for k, v in (point or {}).items()},
+    )
+
+
+def _job_meta(job: JobSource) -> dict[str, Any]:
+    meta: dict[str, Any] = {"file": job.file, "source": job.source, "sha256": job.sha256, "size": job.size}
+    if job.effective:
+        meta["effective"] = job.effective
+    return meta
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:

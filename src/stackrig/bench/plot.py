@@ -76,6 +76,8 @@ class PlotResult:
     samples: int
     no_data: tuple[str, ...] = field(default=())
     window_ms: int = 0
+    skipped: tuple[str, ...] = field(default=())
+    """Graphs asked for (or, with no graph flag, that the logs nearly give) but not drawn: why."""
 
 
 def parse_duration_ms(text: str) -> int:
@@ -133,7 +135,7 @@ def _default_pattern(s: PlotSettings) -> str:
     if s.pattern:
         return s.pattern
     flags = [s.bandwidth, s.iops, s.latency]
-    if sum(flags) == 1:
+    if sum(flags) == 1 and not (s.percentiles or s.hist):
         if s.bandwidth:
             return "*_bw.*"
         if s.iops:
@@ -179,7 +181,11 @@ def _load(s: PlotSettings) -> _Loaded:
         loaded.samples += len(log)
         loaded.logs.setdefault(name.kind, []).append(log)
     if not loaded.names:
-        raise UsageError(f"no log of the asked kinds matches {pattern!r} in {s.source}")
+        asked = ", ".join(sorted(kinds)) or "latency"
+        raise UsageError(
+            f"no {asked} log matches {pattern!r} in {s.source}",
+            hint="fio writes them with write_bw_log, write_iops_log, write_lat_log and write_hist_log",
+        )
     return loaded
 
 
@@ -241,7 +247,31 @@ def _add_hist(loaded: _Loaded, name: LogName) -> None:
 # ---------------------------------------------------------------- time series
 
 
-def timeseries_chart(kind: str, logs: list[FioLog], s: PlotSettings, window: int, title: str) -> Chart:
+def steady_windows(folder: Path) -> list[tuple[str, float, float]]:
+    """(job, start s, end s) of each steady-state window fio attained in a run (from meta.json)."""
+    import json
+
+    try:
+        steady = json.loads((folder / "meta.json").read_text(encoding="utf-8")).get("steady") or {}
+    except (OSError, ValueError, AttributeError):
+        return []
+    found = []
+    for job, state in steady.items() if isinstance(steady, dict) else ():
+        if isinstance(state, dict) and state.get("attained") and state.get("after_s") is not None:
+            end = float(state["after_s"])
+            found.append((str(job), max(0.0, end - float(state.get("window_s") or 0)), end))
+    return found
+
+
+def timeseries_chart(
+    kind: str,
+    logs: list[FioLog],
+    s: PlotSettings,
+    window: int,
+    title: str,
+    *,
+    steady: Sequence[tuple[str, float, float]] = (),
+) -> Chart:
     """One line per job and direction with its min-max band; for bandwidth and IOPS of several
     lines, their total; a moving average of the total (or of each line, when nothing is summed)."""
     import numpy as np
@@ -278,6 +308,13 @@ def timeseries_chart(kind: str, logs: list[FioLog], s: PlotSettings, window: int
         lines.append(
             Line(sum_t, ma, "#000000", width=1.2, dashed=True, label=f"{total}, moving avg ({smooth} pts)")
         )
+    top = peak / div if peak > 0 else 1.0
+    for job, start, end in steady:  # the window over which fio found the job steady
+        xs = np.array([start, end])
+        bands.append(Band(xs, np.zeros(2), np.full(2, top), "#2ca02c", alpha=0.12))
+        lines.append(
+            Line(np.empty(0), np.empty(0), "#2ca02c", width=6.0, alpha=0.3, label=f"steady state: {job}")
+        )
     what = KIND_TITLES[kind]
     band = "band: min-max per window" if any(len(x) for x in series) else "no samples in the time window"
     return Chart(
@@ -299,6 +336,42 @@ def _write_chart(chart: Chart, path: Path, s: PlotSettings) -> Path:
     return _figures.save(_figures.chart_figure(chart, s.size), path, s.fmt)
 
 
+# ---------------------------------------------------------------- what cannot be drawn
+
+_LAT_NEEDS = (
+    "per-I/O latency logs (write_lat_log with log_avg_msec=0) or histogram logs "
+    "(write_hist_log with log_hist_msec)"
+)
+
+
+def _cannot_draw(
+    s: PlotSettings, kinds: set[str], explicit: bool, loaded: _Loaded, per_io: list[FioLog]
+) -> list[str]:
+    """``graph: reason`` for each graph asked for that these logs cannot give."""
+    have = {kind for kind, logs in loaded.logs.items() if logs}
+    names = {"bw": "bandwidth", "iops": "IOPS"}
+    reasons = [
+        f"{names[kind]}: no {kind} logs here (fio writes them with write_{kind}_log)"
+        for kind in ("bw", "iops")
+        if kind in kinds and kind not in have
+    ]
+    if "lat" in kinds and not have & set(LAT_KINDS):
+        reasons.append("latency: no lat, clat or slat logs here (fio writes them with write_lat_log)")
+    lat_logs = [log for kind in LAT_KINDS for log in loaded.logs.get(kind, [])]
+    if not per_io and not loaded.hists:
+        why = (
+            f"the latency logs are averaged over log_avg_msec windows; they need {_LAT_NEEDS}"
+            if lat_logs
+            else f"no latency logs here; they need {_LAT_NEEDS}"
+        )
+        # without graph flags, say it only when latency logs exist (they nearly give them)
+        if s.percentiles or (not explicit and lat_logs):
+            reasons.append(f"latency percentiles: {why}")
+        if s.hist or (not explicit and lat_logs):
+            reasons.append(f"latency histogram: {why}")
+    return reasons
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -316,16 +389,18 @@ def plot(settings: PlotSettings) -> PlotResult:
     window = s.window_ms or binning.auto_window_ms(all_logs)
     files: list[Path] = []
     kinds = _selected_kinds(s)
+    explicit = bool(kinds) or s.percentiles or s.hist  # else: every graph the logs can give
     for kind in ("bw", "iops", "lat", "clat", "slat"):
         logs = loaded.logs.get(kind, [])
-        if logs and (not kinds or kind in kinds):
-            chart = timeseries_chart(kind, logs, s, window, title)
+        if logs and (not explicit or kind in kinds):
+            chart = timeseries_chart(kind, logs, s, window, title, steady=steady_windows(s.source))
             files.append(_write_chart(chart, outdir / f"{base}_{kind}.{s.fmt}", s))
     lat_kind = next((k for k in ("clat", "lat") if loaded.logs.get(k)), None)
     per_io = [log for log in loaded.logs.get(lat_kind or "", []) if not log.windowed]
-    wants_percentiles = (s.percentiles or not kinds) and (per_io or loaded.hists)
-    wants_hist = (s.hist or not kinds) and (loaded.hists or per_io)
-    wants_iops_lat = not kinds and loaded.logs.get("iops") and lat_kind
+    skipped = _cannot_draw(s, kinds, explicit, loaded, per_io)
+    wants_percentiles = (s.percentiles or not explicit) and (per_io or loaded.hists)
+    wants_hist = (s.hist or not explicit) and (loaded.hists or per_io)
+    wants_iops_lat = not explicit and loaded.logs.get("iops") and lat_kind
     if wants_percentiles or wants_hist or wants_iops_lat:
         from stackrig.bench import _figures as mpl
 
@@ -340,14 +415,42 @@ def plot(settings: PlotSettings) -> PlotResult:
         if wants_iops_lat and lat_kind:
             fig = mpl.iops_lat_figure(loaded.logs["iops"], loaded.logs[lat_kind], s.size, window, title)
             files.append(mpl.save(fig, outdir / f"{base}_iops_vs_{lat_kind}.{s.fmt}", s.fmt))
+    if not files and skipped:
+        raise UsageError("no graph can be drawn from these logs: " + "; ".join(skipped))
     return PlotResult(
         files=tuple(files),
         logs=tuple(loaded.names),
         samples=loaded.samples,
         no_data=tuple(loaded.no_data),
         window_ms=window,
+        skipped=tuple(skipped),
     )
 
 
 def plot_many(settings: Sequence[PlotSettings]) -> list[PlotResult]:
     return [plot(s) for s in settings]
+
+
+def plot_folders(settings: PlotSettings, folders: Sequence[Path]) -> PlotResult:
+    """:func:`plot` for each run folder of a group: into each folder, or ``outdir/<folder name>``
+    (one folder: exactly :func:`plot`)."""
+    from dataclasses import replace
+
+    if len(folders) == 1:
+        return plot(replace(settings, source=folders[0]))
+    results = [
+        plot(
+            replace(
+                settings, source=folder, outdir=settings.outdir / folder.name if settings.outdir else None
+            )
+        )
+        for folder in folders
+    ]
+    return PlotResult(
+        files=tuple(f for r in results for f in r.files),
+        logs=tuple(n for r in results for n in r.logs),
+        samples=sum(r.samples for r in results),
+        no_data=tuple(n for r in results for n in r.no_data),
+        window_ms=max((r.window_ms for r in results), default=0),
+        skipped=tuple(dict.fromkeys(n for r in results for n in r.skipped)),
+    )

@@ -19,6 +19,7 @@ from typing import Any
 
 from stackrig import _io
 from stackrig.bench.compare import DEFAULT_METRICS, compare_runs
+from stackrig.bench.groups import RunGroup
 from stackrig.bench.history import History, ResultRow
 from stackrig.bench.model import RunRecord
 from stackrig.bench.plot import PlotSettings, plot
@@ -96,9 +97,19 @@ def _facts(run: RunRecord) -> str:
     return "<dl>" + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items) + "</dl>"
 
 
-def _summary(rows: Sequence[ResultRow]) -> str:
+def _no_results(run: RunRecord) -> str:
+    if run.log_only:
+        return (
+            "No results: a log-only run (fio's logs without its JSON output); the graphs come from the logs."
+        )
+    if run.error:
+        return f"No results: the run failed: {run.error}"
+    return "No results: fio.json is missing or holds no jobs."
+
+
+def _summary(run: RunRecord, rows: Sequence[ResultRow]) -> str:
     if not rows:
-        return "<p class='note'>No results: fio.json is missing or holds no jobs.</p>"
+        return f"<p class='note'>{_e(_no_results(run))}</p>"
     head = (
         "<tr><th class='l'>host</th><th class='l'>job</th><th class='l'>direction</th><th>IOPS</th>"
         "<th>bandwidth</th><th>mean latency</th><th>p50</th><th>p99</th><th>p99.9</th><th>runtime</th></tr>"
@@ -175,20 +186,65 @@ def _comparison(history: History, runs: Sequence[RunRecord]) -> str:
     )
 
 
+def _cells(*values: object) -> str:
+    return "".join(f"<td>{v}</td>" for v in values)
+
+
+def _group_section(history: History, group: RunGroup, runs: Sequence[RunRecord]) -> str:
+    """A sweep's table of points, or a repeat group's statistics per job and metric."""
+    head = f"<h2>Group {_e(group.ref)} ({_e(group.name)}, {_e(group.kind)}, {len(runs)} runs)</h2>"
+    if group.kind == "sweep":
+        from stackrig.bench.sweepplot import sweep_points
+
+        rows = "".join(
+            "<tr>" + _cells(_e(p.rw), _e(p.bs), p.numjobs, p.iodepth, p.runs, _fmt_num(p.iops),
+                            fmt_bytes_rate(p.bw_bytes), fmt_ns(p.lat_mean_ns), fmt_ns(p.lat_p99_ns)) + "</tr>"
+            for p in sweep_points(history, group)
+        )  # fmt: skip
+        sweep_cols = ("rw", "bs", "numjobs", "iodepth", "runs", "IOPS", "bandwidth", "mean latency", "p99")
+        return f"{head}<table><tr>{''.join(f'<th>{c}</th>' for c in sweep_cols)}</tr>{rows}</table>"
+    from stackrig.bench.noise import group_stats
+
+    def fmt(metric: str, value: Any) -> str:
+        if value is None:
+            return "—"
+        return (
+            _fmt_num(value)
+            if metric == "iops"
+            else (fmt_bytes_rate(value) if metric == "bw" else fmt_ns(value))
+        )
+
+    body = ""
+    for r in group_stats(history, group, runs):
+        m = str(r["metric"])
+        where = f"{_e(r['host'])}/{_e(r['job'])}/{_e(r['direction'])}"
+        interval = f"{fmt(m, r['ci_low'])} .. {fmt(m, r['ci_high'])}"
+        body += (
+            "<tr>" + _cells(where, _e(m), r["n"], fmt(m, r["mean"]), fmt(m, r["stdev"]), interval) + "</tr>"
+        )
+    names = ("host/job/direction", "metric", "n", "mean", "stdev", "interval")
+    return f"{head}<table><tr>{''.join(f'<th>{c}</th>' for c in names)}</tr>{body}</table>"
+
+
 def build_report(
     history: History,
     runs: Sequence[RunRecord],
     *,
     graph_size: tuple[int, int] = (1100, 520),
     graphs_drawn: Mapping[str, Sequence[Path]] | None = None,
+    groups: Sequence[tuple[RunGroup, Sequence[RunRecord]]] = (),
 ) -> tuple[str, int]:
     """The HTML text of the report and the number of graphs in it.
 
-    ``graphs_drawn`` maps a run id to graphs already drawn for it (embedded as they are).
+    ``graphs_drawn`` maps a run id to graphs already drawn for it (embedded as they are);
+    ``groups`` adds a section per group (a sweep's table of points, a repeat's statistics) and
+    replaces the run-by-run comparison.
     """
     if not runs:
         raise UsageError("report needs at least one run")
     title = runs[0].name if len(runs) == 1 else f"{len(runs)} fio runs compared"
+    if groups:
+        title = ", ".join(f"{g.name} ({g.ref})" for g, _ in groups)
     sections = []
     graphs = 0
     toc = []
@@ -199,11 +255,12 @@ def build_report(
         graphs += count
         sections.append(
             f"<section id='{anchor}'><h2>{_e(run.name)}</h2>{_facts(run)}<h3>Summary</h3>"
-            f"{_summary(history.rows(run))}<h3>Graphs</h3>{pictures}"
+            f"{_summary(run, history.rows(run))}<h3>Graphs</h3>{pictures}"
             f"<h3>Job files</h3>{_job_files(run)}</section>"
         )
-    compare = ""
-    if len(runs) > 1:
+    compare = "".join(f"<section id='group{i}'>{_group_section(history, g, members)}</section>"
+                      for i, (g, members) in enumerate(groups))  # fmt: skip
+    if len(runs) > 1 and not groups:
         toc.append("<li><a href='#compare'>comparison</a></li>")
         compare = f"<section id='compare'><h2>Comparison</h2>{_comparison(history, runs)}</section>"
     made = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -224,9 +281,10 @@ def write_report(
     output: Path | None,
     *,
     graphs_drawn: Mapping[str, Sequence[Path]] | None = None,
+    groups: Sequence[tuple[RunGroup, Sequence[RunRecord]]] = (),
 ) -> ReportResult:
     """Build the report; write it to ``output`` (atomically) or return its text when None."""
-    text, graphs = build_report(history, runs, graphs_drawn=graphs_drawn)
+    text, graphs = build_report(history, runs, graphs_drawn=graphs_drawn, groups=groups)
     if output is not None:
         _io.ensure_not_input(output, [r.folder for r in runs] + [r.results_path for r in runs])
         _io.atomic_write(output, text)

@@ -1,11 +1,18 @@
-"""A typed reader of fio's ``json`` / ``json+`` output.
+"""A typed reader of fio's ``json`` / ``json+`` output, from fio 2.x to 3.3x.
 
-Everything fio reports per job and direction is read into frozen dataclasses:
-iops, bandwidth (bytes/s), io bytes, runtime, slat/clat/lat statistics and
-percentiles (always nanoseconds), the clat histogram bins of ``json+``, cpu,
-context switches, page faults, disk utilisation, and in client/server mode the
-``client_stats`` (one entry per host and job, plus fio's ``All clients``
-aggregate) with the text lines fio prints before the JSON document.
+Everything fio reports per job and direction is read into frozen dataclasses
+(:mod:`stackrig.bench._fiotypes`): iops, bandwidth (bytes/s), io bytes, runtime,
+slat/clat/lat statistics and percentiles (always nanoseconds), the clat histogram
+bins of ``json+``, cpu, context switches, page faults, disk utilisation, the
+``steadystate`` section, and in client/server mode the ``client_stats`` (one entry
+per host and job, plus fio's ``All clients`` aggregate) with the text lines fio
+prints before the JSON document.
+
+Units are normalised here, once: fio before 2.21 wrote ``io_bytes`` in KiB (fio issue
+#378), told apart by the version string and cross-checked against ``io_kbytes`` (2.21+),
+``total_ios`` * the job's block size, or bandwidth * runtime when the version is missing
+or disagrees; latencies without ``_ns`` (before 3.0) are microseconds; ``bw`` is KiB/s and
+the ``steadystate`` bandwidth bytes/s. The files themselves are never changed.
 
 The reader is forgiving by design: a field fio did not write (older 3.x, plain
 ``json``, the aggregate rows that carry no percentiles) is ``None`` or empty,
@@ -18,11 +25,23 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stackrig.bench._fiotypes import (
+    AGGREGATE_JOB,
+    DIRECTIONS,
+    IO_BYTES_IN_BYTES_SINCE,
+    DirectionStats,
+    DiskUtil,
+    FioResults,
+    JobResult,
+    LatencyStats,
+    SteadyState,
+    parse_version,
+)
 from stackrig.errors import UsageError
 
 __all__ = [
@@ -34,14 +53,15 @@ __all__ = [
     "JobResult",
     "LatencyStats",
     "ResultsError",
+    "SteadyState",
     "load_results",
+    "looks_like_fio_json",
     "parse_results",
     "split_output",
 ]
 
-DIRECTIONS = ("read", "write", "trim", "sync")
-AGGREGATE_JOB = "All clients"
 RESULTS_FILE = "fio.json"
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)\s*$", re.IGNORECASE)
 
 
 class ResultsError(UsageError):
@@ -85,149 +105,6 @@ def _map(obj: Any, key: str) -> Mapping[str, Any]:
 
 def _options(obj: Any, key: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in _map(obj, key).items()}
-
-
-# ---------------------------------------------------------------- value types
-
-
-@dataclass(frozen=True, slots=True)
-class LatencyStats:
-    """One of slat / clat / lat, in nanoseconds."""
-
-    min_ns: float | None
-    max_ns: float | None
-    mean_ns: float | None
-    stddev_ns: float | None
-    samples: int | None
-    percentiles: tuple[tuple[float, float], ...] = ()
-    """(percent, ns) pairs, ascending, as fio reported them."""
-    bins: tuple[tuple[int, int], ...] = ()
-    """json+ histogram: (latency ns, count) pairs, ascending."""
-
-    def percentile(self, pct: float) -> float | None:
-        """The value fio reported for ``pct`` (e.g. 99.9), or None."""
-        for point, value in self.percentiles:
-            if abs(point - pct) < 1e-6:
-                return value
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class DirectionStats:
-    """What one job did in one direction (read, write, trim or sync)."""
-
-    direction: str
-    io_bytes: int | None
-    bw_bytes: float | None
-    """Bandwidth in bytes per second."""
-    iops: float | None
-    runtime_ms: int | None
-    total_ios: int | None
-    short_ios: int | None = None
-    drop_ios: int | None = None
-    slat: LatencyStats | None = None
-    clat: LatencyStats | None = None
-    lat: LatencyStats | None = None
-    bw_min_bytes: float | None = None
-    bw_max_bytes: float | None = None
-    bw_mean_bytes: float | None = None
-    bw_dev_bytes: float | None = None
-    iops_min: float | None = None
-    iops_max: float | None = None
-    iops_mean: float | None = None
-    iops_stddev: float | None = None
-
-    def latency_percentile(self, pct: float) -> float | None:
-        """Total latency percentile when fio measured it (lat_percentiles=1), else completion latency."""
-        for stats in (self.lat, self.clat):
-            if stats is not None:
-                value = stats.percentile(pct)
-                if value is not None:
-                    return value
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class JobResult:
-    """One job (or, in client mode, one job on one host; or fio's ``All clients`` aggregate)."""
-
-    name: str
-    groupid: int | None
-    error: int | None
-    directions: tuple[DirectionStats, ...]
-    host: str | None = None
-    port: int | None = None
-    options: Mapping[str, str] = field(default_factory=dict)
-    runtime_ms: int | None = None
-    elapsed_s: int | None = None
-    usr_cpu: float | None = None
-    sys_cpu: float | None = None
-    ctx: int | None = None
-    majf: int | None = None
-    minf: int | None = None
-
-    @property
-    def aggregate(self) -> bool:
-        return self.name == AGGREGATE_JOB
-
-    def direction(self, name: str) -> DirectionStats | None:
-        for stats in self.directions:
-            if stats.direction == name:
-                return stats
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class DiskUtil:
-    name: str
-    util: float | None
-    read_ios: int | None = None
-    write_ios: int | None = None
-    read_merges: int | None = None
-    write_merges: int | None = None
-    read_ticks: int | None = None
-    write_ticks: int | None = None
-    in_queue: int | None = None
-    host: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FioResults:
-    """A whole fio output document."""
-
-    fio_version: str | None
-    timestamp: int | None
-    time: str | None
-    global_options: Mapping[str, str]
-    jobs: tuple[JobResult, ...]
-    client_stats: tuple[JobResult, ...]
-    disk_util: tuple[DiskUtil, ...]
-    preamble: tuple[str, ...] = ()
-    """Text lines fio printed before the JSON (client mode: ``<host> ...`` lines)."""
-    source: Path | None = None
-
-    @property
-    def client_mode(self) -> bool:
-        return bool(self.client_stats)
-
-    @property
-    def group_reporting(self) -> bool:
-        if "group_reporting" in self.global_options:
-            return True
-        return any("group_reporting" in job.options for job in self.all_jobs)
-
-    @property
-    def all_jobs(self) -> tuple[JobResult, ...]:
-        """Local jobs, then every host's jobs and the aggregates of client mode."""
-        return self.jobs + self.client_stats
-
-    @property
-    def hosts(self) -> tuple[str, ...]:
-        seen: dict[str, None] = {}
-        for job in self.client_stats:
-            if job.host and not job.aggregate:
-                seen.setdefault(job.host, None)
-        return tuple(seen)
 
 
 # ---------------------------------------------------------------- parsing
@@ -281,13 +158,60 @@ def _kib(obj: Any, key: str) -> float | None:
     return None if value is None else value * 1024.0
 
 
-def _direction(name: str, obj: Any) -> DirectionStats | None:
+def _size_bytes(text: str | None) -> int | None:
+    """fio's size syntax (``4k``, ``1m``, ``1310720``, ``4KiB``) in bytes; None when not one size."""
+    match = _SIZE.match(text or "")
+    if match is None:
+        return None
+    scale = 1024 ** " kmgtp".index(match.group(2).lower() or " ")
+    return int(float(match.group(1)) * scale)
+
+
+def _block_size(options: Mapping[str, str], direction: str) -> int | None:
+    """The block size a job used in one direction (``bs=4k`` or ``bs=read,write[,trim]``)."""
+    text = options.get("bs") or options.get("blocksize")
+    if not text:
+        return None
+    parts = text.split(",")
+    index = {"read": 0, "write": 1, "trim": 2}.get(direction, 0)
+    return _size_bytes(parts[min(index, len(parts) - 1)] or parts[0])
+
+
+def _io_bytes(obj: Any, version: tuple[int, ...] | None, bs: int | None) -> int | None:
+    """``io_bytes`` in bytes, whatever the fio version wrote.
+
+    2.21+ writes ``io_kbytes`` beside ``io_bytes`` (bytes). Otherwise the numbers decide when
+    they can (``total_ios`` * block size, then bandwidth * runtime), and the version when
+    they cannot.
+    """
+    raw = _int(obj, "io_bytes")
+    kbytes = _num(obj, "io_kbytes")
+    if raw is None:
+        return None if kbytes is None else int(kbytes * 1024)
+    if kbytes is not None or raw == 0:
+        return raw
+    evidence: list[float] = []
+    total = _int(obj, "total_ios")
+    if total and bs:
+        evidence.append(total * bs)
+    bw_kib, runtime_ms = _num(obj, "bw"), _num(obj, "runtime")
+    if bw_kib and runtime_ms:
+        evidence.append(bw_kib * 1024 * runtime_ms / 1000)
+    for expected in evidence:
+        as_bytes, as_kib = abs(math.log(raw / expected)), abs(math.log(raw * 1024 / expected))
+        if min(as_bytes, as_kib) < math.log(4):  # within 4x one way and ~256x off the other
+            return raw if as_bytes < as_kib else raw * 1024
+    old = version is not None and version < IO_BYTES_IN_BYTES_SINCE
+    return raw * 1024 if old else raw
+
+
+def _direction(
+    name: str, obj: Any, version: tuple[int, ...] | None = None, options: Mapping[str, str] | None = None
+) -> DirectionStats | None:
     if not isinstance(obj, Mapping):
         return None
     total = _int(obj, "total_ios")
-    io_bytes = _int(obj, "io_bytes")
-    if io_bytes is None and _num(obj, "io_kbytes") is not None:
-        io_bytes = int((_num(obj, "io_kbytes") or 0) * 1024)
+    io_bytes = _io_bytes(obj, version, _block_size(options or {}, name))
     if not total and not io_bytes:
         return None  # the job did nothing in this direction
     bw_bytes = _num(obj, "bw_bytes")
@@ -316,10 +240,45 @@ def _direction(name: str, obj: Any) -> DirectionStats | None:
     )
 
 
-def _job(obj: Any) -> JobResult | None:
+def _numbers(obj: Any, key: str) -> tuple[float, ...]:
+    values = obj.get(key) if isinstance(obj, Mapping) else None
+    if not isinstance(values, list):
+        return ()
+    return tuple(float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool))
+
+
+def _steadystate(obj: Any) -> SteadyState | None:
+    section = _map(obj, "steadystate")
+    if not section:
+        return None
+    data = _map(section, "data")
+    return SteadyState(
+        criterion=_str(section, "ss") or "",
+        duration_s=_int(section, "duration"),
+        attained=bool(_int(section, "attained")),
+        threshold=_str(section, "criterion"),
+        max_deviation=_num(section, "max_deviation"),
+        slope=_num(section, "slope"),
+        bw_mean_bytes=_num(data, "bw_mean"),
+        iops_mean=_num(data, "iops_mean"),
+        lat_mean_ns=_num(data, "lat_mean"),
+        bw_bytes=_numbers(data, "bw"),
+        iops=_numbers(data, "iops"),
+    )
+
+
+def _job(
+    obj: Any, version: tuple[int, ...] | None = None, global_options: Mapping[str, str] | None = None
+) -> JobResult | None:
     if not isinstance(obj, Mapping):
         return None
-    directions = tuple(stats for name in DIRECTIONS if (stats := _direction(name, obj.get(name))) is not None)
+    options = _options(obj, "job options")
+    merged = {**(global_options or {}), **options}
+    directions = tuple(
+        stats
+        for name in DIRECTIONS
+        if (stats := _direction(name, obj.get(name), version, merged)) is not None
+    )
     return JobResult(
         name=_str(obj, "jobname") or "?",
         groupid=_int(obj, "groupid"),
@@ -327,7 +286,7 @@ def _job(obj: Any) -> JobResult | None:
         directions=directions,
         host=_str(obj, "hostname"),
         port=_int(obj, "port"),
-        options=_options(obj, "job options"),
+        options=options,
         runtime_ms=_int(obj, "job_runtime"),
         elapsed_s=_int(obj, "elapsed"),
         usr_cpu=_num(obj, "usr_cpu"),
@@ -335,6 +294,7 @@ def _job(obj: Any) -> JobResult | None:
         ctx=_int(obj, "ctx"),
         majf=_int(obj, "majf"),
         minf=_int(obj, "minf"),
+        steadystate=_steadystate(obj),
     )
 
 
@@ -355,11 +315,13 @@ def _disk(obj: Any) -> DiskUtil | None:
     )
 
 
-def _jobs(doc: Mapping[str, Any], key: str) -> tuple[JobResult, ...]:
+def _jobs(
+    doc: Mapping[str, Any], key: str, version: tuple[int, ...] | None, global_options: Mapping[str, str]
+) -> tuple[JobResult, ...]:
     items = doc.get(key)
     if not isinstance(items, list):
         return ()
-    return tuple(job for item in items if (job := _job(item)) is not None)
+    return tuple(job for item in items if (job := _job(item, version, global_options)) is not None)
 
 
 def split_output(text: str) -> tuple[tuple[str, ...], list[Mapping[str, Any]]]:
@@ -411,13 +373,16 @@ def parse_results(text: str, *, source: Path | None = None) -> FioResults:
     disks: tuple[DiskUtil, ...] = ()
     if isinstance(disks_raw, list):
         disks = tuple(d for item in disks_raw if (d := _disk(item)) is not None)
+    version_text = _str(doc, "fio version")
+    version = parse_version(version_text)
+    global_options = _options(doc, "global options")
     return FioResults(
-        fio_version=_str(doc, "fio version"),
+        fio_version=version_text,
         timestamp=_int(doc, "timestamp"),
         time=_str(doc, "time"),
-        global_options=_options(doc, "global options"),
-        jobs=_jobs(doc, "jobs"),
-        client_stats=_jobs(doc, "client_stats"),
+        global_options=global_options,
+        jobs=_jobs(doc, "jobs", version, global_options),
+        client_stats=_jobs(doc, "client_stats", version, global_options),
         disk_util=disks,
         preamble=preamble,
         source=source,
@@ -436,3 +401,9 @@ def load_results(path: str | os.PathLike[str]) -> FioResults:
     except OSError as exc:
         raise ResultsError(f"cannot read fio results {target}: {exc.strerror or exc}") from exc
     return parse_results(text, source=target)
+
+
+def looks_like_fio_json(head: bytes) -> bool:
+    """True when the first bytes of a file read like fio's JSON output (for naming a bad one)."""
+    text = head.decode("utf-8", "replace")
+    return "{" in text and any(key in text for key in ('"fio version"', '"jobs"', '"client_stats"'))

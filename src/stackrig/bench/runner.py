@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
 import re
 import shutil
 import signal
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from stackrig import _io, _proc
-from stackrig.bench import jobfile
+from stackrig.bench import jobfile, phases
 from stackrig.bench.history import History, ResultRow, rows_from_results
 from stackrig.bench.model import (
     RESULTS_FILE,
@@ -41,7 +42,8 @@ from stackrig.bench.model import (
     write_meta,
 )
 from stackrig.bench.results import FioResults, ResultsError, parse_results, split_output
-from stackrig.errors import FailedError, InterruptError, MissingError, UsageError
+from stackrig.bench.runplan import SCRATCH_DIR, Prepared, build_argv, prepare, replay_of
+from stackrig.errors import FailedError, InterruptError, MissingError
 
 __all__ = [
     "FioRunFailedError",
@@ -57,7 +59,6 @@ log = logging.getLogger("stackrig.bench")
 
 _CONNECT_FAILED = re.compile(r"failed to connect to (\S+)")
 _STOP_GRACE = 30.0
-SCRATCH_DIR = "scratch"
 
 
 class FioRunFailedError(FailedError):
@@ -88,20 +89,6 @@ def check_reachable(hosts: tuple[FioHost, ...], timeout: float = 5.0) -> None:
             "fio server unreachable: " + ", ".join(down),
             hint="start `stackrig bench server --host ADDR` (or fio --server) on each host; nothing was run",
         )
-
-
-def build_argv(settings: RunSettings, files: tuple[str, ...]) -> list[str]:
-    argv = ["--output-format=json+"]
-    if settings.hosts:
-        for host in settings.hosts:
-            argv.append(f"--client={host.client_arg}")
-            argv.extend(files)
-        return argv
-    if settings.status_interval > 0:
-        # fio takes a time with a unit; a bare "0.5" makes it print nothing at all
-        argv.append(f"--status-interval={max(1, round(settings.status_interval * 1000))}ms")
-    argv.extend(files)
-    return argv
 
 
 # ---------------------------------------------------------------- progress
@@ -314,37 +301,41 @@ def _status(
     unreachable = _CONNECT_FAILED.findall(stderr)
     if unreachable:
         return RunStatus.FAILED, "fio server unreachable: " + ", ".join(unreachable)
+    failure = results.failure(stderr) if results is not None else None
+    if failure:  # fio's own account: which job, which error, what fio said
+        return RunStatus.FAILED, failure
     if rc != 0:
         return RunStatus.FAILED, f"fio exited with {rc}: {_proc.tail(stderr, 3)}".strip()
     if results is None:
         return RunStatus.FAILED, "fio wrote no results"
-    failed = [job.name for job in results.all_jobs if job.error]
-    if failed:
-        return RunStatus.FAILED, "jobs failed: " + ", ".join(sorted(set(failed)))
     return RunStatus.OK, None
 
 
-def _checked_jobs(settings: RunSettings) -> tuple[jobfile.JobFile, ...]:
+def _checked_jobs(settings: RunSettings) -> Prepared:
     """Read, download and check every job; reach every server. Nothing is created here."""
-    if settings.target is not None and not settings.hosts and not settings.target.is_dir():
-        raise UsageError(f"--target {settings.target} is not a folder", hint="create it or choose another")
-    jobs = jobfile.prepare_jobs(settings.jobs, max_bytes=settings.url_max_bytes, timeout=settings.url_timeout)
-    prefix = jobfile.header(target=settings.target, logs=settings.logs, log_avg_msec=settings.log_avg_msec)
-    jobfile.validate_jobs(jobs, prefix)
+    prepared = prepare(settings)
+    jobfile.validate_jobs(prepared.jobs, prepared.prefix, prepared.params)
+    if settings.precondition:
+        phases.check_precondition(prepared.jobs, yes=settings.allow_raw_device)
     if settings.hosts:
         check_reachable(settings.hosts)
-    return jobs
+    return prepared
 
 
 def _execute(
-    folder: Path, argv: list[str], settings: RunSettings, progress: ProgressCallback | None
+    folder: Path,
+    argv: list[str],
+    settings: RunSettings,
+    progress: ProgressCallback | None,
+    scratch: Path | None,
 ) -> tuple[int, bool, list[str]]:
     """Run fio in ``folder``: (exit code, interrupted, stdout lines)."""
     mono = time.monotonic()
     # The handler is in place before fio starts: a SIGTERM in between must stop fio too,
     # never leave it running orphaned.
     with (folder / STDERR_FILE).open("w", encoding="utf-8") as err, _sigterm_as_interrupt():
-        proc = _proc.start("fio", argv, cwd=folder, stderr=err.fileno(), needed_for="bench run")
+        env = {**os.environ, jobfile.SCRATCH_VAR: str(scratch)} if scratch is not None else None
+        proc = _proc.start("fio", argv, cwd=folder, stderr=err.fileno(), env=env, needed_for="bench run")
         if proc.stdout is None:  # pragma: no cover - start() always pipes stdout
             raise FailedError("fio gave no output stream")
         reader = _Reader(proc.stdout)
@@ -376,21 +367,21 @@ def run_jobs(settings: RunSettings, *, progress: ProgressCallback | None = None)
     interrupted run; nothing is created when a job is invalid or a server
     unreachable.
     """
-    jobs = _checked_jobs(settings)
+    prepared = _checked_jobs(settings)
+    jobs = prepared.jobs
     with History.open(settings.db) as history:  # a bad database fails before fio runs
         started = dt.datetime.now(dt.UTC)
         name = settings.name or Path(jobs[0].file).stem
         folder = make_run_folder(settings.runs_dir, name, started)
         # Without --target, fio lays out its data files in a scratch folder removed after the run.
-        scratch = None if settings.target is not None or settings.hosts else folder / SCRATCH_DIR
+        scratch = folder / SCRATCH_DIR if prepared.scratch else None
         if scratch is not None:
             _io.ensure_dir(scratch)
-        prefix = jobfile.header(
-            target=scratch or settings.target, logs=settings.logs, log_avg_msec=settings.log_avg_msec
-        )
         for job in jobs:
-            _io.atomic_write(folder / job.file, jobfile.job_text(job, prefix))
-        argv = build_argv(settings, tuple(job.file for job in jobs))
+            _io.atomic_write(folder / job.file, job.data)  # byte for byte, as given
+            if prepared.changed:
+                _io.atomic_write(folder / job.effective, prepared.text(job))
+        argv = build_argv(settings, prepared.run_files)
         record = RunRecord(
             id=new_run_id(),
             name=name,
@@ -400,19 +391,28 @@ def run_jobs(settings: RunSettings, *, progress: ProgressCallback | None = None)
             ended=None,
             exit_code=None,
             command=("fio", *argv),
-            jobs=tuple(job.record() for job in jobs),
+            jobs=tuple(job.record(effective=prepared.changed) for job in jobs),
             labels=dict(settings.labels),
             hosts=tuple(str(h) for h in settings.hosts),
             machine=machine_info(),
+            replay=replay_of(settings),
+            group=settings.group,
         )
         write_meta(record)
         log.info("running fio in %s", folder)
+        failure = None
         try:
-            returncode, interrupted, lines = _execute(folder, argv, settings, progress)
+            failure = _precondition(folder, prepared, settings, scratch) if settings.precondition else None
+            if failure is None:
+                returncode, interrupted, lines = _execute(folder, argv, settings, progress, scratch)
+            else:
+                returncode, interrupted, lines = 1, False, []
+        except KeyboardInterrupt:  # during the precondition: fio was stopped with it
+            returncode, interrupted, lines = 130, True, []
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
-        record, results = _record_outcome(record, history, returncode, interrupted, lines)
+        record, results = _record_outcome(record, history, returncode, interrupted, lines, failure=failure)
     if record.status is RunStatus.INTERRUPTED:
         raise InterruptError(f"interrupted; the partial run {record.id} is kept in {folder}")
     if record.status is RunStatus.FAILED:
@@ -423,8 +423,29 @@ def run_jobs(settings: RunSettings, *, progress: ProgressCallback | None = None)
     return RunResult(record, tuple(rows_from_results(results)) if results is not None else ())
 
 
+def _precondition(
+    folder: Path, prepared: Prepared, settings: RunSettings, scratch: Path | None
+) -> str | None:
+    """Write what the jobs use twice, sequentially; None when done, else why not."""
+    prefix = jobfile.header(
+        target=settings.target, logs=False, log_avg_msec=settings.log_avg_msec, scratch=prepared.scratch
+    )
+    env = {jobfile.SCRATCH_VAR: str(scratch)} if scratch is not None else None
+    quiet = replace(settings, status_interval=0)
+    failure = phases.run_precondition(
+        folder, prepared.jobs, prefix, lambda files: build_argv(quiet, files), env
+    )
+    return None if failure is None else f"precondition failed: {failure}"
+
+
 def _record_outcome(
-    record: RunRecord, history: History, returncode: int, interrupted: bool, lines: list[str]
+    record: RunRecord,
+    history: History,
+    returncode: int,
+    interrupted: bool,
+    lines: list[str],
+    *,
+    failure: str | None = None,
 ) -> tuple[RunRecord, FioResults | None]:
     """Write fio.json and the final meta.json, index the run; return the final record and results."""
     folder = record.folder
@@ -437,6 +458,8 @@ def _record_outcome(
     except ResultsError:
         results = None
     status, error = _status(returncode, interrupted, results, stderr)
+    if failure is not None and not interrupted:
+        status, error = RunStatus.FAILED, failure
     version = results.fio_version.removeprefix("fio-") if results and results.fio_version else fio_version()
     record = replace(
         record,
@@ -445,6 +468,7 @@ def _record_outcome(
         exit_code=returncode,
         error=error,
         fio_version=version,
+        steady=phases.steady_outcome(results),
     )
     write_meta(record)
     history.add(record, results)

@@ -1,25 +1,38 @@
-"""``stackrig bench``: run fio jobs locally or across a fleet, keep every result, compare runs."""
+"""``stackrig bench``: run fio jobs locally or across a fleet, keep every result, compare runs.
+
+This module holds run, server, list and show; compare, import, export, delete and prune are in
+:mod:`stackrig.cli.bench_manage`; plot, report, serve and aio in :mod:`stackrig.cli.bench_views`.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from stackrig import output
-from stackrig.cli import bench_views
+from stackrig.cli import bench_container, bench_manage, bench_sweep, bench_views
+from stackrig.cli._bench_common import (
+    LabelOpt,
+    RunArg,
+    YesOpt,
+    db_path,
+    group_view,
+    hosts_of,
+    labels_of,
+    run_view,
+    runs_path,
+    since_of,
+    wide,
+)
 from stackrig.cli._bench_live import live_progress
 from stackrig.cli._bench_options import RunsDirOpt, TagOpt, TargetOpt
-from stackrig.cli._common import finish, state
-from stackrig.cli.options import AllowPartialOpt, DbOpt, JsonOpt
-from stackrig.errors import ConflictError, ExitCode, UsageError
+from stackrig.cli._common import finish
+from stackrig.cli.options import DbOpt, JsonOpt
+from stackrig.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from stackrig import bench
@@ -29,137 +42,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-RunArg = Annotated[str, typer.Argument(help="A run: id, unique id prefix, run folder, or 'latest'.")]
-LabelOpt = Annotated[
-    list[str] | None,
-    typer.Option("--label", "-l", help="KEY=VALUE (repeatable); only runs with all these labels."),
-]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; needed when stdin is not a terminal.")]
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _db(ctx: typer.Context, db: Path | None) -> Path:
-    return db or state(ctx).paths.db
-
-
-def _runs_dir(ctx: typer.Context, runs_dir: Path | None) -> Path:
-    return runs_dir or state(ctx).paths.runs
-
-
-def _labels(items: Sequence[str] | None) -> dict[str, str]:
-    from stackrig import bench
-
-    return dict(bench.parse_label(item) for item in items or ())
-
-
-def _since(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise UsageError(f"bad date {text!r}", hint="use YYYY-MM-DD or an ISO date-time") from exc
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
-def _hosts(hosts: str | None, inventory: Path | None, limit: str | None) -> tuple[bench.FioHost, ...]:
-    from stackrig import bench
-
-    if hosts and inventory:
-        raise UsageError("give --hosts or --inventory, not both")
-    if limit and not inventory:
-        raise UsageError("--limit needs --inventory")
-    if inventory:
-        return bench.hosts_from_inventory(inventory, limit)
-    return tuple(bench.parse_host(h) for h in (hosts or "").split(",") if h.strip())
-
-
-def _confirm(question: str, yes: bool) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise ConflictError(
-            f"{question} needs consent", hint="pass --yes (stdin is not a terminal, cannot ask)"
-        )
-    typer.confirm(question, abort=True, err=True)
-
-
-def _num(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "-"
-    for suffix, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(value) >= size:
-            return f"{value / size:.2f}{suffix}{unit}"
-    return f"{value:.0f}{unit}" if abs(value) >= 10 else f"{value:.2f}{unit}"
-
-
-def _bw(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value / 1024 / 1024:.1f} MiB/s"
-
-
-def _lat(value: float | None) -> str:
-    if value is None:
-        return "-"
-    for unit, size in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
-        if value >= size:
-            return f"{value / size:.1f} {unit}"
-    return f"{value:.0f} ns"
-
-
-def _wide(console: Console) -> Console:
-    """Pipes and files get whole rows, not tables squeezed to 80 columns."""
-    if not console.is_terminal:
-        console.width = max(console.width, 200)
-    return console
-
-
-def _rows_table(rows: Sequence[bench.ResultRow], title: str | None = None) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("host", "job", "dir"):
-        table.add_column(column, no_wrap=True)
-    for column in ("IOPS", "bandwidth", "lat mean", "p50", "p99", "p99.9"):
-        table.add_column(column, justify="right", no_wrap=True)
-    for row in rows:
-        table.add_row(
-            row.host or "local",
-            row.job,
-            row.direction,
-            _num(row.iops),
-            _bw(row.bw_bytes),
-            _lat(row.lat_mean_ns),
-            _lat(row.lat_p50_ns),
-            _lat(row.lat_p99_ns),
-            _lat(row.lat_p999_ns),
-        )
-    return table
-
-
-def _record_lines(console: Console, record: bench.RunRecord) -> None:
-    labels = ", ".join(f"{k}={v}" for k, v in sorted(record.labels.items())) or "-"
-    console.print(f"run {record.id}  {record.name}  [{record.status.value}]", markup=False)
-    console.print(f"  folder  {record.folder}", markup=False)
-    console.print(f"  started {record.started:%Y-%m-%d %H:%M:%S} UTC   labels {labels}", markup=False)
-    if record.hosts:
-        console.print(f"  hosts   {', '.join(record.hosts)}", markup=False)
-    if record.error:
-        console.print(f"  error   {record.error}", markup=False)
-
-
-def _run_view(record: bench.RunRecord, rows: Sequence[bench.ResultRow]) -> output.Renderer:
-    def draw(console: Console) -> None:
-        _wide(console)
-        _record_lines(console, record)
-        if rows:
-            console.print(_rows_table(rows))
-        else:
-            console.print("  no results")
-
-    return draw
-
 
 # ---------------------------------------------------------------- commands
 
@@ -167,7 +49,7 @@ def _run_view(record: bench.RunRecord, rows: Sequence[bench.ResultRow]) -> outpu
 @app.command(epilog="Example: stackrig bench run examples/randread.fio --label cloud=aws --logs")
 def run(  # noqa: PLR0917 - Typer maps parameters to flags
     ctx: typer.Context,
-    jobs: Annotated[list[str], typer.Argument(help="Job files: paths or http(s) URLs.")],
+    jobs: Annotated[list[str] | None, typer.Argument(help="Job files: paths or http(s) URLs.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Run name (default: the first job's).")] = None,
     label: TagOpt = None,
     runs_dir: RunsDirOpt = None,
@@ -188,31 +70,141 @@ def run(  # noqa: PLR0917 - Typer maps parameters to flags
     status_interval: Annotated[
         float, typer.Option("--status-interval", min=0, help="Seconds between progress readings (0: off).")
     ] = 1.0,
+    from_run: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="Repeat RUN: its job copies and its options (new --name/--label allowed)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Check each job with fio, print the effective job and command; run nothing."
+        ),
+    ] = False,
+    repeat: Annotated[
+        int | None,
+        typer.Option("--repeat", min=1, help="Run N times as one group (g:ID) for bench compare."),
+    ] = None,
+    interleave: Annotated[
+        bool, typer.Option("--interleave", help="With --repeat: each job file its own run, round robin.")
+    ] = False,
+    warmup: Annotated[
+        int, typer.Option("--warmup", min=0, help="With --repeat: K runs first, kept but left out of stats.")
+    ] = 0,
+    precondition: Annotated[
+        bool,
+        typer.Option("--precondition", help="First write the job's files sequentially, twice (SNIA PTS)."),
+    ] = False,
+    steady_state: Annotated[
+        str | None,
+        typer.Option(
+            "--steady-state", help="fio's steady state METRIC:LIMIT:DURATION[:RAMP], e.g. iops:10%:60s."
+        ),
+    ] = None,
+    require_steady: Annotated[
+        bool, typer.Option("--require-steady", help="Exit 1 when a job does not reach steady state.")
+    ] = False,
+    yes: YesOpt = False,
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Run fio jobs into a new run folder and record the run in the history.
 
-    Each job is checked with fio --parse-only first. A failed run exits 1 and
-    Ctrl-C exits 130; both keep the folder.
+    Each job is checked with fio --parse-only first (as given and as it will run). The
+    run folder keeps each job file byte for byte and, beside it, the effective job fio
+    ran (stackrig's [global] section first), so --from RUN repeats a run exactly. A
+    failed run exits 1 and Ctrl-C exits 130; both keep the folder. --dry-run exits 0
+    when fio accepts every job, 2 when it refuses one.
     """
     from stackrig import bench
 
+    if from_run and jobs:
+        raise UsageError("give job files or --from RUN, not both")
+    if not from_run and not jobs:
+        raise UsageError("give job files (paths or http(s) URLs) or --from RUN")
     settings = bench.RunSettings(
-        jobs=tuple(jobs),
-        runs_dir=_runs_dir(ctx, runs_dir),
-        db=_db(ctx, db),
+        jobs=tuple(jobs or ()),
+        runs_dir=runs_path(ctx, runs_dir),
+        db=db_path(ctx, db),
         name=name,
-        labels=_labels(label),
+        labels=labels_of(label),
         target=target.absolute() if target else None,
         logs=logs,
         log_avg_msec=log_avg_msec,
-        hosts=_hosts(hosts, inventory, limit),
+        hosts=hosts_of(hosts, inventory, limit),
         status_interval=status_interval,
+        steady_state=bench.parse_steady_state(steady_state) if steady_state else {},
+        precondition=precondition,
+        allow_raw_device=yes,
     )
+    if require_steady and not steady_state:
+        raise UsageError("--require-steady needs --steady-state METRIC:LIMIT:DURATION")
+    if from_run:
+        with bench.History.open(settings.db) as history:
+            record = bench.resolve_runs(history, from_run)[1][0]  # a group: its first run
+        settings = bench.settings_from_run(record, settings, name=name, labels=labels_of(label))
+    if dry_run:
+        plan = bench.plan_run(settings)
+        code = ExitCode.OK if plan.valid else ExitCode.USAGE
+        finish(ctx, output.Report(plan, render=_plan_view(plan), exit_code=code), json_mode=json_)
+        return
+    if repeat is None and (interleave or warmup):
+        raise UsageError("--interleave and --warmup go with --repeat N")
+    if repeat is not None:
+        _run_group(ctx, settings, repeat=repeat, warmup=warmup, interleave=interleave, json_=json_)
+        return
     with live_progress(json_) as progress:
         result = bench.run_jobs(settings, progress=progress)
-    finish(ctx, output.Report(result, render=_run_view(result.run, result.results)), json_mode=json_)
+    unsteady = [f"job {job}: steady state ({state['criterion']}) not reached"
+                for job, state in result.run.steady.items() if not state.get("attained")]  # fmt: skip
+    code = ExitCode.FAILED if require_steady and unsteady else ExitCode.OK
+    report = output.Report(result, render=run_view(result.run, result.results), warnings=tuple(unsteady),
+                           exit_code=code)  # fmt: skip
+    finish(ctx, report, json_mode=json_)
+
+
+def _run_group(
+    ctx: typer.Context,
+    settings: bench.RunSettings,
+    *,
+    repeat: int,
+    warmup: int,
+    interleave: bool,
+    json_: bool,
+) -> None:
+    from stackrig import bench
+
+    err = output.stderr_console()
+
+    def started(position: int, total: int, is_warmup: bool) -> None:
+        if not json_:
+            err.print(f"run {position}/{total}{' (warm-up)' if is_warmup else ''}", markup=False)
+
+    with live_progress(json_) as progress:
+        result = bench.run_group(
+            settings, repeat=repeat, warmup=warmup, interleave=interleave, progress=progress, started=started
+        )
+    with bench.History.open(settings.db) as history:
+        stats = bench.group_stats(history, result.group, [r.run for r in result.counted])
+    data = {"group": result.group, "runs": [r.run for r in result.runs], "stats": stats}
+    finish(ctx, output.Report(data, render=group_view(result.group, [r.run for r in result.runs], stats)),
+           json_mode=json_)  # fmt: skip
+
+
+def _plan_view(plan: bench.RunPlan) -> output.Renderer:
+    def draw(console: Console) -> None:
+        for check in plan.jobs:
+            verdict = "accepted by fio" if check.accepted else "REFUSED by fio"
+            console.print(f"job {check.source}: {verdict}", markup=False)
+            if check.complaint:
+                console.print(check.complaint, markup=False)
+            note = f" (fio reads ${{STACKRIG_RUN_SCRATCH}} as {plan.scratch})" if plan.scratch else ""
+            console.print(f"--- effective job {check.effective}{note}", markup=False)
+            console.file.write(check.text if check.text.endswith("\n") else check.text + "\n")
+        console.print("command (run in the new run folder): " + " ".join(plan.command), markup=False)
+
+    return draw
 
 
 @app.command(epilog="Example: stackrig bench server --host 10.0.0.5 --port 8765")
@@ -237,211 +229,88 @@ def server(
     bench.run_fio_server(host, port)
 
 
-@app.command("list", epilog="Example: stackrig bench list --label cloud=aws --since 2026-01-01")
+@app.command("list", epilog="Example: stackrig bench list --label cloud=aws --since 7d")
 def list_runs(  # noqa: PLR0917 - Typer maps parameters to flags
     ctx: typer.Context,
     name: Annotated[str | None, typer.Option("--name", help="Name glob, e.g. 'randread*'.")] = None,
     label: LabelOpt = None,
     since: Annotated[str | None, typer.Option("--since", help="Runs started on or after this date.")] = None,
     host: Annotated[str | None, typer.Option("--host", help="Machine or fio server (glob).")] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Show the N newest (0: all); the total is said.")
+    ] = 100,
+    groups: Annotated[bool, typer.Option("--groups", help="List the groups of runs instead.")] = False,
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """List recorded runs, newest first."""
+    """List recorded runs (or groups of runs), newest first."""
     from stackrig import bench
 
-    with bench.History.open(_db(ctx, db)) as history:
-        runs = history.list(name=name, labels=_labels(label), since=_since(since), host=host)
+    with bench.History.open(db_path(ctx, db)) as history:
+        if groups:
+            found = bench.list_groups(history, limit=limit or None)
+            finish(ctx, output.Report({"groups": found}, render=_groups_view(found)), json_mode=json_)
+            return
+        labels, after = labels_of(label), since_of(since)
+        runs = history.list(name=name, labels=labels, since=after, host=host, limit=limit or None)
+        full = limit and len(runs) >= limit
+        total = history.count(name=name, labels=labels, since=after, host=host) if full else len(runs)
 
     def draw(console: Console) -> None:
-        _wide(console)
-        table = Table(title=f"{len(runs)} runs", title_justify="left")
-        for column in ("id", "started (UTC)", "name", "status", "hosts", "labels"):
+        wide(console)
+        shown = f"{len(runs)} runs" if total == len(runs) else f"{len(runs)} of {total} runs (--limit 0: all)"
+        table = Table(title=shown, title_justify="left")
+        for column in ("id", "started (UTC)", "name", "status", "group", "hosts", "labels"):
             table.add_column(column)
         for r in runs:
             labels = ", ".join(f"{k}={v}" for k, v in sorted(r.labels.items()))
             where = ", ".join(r.hosts) or str(r.machine.get("hostname") or "")
-            table.add_row(r.id, f"{r.started:%Y-%m-%d %H:%M:%S}", r.name, r.status.value, where, labels)
-        console.print(table)
-
-    finish(ctx, output.Report({"runs": runs}, render=draw), json_mode=json_)
-
-
-@app.command(epilog="Example: stackrig bench show latest")
-def show(ctx: typer.Context, run: RunArg, db: DbOpt = None, json_: JsonOpt = False) -> None:
-    """Show one run: its description and results per host, job and direction."""
-    from stackrig import bench
-
-    with bench.History.open(_db(ctx, db)) as history:
-        record = history.resolve(run)
-        rows = history.rows(record)
-    finish(
-        ctx, output.Report({"run": record, "results": rows}, render=_run_view(record, rows)), json_mode=json_
-    )
-
-
-def _compare_view(comparison: bench.Comparison) -> output.Renderer:
-    def draw(console: Console) -> None:
-        _wide(console)
-        base = comparison.baseline
-        console.print(
-            f"baseline {base.id} ({base.name}); regression = worse by more than "
-            f"{comparison.threshold_pct:g}%",
-            markup=False,
-        )
-        table = Table(title_justify="left")
-        for column in ("run", "host", "job", "dir", "metric", "baseline", "value", "change", ""):
-            table.add_column(column)
-        for c in comparison.changes:
-            fmt = _lat if c.metric.startswith("lat") else (_bw if c.metric == "bw" else _num)
-            change = "-" if c.change_pct is None else f"{c.change_pct:+.1f}%"
-            mark = "[red]REGRESSION[/red]" if c.regression else ""
-            row = (
-                c.run_id,
-                c.host or "local",
-                c.job,
-                c.direction,
-                c.metric,
-                fmt(c.baseline),
-                fmt(c.value),
-                change,
+            group = f"g:{r.group.id}#{r.group.seq}" if r.group else ""
+            table.add_row(
+                r.id, f"{r.started:%Y-%m-%d %H:%M:%S}", r.name, r.status.value, group, where, labels
             )
-            table.add_row(*(t.replace("[", r"\[") for t in row), mark)
         console.print(table)
-        for line in comparison.unmatched:
-            console.print(f"unmatched: {line}", markup=False)
+
+    finish(ctx, output.Report({"runs": runs, "total": total}, render=draw), json_mode=json_)
+
+
+def _groups_view(groups: list[bench.RunGroup]) -> output.Renderer:
+    def draw(console: Console) -> None:
+        wide(console)
+        table = Table(title=f"{len(groups)} groups", title_justify="left")
+        for column in ("group", "created (UTC)", "name", "kind", "runs"):
+            table.add_column(column)
+        for g in groups:
+            table.add_row(g.ref, f"{g.created:%Y-%m-%d %H:%M:%S}", g.name, g.kind, str(g.runs))
+        console.print(table)
 
     return draw
 
 
-@app.command(epilog="Example: stackrig bench compare 3fa2 latest --fail-on-regression 10")
-def compare(  # noqa: PLR0917 - Typer maps parameters to flags
-    ctx: typer.Context,
-    runs: Annotated[list[str] | None, typer.Argument(help="Runs; the first is the baseline.")] = None,
-    label: LabelOpt = None,
-    metric: Annotated[
-        str | None, typer.Option("--metric", help="Comma list of iops,bw,lat_mean,lat_p50,lat_p99,lat_p999.")
-    ] = None,
-    fail_on_regression: Annotated[
-        float | None,
-        typer.Option("--fail-on-regression", help="Exit 1 when a metric worsens by more than PCT."),
-    ] = None,
-    db: DbOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Compare runs with a baseline: % change per job and direction, regressions marked.
-
-    With --label, runs carrying those labels are added (oldest first) after the given RUNs.
-    """
+@app.command(epilog="Example: stackrig bench show latest")
+def show(ctx: typer.Context, run: RunArg, db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Show one run (its description and results per host, job and direction) or a group (g:ID):
+    its runs and, per job and metric, the mean, spread and interval."""
     from stackrig import bench
 
-    with bench.History.open(_db(ctx, db)) as history:
-        chosen = bench.select_runs(history, runs or [], _labels(label))
-        comparison = bench.compare_runs(history, chosen, bench.parse_metrics(metric), fail_on_regression)
-    failed = fail_on_regression is not None and bool(comparison.regressions)
-    code = ExitCode.FAILED if failed else ExitCode.OK
-    report = output.Report(comparison, render=_compare_view(comparison), exit_code=code)
-    finish(ctx, report, json_mode=json_)
-
-
-@app.command("import", epilog="Example: stackrig bench import /tmp/fio-data --label cloud=aws")
-def import_(  # noqa: PLR0917 - Typer maps parameters to flags
-    ctx: typer.Context,
-    folder: Annotated[Path, typer.Argument(help="Folder with fio JSON output, logs and job files.")],
-    name: Annotated[str | None, typer.Option("--name", help="Run name (default: the folder's).")] = None,
-    label: TagOpt = None,
-    runs_dir: RunsDirOpt = None,
-    allow_partial: AllowPartialOpt = False,
-    db: DbOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Copy fio output made elsewhere into new run folders (the source is never changed).
-
-    A file that could not be read is named on stderr and makes the import partial:
-    the rest is imported, and the exit code is 1 unless --allow-partial.
-    """
-    from stackrig import bench
-
-    with bench.History.open(_db(ctx, db)) as history:
-        result = bench.import_dir(
-            folder, runs_dir=_runs_dir(ctx, runs_dir), history=history, name=name, labels=_labels(label)
-        )
-
-    def draw(console: Console) -> None:
-        for record in result.runs:
-            console.print(f"imported {record.id} {record.name} -> {record.folder}", markup=False)
-
-    failed = tuple(f"not imported: {line}" for line in result.skipped)
-    report = output.Report(result, render=draw, failed=failed, partial=bool(result.skipped))
-    finish(ctx, report, json_mode=json_, allow_partial=allow_partial)
-
-
-@app.command(epilog="Example: stackrig bench export latest --format csv -o results.csv")
-def export(  # noqa: PLR0917 - Typer maps parameters to flags
-    ctx: typer.Context,
-    runs: Annotated[
-        list[str] | None, typer.Argument(help="Runs to export (default: all matching --label).")
-    ] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="csv or json.")] = "csv",
-    out: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
-    ] = None,
-    label: LabelOpt = None,
-    db: DbOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Export results: one row per run, host, job and direction."""
-    from stackrig import bench
-
-    with bench.History.open(_db(ctx, db)) as history:
-        chosen = bench.select_runs(history, runs or [], _labels(label), all_when_empty=True)
-        result = bench.export_runs(history, chosen, fmt, out)
-    content = result.content
-
-    def draw(console: Console) -> None:
-        if content is not None:
-            console.file.write(content)
-
-    finish(ctx, output.Report(result, render=draw), json_mode=json_)
-
-
-@app.command(epilog="Example: stackrig bench delete 3fa2 --yes")
-def delete(
-    ctx: typer.Context, run: RunArg, yes: YesOpt = False, db: DbOpt = None, json_: JsonOpt = False
-) -> None:
-    """Delete a run: its history rows and its folder."""
-    from stackrig import bench
-
-    with bench.History.open(_db(ctx, db)) as history:
+    with bench.History.open(db_path(ctx, db)) as history:
+        if bench.is_group_ref(run):
+            group = bench.resolve_group(history, run)
+            runs = bench.group_runs(history, group.id, warmup=True)
+            counted = [r for r in runs if not (r.group and r.group.warmup)]
+            stats = bench.group_stats(history, group, counted)
+            data = {"group": group, "runs": runs, "stats": stats}
+            finish(ctx, output.Report(data, render=group_view(group, runs, stats)), json_mode=json_)
+            return
         record = history.resolve(run)
-        _confirm(f"delete run {record.id} ({record.name}) and {record.folder}?", yes)
-        history.delete(record)
-    draw = lambda console: console.print(f"deleted {record.id} ({record.folder})", markup=False)  # noqa: E731
-    finish(ctx, output.Report({"deleted": [record]}, render=draw), json_mode=json_)
+        rows = history.rows(record)
+    finish(
+        ctx, output.Report({"run": record, "results": rows}, render=run_view(record, rows)), json_mode=json_
+    )
 
 
-@app.command(epilog="Example: stackrig bench prune --keep 20 --yes")
-def prune(  # noqa: PLR0917 - Typer maps parameters to flags
-    ctx: typer.Context,
-    keep: Annotated[int | None, typer.Option("--keep", help="Keep the N newest runs.")] = None,
-    older_than: Annotated[
-        float | None, typer.Option("--older-than", help="Delete runs older than DAYS.")
-    ] = None,
-    yes: YesOpt = False,
-    db: DbOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Delete old runs (history rows and folders)."""
-    from stackrig import bench
-
-    with bench.History.open(_db(ctx, db)) as history:
-        doomed = bench.plan_prune(history, keep=keep, older_than_days=older_than)
-        if doomed:
-            _confirm(f"delete {len(doomed)} runs ({', '.join(r.id for r in doomed[:5])}...)?", yes)
-        deleted = bench.delete_runs(history, doomed)
-    draw = lambda console: console.print(f"deleted {len(deleted)} runs", markup=False)  # noqa: E731
-    finish(ctx, output.Report({"deleted": deleted}, render=draw), json_mode=json_)
-
-
-# plot, report, serve (the dashboard) and aio live in stackrig.cli.bench_views.
+# compare, import, export, delete and prune; then plot, report, serve (the dashboard) and aio.
+bench_manage.register(app)
+bench_sweep.register(app)
 bench_views.register(app)
+bench_container.register(app)

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from stackrig import output
+from stackrig.cli._bench_common import db_path
 from stackrig.cli._bench_live import live_progress
 from stackrig.cli._bench_options import RunsDirOpt, TagOpt, TargetOpt
 from stackrig.cli._common import finish, state
@@ -37,23 +38,19 @@ HostOpt = Annotated[
 PortOpt = Annotated[int, typer.Option("--port", help="Dashboard TCP port.")]
 
 
-def _db(ctx: typer.Context, db: Path | None) -> Path:
-    return db or state(ctx).paths.db
-
-
-def _source(ctx: typer.Context, ref: str | None, db: Path | None) -> Path:
-    """A folder of logs: the given folder, a run from the history, or the current folder."""
+def _sources(ctx: typer.Context, ref: str | None, db: Path | None) -> list[Path]:
+    """Folders of logs: the given folder, a run (or each run of a group), or the current folder."""
     if ref is None:
-        return Path.cwd()
+        return [Path.cwd()]
     if Path(ref).is_dir():
-        return Path(ref)
-    from stackrig.bench import History
+        return [Path(ref)]
+    from stackrig.bench import History, resolve_runs
 
-    database = _db(ctx, db)
+    database = db_path(ctx, db)
     if not database.is_file():
         raise UsageError(f"{ref!r} is not a folder and there is no history yet ({database})")
     with History.open(database) as history:
-        return history.resolve(ref).folder
+        return [run.folder for run in resolve_runs(history, ref)[1]]
 
 
 def _files_view(lines: Sequence[str]) -> output.Renderer:
@@ -136,19 +133,20 @@ def plot(  # noqa: PLR0917 - Typer maps parameters to flags
     a moving average and min/max bands, latency percentiles, the clat histogram with
     its CDF, and IOPS against latency. Logs of zeros (gtod_reduce) are named, not drawn.
     """
-    from stackrig.bench.plot import PlotSettings, parse_duration_ms, parse_size
-    from stackrig.bench.plot import plot as draw
+    from stackrig.bench.plot import PlotSettings, parse_duration_ms, parse_size, plot_folders
 
     del gnuplot  # fio2gnuplot's "render with gnuplot": we always render
+    folders = _sources(ctx, source, db)
     settings = PlotSettings(
-        source=_source(ctx, source, db), title=title, bandwidth=bandwidth, iops=iops, latency=lat,
+        source=folders[0], title=title, bandwidth=bandwidth, iops=iops, latency=lat,
         percentiles=percentiles, hist=hist, pattern=pattern, basename=basename, outdir=outdir,
         min_time=min_time, max_time=max_time, fmt="svg" if fmt is ImageFormat.svg else "png",
         window_ms=parse_duration_ms(window) if window else None, size=parse_size(size),
     )  # fmt: skip
-    result = draw(settings)
+    result = plot_folders(settings, folders)
     lines = [str(p) for p in result.files] + [f"no data (not plotted): {n}" for n in result.no_data]
     warnings = tuple(f"{n}: no data (all zeros or empty, e.g. gtod_reduce=1)" for n in result.no_data)
+    warnings += tuple(f"not drawn: {reason}" for reason in result.skipped)
     finish(ctx, output.Report(result, render=_files_view(lines), warnings=warnings), json_mode=json_)
 
 
@@ -169,12 +167,14 @@ def report(
     Summary per job and direction, the graphs, the job files and the system facts;
     with several runs, a comparison against the first.
     """
-    from stackrig.bench import History
+    from stackrig.bench import History, resolve_runs
     from stackrig.bench.report import write_report
 
-    with History.open(_db(ctx, db)) as history:
-        records = [history.resolve(ref) for ref in runs]
-        result = write_report(history, records, out)
+    with History.open(db_path(ctx, db)) as history:
+        resolved = [resolve_runs(history, ref) for ref in runs]
+        records = [record for _, members in resolved for record in members]
+        groups = [(group, members) for group, members in resolved if group is not None]
+        result = write_report(history, records, out, groups=groups)
     if out is None and not json_:
         sys.stdout.write(result.html)
         return
@@ -194,7 +194,7 @@ def serve_dashboard(
     It binds 127.0.0.1 unless --host says otherwise; nothing outside the runs folder
     can be read. Ctrl-C stops it.
     """
-    _serve_dashboard(runs_dir or state(ctx).paths.runs, _db(ctx, db), host, port)
+    _serve_dashboard(runs_dir or state(ctx).paths.runs, db_path(ctx, db), host, port)
 
 
 def aio(  # noqa: PLR0917 - Typer maps parameters to flags

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from stackrig import output
+from stackrig.cli import qos_views as views
 from stackrig.cli._common import finish, state
 from stackrig.cli._params import Opt, option_group
 from stackrig.cli.options import JsonOpt
@@ -104,20 +104,19 @@ def lab_up(
     json_: JsonOpt = False,
 ) -> None:
     """Build the test bed: bridges s1..sN, hosts h1..hN (10.0.0.i/24), OVS started if needed."""
-    report = cmd.lab_up(_ctx(ctx), topo, controller, name)
-    finish(ctx, report, json_mode=json_)
+    finish(ctx, views.lab_up(cmd.lab_up(_ctx(ctx), topo, controller, name)), json_mode=json_)
 
 
 @lab_app.command("down", epilog="Example: sudo stackrig qos lab down")
 def lab_down(ctx: typer.Context, name: NameOpt = "lab", json_: JsonOpt = False) -> None:
     """Remove exactly what `lab up` made (also after a crashed `lab up`)."""
-    finish(ctx, cmd.lab_down(_ctx(ctx), name), json_mode=json_)
+    finish(ctx, views.lab_down(cmd.lab_down(_ctx(ctx), name)), json_mode=json_)
 
 
 @lab_app.command("status", epilog="Example: stackrig qos lab status --json")
 def lab_status(ctx: typer.Context, name: NameOpt = "lab", json_: JsonOpt = False) -> None:
     """Show the lab's bridges, hosts and controller, and whether each is alive (exit 1 if not)."""
-    finish(ctx, cmd.lab_status(_ctx(ctx), name), json_mode=json_)
+    finish(ctx, views.lab_status(cmd.lab_status(_ctx(ctx), name)), json_mode=json_)
 
 
 # ------------------------------------------------------------------ queues
@@ -146,8 +145,8 @@ def queues(
 ) -> None:
     """Give ports an OVS QoS record (linux-htb) with queues; idempotent; --clear removes them."""
     spec = _spec(backend=backend, controller=controller)
-    report = cmd.queues(switch, ports, max_rate, queue or [], clear, spec=spec, ovsdb=ovsdb)
-    finish(ctx, report, json_mode=json_)
+    result = cmd.queues(switch, ports, max_rate, queue or [], clear, spec=spec, ovsdb=ovsdb)
+    finish(ctx, views.queues(result), json_mode=json_)
 
 
 # ------------------------------------------------------------------ policy
@@ -175,13 +174,14 @@ def policy_add(
     json_: JsonOpt = False,
 ) -> None:
     """Install policies (match → meter | queue | DSCP on a switch) and record them."""
-    finish(ctx, cmd.policy_add(_ctx(ctx, state_file, lab), spec, policies or [], file), json_mode=json_)
+    result = cmd.policy_add(_ctx(ctx, state_file, lab), spec, policies or [], file)
+    finish(ctx, views.added(result), json_mode=json_)
 
 
 @policy_app.command("list", epilog="Example: stackrig qos policy list --json")
 def policy_list(ctx: typer.Context, state_file: StateOpt = None, json_: JsonOpt = False) -> None:
     """List the installed policies and where they are."""
-    finish(ctx, cmd.policy_list(_ctx(ctx, state_file)), json_mode=json_)
+    finish(ctx, views.policy_list(cmd.policy_list(_ctx(ctx, state_file))), json_mode=json_)
 
 
 @policy_app.command("remove", epilog="Example: stackrig qos policy remove path-h1-h2")
@@ -196,7 +196,8 @@ def policy_remove(
     json_: JsonOpt = False,
 ) -> None:
     """Remove policies from the network (through the backend that installed them) and the state."""
-    finish(ctx, cmd.policy_remove(_ctx(ctx, state_file, lab), spec, names), json_mode=json_)
+    result = cmd.policy_remove(_ctx(ctx, state_file, lab), spec, names)
+    finish(ctx, views.removed(result), json_mode=json_)
 
 
 @policy_app.command("rollback", epilog="Example: stackrig qos policy rollback")
@@ -210,7 +211,7 @@ def policy_rollback(
     json_: JsonOpt = False,
 ) -> None:
     """Undo the last change: remove what it added, put back what it removed."""
-    finish(ctx, cmd.policy_rollback(_ctx(ctx, state_file, lab), spec), json_mode=json_)
+    finish(ctx, views.rollback(cmd.policy_rollback(_ctx(ctx, state_file, lab), spec)), json_mode=json_)
 
 
 # ------------------------------------------------------------------ service
@@ -230,17 +231,14 @@ def service_add(
     json_: JsonOpt = False,
 ) -> None:
     """Define a named class that policies can use with "service": NAME."""
-    finish(
-        ctx,
-        cmd.service_add(_ctx(ctx, state_file), spec=spec, name=name, queue=queue, dscp=dscp, rate=rate),
-        json_mode=json_,
-    )
+    stored = cmd.service_add(_ctx(ctx, state_file), spec=spec, name=name, queue=queue, dscp=dscp, rate=rate)
+    finish(ctx, views.service(stored, "added"), json_mode=json_)
 
 
 @service_app.command("list", epilog="Example: stackrig qos service list")
 def service_list(ctx: typer.Context, state_file: StateOpt = None, json_: JsonOpt = False) -> None:
     """List the services."""
-    finish(ctx, cmd.service_list(_ctx(ctx, state_file)), json_mode=json_)
+    finish(ctx, views.service_list(cmd.service_list(_ctx(ctx, state_file))), json_mode=json_)
 
 
 @service_app.command("remove", epilog="Example: stackrig qos service remove gold")
@@ -252,7 +250,8 @@ def service_remove(
     json_: JsonOpt = False,
 ) -> None:
     """Remove a service no policy uses."""
-    finish(ctx, cmd.service_remove(_ctx(ctx, state_file), name), json_mode=json_)
+    removed = cmd.service_remove(_ctx(ctx, state_file), name)
+    finish(ctx, views.service(removed, "removed"), json_mode=json_)
 
 
 # ------------------------------------------------------------------ path, verify
@@ -300,7 +299,7 @@ def path(
         both=both_directions,
         name=name,
     )
-    finish(ctx, cmd.path(_ctx(ctx, state_file, lab), spec, req, dry_run), json_mode=json_)
+    finish(ctx, views.path(cmd.path(_ctx(ctx, state_file, lab), spec, req, dry_run)), json_mode=json_)
 
 
 @app.command(
@@ -335,7 +334,4 @@ def verify(
         expect_max=expect_max,
         expect_min=expect_min,
     )
-    finish(ctx, cmd.verify(_ctx(ctx, None, lab), req), json_mode=json_)
-
-
-_ = output  # rendering lives in stackrig.qos.commands
+    finish(ctx, views.verify(cmd.verify(_ctx(ctx, None, lab), req)), json_mode=json_)

@@ -15,7 +15,7 @@ from typing import Any
 
 from stackrig.migrate._ecs_ctx import mapping
 
-__all__ = ["HEALTH_RANGES", "NAME", "check_task_definition"]
+__all__ = ["HEALTH_RANGES", "NAME", "canonical", "check_task_definition"]
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 HEALTH_RANGES = {"interval": (5, 300), "timeout": (2, 60), "retries": (1, 10), "startPeriod": (0, 300)}
@@ -36,6 +36,28 @@ def check_task_definition(td: Mapping[str, Any]) -> list[str]:
     containers = [c for c in td.get("containerDefinitions") or [] if isinstance(c, dict)]
     _Checker(td, shape, containers, problems).run()
     return problems
+
+
+def canonical(td: Mapping[str, Any]) -> dict[str, Any]:
+    """``td`` with every object's keys in the order of botocore's model, so that the same task
+    definition is always written byte for byte the same (however it was put together)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("ecs")
+    shape = model.operation_model("RegisterTaskDefinition").input_shape
+
+    def order(value: Any, shape: Any) -> Any:
+        if isinstance(value, dict) and getattr(shape, "type_name", "") == "structure":
+            members = shape.members
+            known = [k for k in members if k in value]
+            rest = [k for k in value if k not in members]
+            return {k: order(value[k], members.get(k)) for k in [*known, *rest]}
+        if isinstance(value, list) and getattr(shape, "type_name", "") == "list":
+            return [order(v, shape.member) for v in value]
+        return value
+
+    result: dict[str, Any] = order(dict(td), shape)
+    return result
 
 
 def _int(value: Any) -> bool:

@@ -70,19 +70,30 @@ class ComposeResult:
 
 # ------------------------------------------------------------------ database kinds
 
+# Healthchecks use only the server's own client, present in every image of that kind (not a
+# script one image ships, such as the Docker Hub mariadb image's healthcheck.sh), over TCP: the
+# official images' first-start setup runs a server without networking, so the check passes only
+# once the real server listens. `ping` answers without credentials (exit 0 even on "access
+# denied": the server is up), so no password lands in the compose file. MariaDB before 10.4 has
+# no mariadb-admin and MariaDB 11 no mysqladmin: its check tries one, then the other.
 _DB_KINDS: dict[str, dict[str, Any]] = {
     "mysql": {
         "port": 3306,
         "data": "/var/lib/mysql",
         "healthcheck": ["CMD", "mysqladmin", "ping", "-h", "127.0.0.1", "--silent"],
         "db_var": "MYSQL_DATABASE",
+        "user_vars": ("MYSQL_USER", "MYSQL_PASSWORD"),
         "secret_vars": ("MYSQL_ROOT_PASSWORD",),
     },
     "mariadb": {
         "port": 3306,
         "data": "/var/lib/mysql",
-        "healthcheck": ["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"],
+        "healthcheck": [
+            "CMD-SHELL",
+            "mariadb-admin ping -h 127.0.0.1 --silent || mysqladmin ping -h 127.0.0.1 --silent",
+        ],
         "db_var": "MARIADB_DATABASE",
+        "user_vars": ("MARIADB_USER", "MARIADB_PASSWORD"),
         "secret_vars": ("MARIADB_ROOT_PASSWORD",),
     },
     "postgres": {
@@ -90,6 +101,7 @@ _DB_KINDS: dict[str, dict[str, Any]] = {
         "data": "/var/lib/postgresql/data",
         "healthcheck": ["CMD-SHELL", "pg_isready -U $${POSTGRES_USER:-postgres}"],
         "db_var": "POSTGRES_DB",
+        "user_vars": ("POSTGRES_USER", "POSTGRES_PASSWORD"),
         "secret_vars": ("POSTGRES_PASSWORD",),
     },
 }
@@ -188,6 +200,7 @@ def compose_from_report(report: Mapping[str, Any], settings: ComposeSettings) ->
     notes: list[str] = []
     secret_vars: list[str] = []
     db_name = None
+    app_password = ""
     for db in dbs[:1]:
         name = "db"
         image = str(db.get("image") or "mysql")
@@ -197,12 +210,18 @@ def compose_from_report(report: Mapping[str, Any], settings: ComposeSettings) ->
         env: dict[str, str] = {}
         if db.get("database"):
             env[spec["db_var"]] = str(db["database"])
-        if kind == "postgres" and db.get("username"):
-            env["POSTGRES_USER"] = str(db["username"])
+        secret_vars.extend(spec["secret_vars"])
+        # The app's login is created on first start (the images' *_USER/*_PASSWORD); root
+        # is the images' own account, never a *_USER.
+        app_password = spec["secret_vars"][0]
+        user = str(db.get("username") or "")
+        if user and (kind == "postgres" or user != "root"):
+            user_var, app_password = spec["user_vars"]
+            env[user_var] = user
+            secret_vars.append(app_password)
         if env:
             service["environment"] = env
         service["env_file"] = [settings.secrets_file]
-        secret_vars.extend(spec["secret_vars"])
         service["volumes"] = [f"db-data:{spec['data']}"]
         volumes["db-data"] = {}
         service["healthcheck"] = _healthcheck(kind)
@@ -250,9 +269,11 @@ def compose_from_report(report: Mapping[str, Any], settings: ComposeSettings) ->
     doc: dict[str, Any] = {"services": services}
     if volumes:
         doc["volumes"] = volumes
+    same = f" (DATABASE_PASSWORD: the same as {app_password})" if db_name and apps else ""
     notes.append(
         f"create {settings.secrets_file} beside the compose file (mode 0600, not in git) with: "
         + ", ".join(f"{v}=..." for v in dict.fromkeys(secret_vars))
+        + same
     )
     return _finish(doc, notes, source="discover report")
 

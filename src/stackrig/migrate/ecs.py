@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from stackrig._io import atomic_write, ensure_not_input
 from stackrig.errors import UsageError
-from stackrig.migrate._ecs_checks import check_task_definition
+from stackrig.migrate._ecs_checks import canonical, check_task_definition
 from stackrig.migrate._ecs_ctx import Context, Finding, merge_extension
 from stackrig.migrate._ecs_map import container_definition
 from stackrig.migrate._ecs_task import finish_task, forbidden, network_mode_of, sanitize_family
@@ -250,6 +250,7 @@ def make_task_definition(settings: EcsSettings) -> EcsResult:
             "the task definition would be rejected:\n  " + "\n  ".join(problems),
             hint="adjust the compose file or the --cpu/--memory flags",
         )
+    td = canonical(td)
     content = json.dumps(td, indent=2) + "\n"
     secret = translation.holds_literal_secrets or any(
         is_secret_variable(e["name"]) for c in td["containerDefinitions"] for e in c.get("environment", [])

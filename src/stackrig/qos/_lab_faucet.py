@@ -16,7 +16,7 @@ from stackrig._io import atomic_write, ensure_dir
 from stackrig.errors import FailedError
 
 if TYPE_CHECKING:
-    from stackrig.qos.lab import LabState
+    from stackrig.qos._lab_plan import LabState
 
 __all__ = ["faucet_config_text", "plan_faucet", "start_faucet", "wait_connected"]
 

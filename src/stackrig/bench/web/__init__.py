@@ -145,6 +145,13 @@ class _Handler(BaseHTTPRequestHandler):
                 200, _page("stackrig bench — compare", "compare"), "text/html; charset=utf-8", head=head
             )
             return
+        if raw.startswith("/group/"):
+            _data.group_detail(s.db, _segment(raw[len("/group/") :]))  # 404 before drawing a page for nothing
+            self._send(200, _page("stackrig bench — group", "group"), "text/html; charset=utf-8", head=head)
+            return
+        if raw.startswith("/api/groups/"):
+            self._json(_data.group_detail(s.db, _segment(raw[len("/api/groups/") :])), head)
+            return
         if raw.startswith("/run/"):
             run_id = _segment(raw[len("/run/") :])
             _data.run_record(s.runs_dir, s.db, run_id)  # 404 before drawing a page for nothing
@@ -157,8 +164,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._file(raw[len("/files/") :], head)
             return
         api: dict[str, Callable[[], Any]] = {
-            "/api/runs": lambda: _data.runs(s.runs_dir, s.db, _one(query, "q")),
-            "/api/compare": lambda: _data.compare(s.runs_dir, s.db, _ids(query)),
+            "/api/runs": lambda: _data.runs(
+                s.runs_dir,
+                s.db,
+                _one(query, "q"),
+                limit=_int(query, "limit", 50),
+                offset=_int(query, "offset", 0),
+            ),
+            "/api/groups": lambda: _data.groups(s.db, _int(query, "limit", 50)),
+            "/api/compare": lambda: _compare(s, query),
         }
         if raw in api:
             self._json(api[raw](), head)
@@ -219,6 +233,25 @@ def _segment(text: str) -> str:
 def _one(query: dict[str, list[str]], key: str) -> str | None:
     values = query.get(key)
     return values[0] if values else None
+
+
+def _int(query: dict[str, list[str]], key: str, default: int) -> int:
+    text = _one(query, key)
+    if text is None:
+        return default
+    if not text.isdigit():
+        raise UsageError(f"{key} must be a whole number")
+    return int(text)
+
+
+def _compare(s: DashboardSettings, query: dict[str, list[str]]) -> Any:
+    """``?runs=a,b,...`` (runs against the first) or ``?base=g:ID&cand=g:ID`` (groups, with intervals)."""
+    base, cand = _one(query, "base"), _one(query, "cand")
+    if base or cand:
+        if not (base and cand):
+            raise UsageError("give base= and cand=")
+        return _data.compare_groups(s.db, base, cand)
+    return _data.compare(s.runs_dir, s.db, _ids(query))
 
 
 def _ids(query: dict[str, list[str]]) -> list[str]:

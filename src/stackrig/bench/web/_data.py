@@ -40,25 +40,24 @@ def _inside(folder: Path, runs_dir: Path) -> bool:
     return True
 
 
-def _records(runs_dir: Path, history: History | None) -> list[RunRecord]:
-    """Runs of the history inside the runs folder, plus run folders the history does not know."""
-    found: dict[str, RunRecord] = {}
-    if history is not None:
-        for record in history.list():
-            if _inside(record.folder, runs_dir):
-                found[record.folder.name] = record
-    for meta in sorted(runs_dir.glob(f"*/{META_FILE}")):
-        if meta.parent.name not in found and not meta.parent.is_symlink():
-            with contextlib.suppress(StackrigError):
-                found[meta.parent.name] = read_meta(meta.parent)
-    return sorted(found.values(), key=lambda r: r.started, reverse=True)
-
-
 def _find(runs_dir: Path, history: History | None, run_id: str) -> RunRecord:
-    for record in _records(runs_dir, history):
+    if history is not None:
+        record = history.by_name(run_id)
+        if record is not None and _inside(record.folder, runs_dir):
+            return record
+    for record in _scan(runs_dir):  # a folder the history does not know (or no history)
         if run_id in (record.id, record.folder.name):
             return record
     raise RunNotFoundError(f"no run {run_id!r} in {runs_dir}")
+
+
+def _scan(runs_dir: Path) -> list[RunRecord]:
+    found = []
+    for meta in sorted(runs_dir.glob(f"*/{META_FILE}")):
+        if not meta.parent.is_symlink():
+            with contextlib.suppress(StackrigError):
+                found.append(read_meta(meta.parent))
+    return sorted(found, key=lambda r: r.started, reverse=True)
 
 
 def run_record(runs_dir: Path, db: Path, run_id: str) -> RunRecord:
@@ -98,6 +97,7 @@ def _summary(record: RunRecord, rows: Sequence[ResultRow]) -> dict[str, Any]:
         "hosts": list(record.hosts),
         "machine": str(record.machine.get("hostname", "")),
         "fio_version": record.fio_version,
+        "group": f"g:{record.group.id}" if record.group else None,
         "iops": _num(sum(r.iops or 0.0 for r in top)) if top else None,
         "bw_bytes": _num(sum(r.bw_bytes or 0.0 for r in top)) if top else None,
     }
@@ -114,10 +114,26 @@ def _matches(doc: dict[str, Any], query: str | None) -> bool:
     return all(word in hay for word in needle.split())
 
 
-def runs(runs_dir: Path, db: Path, query: str | None = None) -> dict[str, Any]:
+MAX_PAGE = 500
+
+
+def runs(
+    runs_dir: Path, db: Path, query: str | None = None, *, limit: int = 50, offset: int = 0
+) -> dict[str, Any]:
+    """A page of the run list, newest first: from the history's indexes when there is one (the
+    page's figures only), else from the run folders' meta.json."""
+    limit = max(1, min(limit, MAX_PAGE))
+    offset = max(0, offset)
     with _history(db) as history:
-        docs = [_summary(r, _rows(history, r)) for r in _records(runs_dir, history)]
-    return {"runs": [d for d in docs if _matches(d, query)], "total": len(docs)}
+        if history is not None:
+            under = list(dict.fromkeys([str(runs_dir.absolute()), str(runs_dir.resolve())]))
+            page, total = history.search(query, under=under, limit=limit, offset=offset)
+            docs = [_summary(r, _rows(history, r)) for r in page]
+        else:
+            everything = [_summary(r, _rows(None, r)) for r in _scan(runs_dir)]
+            matched = [d for d in everything if _matches(d, query)]
+            docs, total = matched[offset : offset + limit], len(matched)
+    return {"runs": docs, "total": total, "limit": limit, "offset": offset}
 
 
 def _row(r: ResultRow) -> dict[str, Any]:
@@ -255,3 +271,111 @@ def compare(runs_dir: Path, db: Path, ids: Sequence[str]) -> dict[str, Any]:
         "unmatched": list(comp.unmatched),
         "bw": {"unit": unit, "t": [round(float(x), 3) for x in t_all], "values": values},
     }
+
+
+def groups(db: Path, limit: int = 50) -> dict[str, Any]:
+    """The newest groups of runs (repeats and sweeps), for the compare pickers."""
+    from stackrig.bench.groups import list_groups
+
+    with _history(db) as history:
+        found = list_groups(history, limit=max(1, min(limit, MAX_PAGE))) if history is not None else []
+    return {
+        "groups": [
+            {
+                "id": g.id,
+                "ref": g.ref,
+                "name": g.name,
+                "kind": g.kind,
+                "runs": g.runs,
+                "created": g.created.isoformat(timespec="seconds"),
+            }
+            for g in found
+        ]
+    }
+
+
+def _side(summary: Any) -> dict[str, Any]:
+    return {
+        "n": summary.n,
+        "mean": _num(summary.mean),
+        "stdev": _num(summary.stdev),
+        "low": _num(summary.low),
+        "high": _num(summary.high),
+    }
+
+
+def compare_groups(db: Path, base: str, cand: str, confidence: float = 0.95) -> dict[str, Any]:
+    """A noise-aware comparison of two groups (or runs): per metric both sides' mean with the
+    interval of the mean (the error bars), the change with its interval, and the verdict."""
+    from stackrig.bench.compare import DEFAULT_METRICS
+    from stackrig.bench.noise import compare_groups as compare_sides
+
+    if not db.is_file():
+        raise RunNotFoundError("no history to compare from")
+    with _history(db) as history:
+        if history is None:  # pragma: no cover - checked above
+            raise RunNotFoundError("no history to compare from")
+        comp = compare_sides(history, base, cand, DEFAULT_METRICS, confidence=confidence)
+
+    def side(s: Any) -> dict[str, Any]:
+        return {"ref": s.ref, "name": s.group.name if s.group else s.runs[0], "runs": len(s.runs)}
+
+    return {
+        "baseline": side(comp.baseline),
+        "candidate": side(comp.candidate),
+        "confidence": comp.confidence,
+        "noise_aware": comp.noise_aware,
+        "note": comp.note,
+        "warnings": list(comp.warnings),
+        "changes": [
+            {
+                "key": f"{c.host or 'local'}/{c.job}/{c.direction}",
+                "metric": c.metric,
+                "baseline": _side(c.baseline),
+                "candidate": _side(c.candidate),
+                "change_pct": _num(c.change_pct),
+                "low_pct": _num(c.low_pct),
+                "high_pct": _num(c.high_pct),
+                "verdict": c.verdict,
+            }
+            for c in comp.changes
+        ],
+        "unmatched": list(comp.unmatched),
+    }
+
+
+def group_detail(db: Path, ref: str) -> dict[str, Any]:
+    """A group's runs and, for a sweep, its table of points; for repeats, its statistics."""
+    from stackrig.bench.groups import group_runs, resolve_group
+    from stackrig.bench.noise import group_stats
+    from stackrig.bench.sweepplot import sweep_points
+
+    with _history(db) as history:
+        if history is None:
+            raise RunNotFoundError("no history yet")
+        group = resolve_group(history, ref if ref.startswith("g:") else f"g:{ref}")
+        runs = group_runs(history, group.id)
+        doc: dict[str, Any] = {
+            "ref": group.ref, "name": group.name, "kind": group.kind, "runs": [_summary(r, []) for r in runs],
+        }  # fmt: skip
+        if group.kind == "sweep":
+            doc["points"] = [
+                {
+                    "rw": p.rw,
+                    "bs": p.bs,
+                    "numjobs": p.numjobs,
+                    "iodepth": p.iodepth,
+                    "runs": p.runs,
+                    "iops": _num(p.iops),
+                    "bw_bytes": _num(p.bw_bytes),
+                    "lat_mean_ns": _num(p.lat_mean_ns),
+                    "lat_p99_ns": _num(p.lat_p99_ns),
+                }
+                for p in sweep_points(history, group)
+            ]
+        else:
+            doc["stats"] = [
+                {k: (_num(v) if isinstance(v, float) else v) for k, v in row.items()}
+                for row in group_stats(history, group, runs)
+            ]
+    return doc

@@ -69,18 +69,23 @@
   }
 
   // ------------------------------------------------------------------ run list
+  const PAGE = 50;
   async function runsPage() {
     const filter = el("input", { type: "search", id: "filter", placeholder: "filter: name, label k=v, host, status" });
     const count = el("span", { class: "note", id: "count" });
     const button = el("button", { id: "compare", disabled: "" }, "compare selected");
+    const newer = el("button", { id: "newer", disabled: "" }, "‹ newer");
+    const older = el("button", { id: "older", disabled: "" }, "older ›");
     const body = el("tbody");
-    main.replaceChildren(el("h1", {}, "fio runs"), el("div", { class: "bar" }, filter, button, count),
-      el("table", { id: "runs" }, el("thead", {}, el("tr", {}, ...["", "started", "name", "status", "labels", "machine",
-        "IOPS", "bandwidth", "id"].map((h) => el("th", {}, h)))), body));
+    const groupsBox = el("div", { id: "groups" });
+    main.replaceChildren(el("h1", {}, "fio runs"), el("div", { class: "bar" }, filter, button, newer, older, count),
+      el("table", { id: "runs" }, el("thead", {}, el("tr", {}, ...["", "started", "name", "status", "group", "labels",
+        "machine", "IOPS", "bandwidth", "id"].map((h) => el("th", {}, h)))), body), groupsBox);
     const picked = new Set();
+    let offset = 0;
     button.addEventListener("click", () => { location.href = "/compare?runs=" + [...picked].map(encodeURIComponent).join(","); });
     async function load() {
-      const doc = await getJSON("/api/runs?q=" + encodeURIComponent(filter.value));
+      const doc = await getJSON("/api/runs?q=" + encodeURIComponent(filter.value) + "&limit=" + PAGE + "&offset=" + offset);
       body.replaceChildren(...doc.runs.map((r) => {
         const box = el("input", { type: "checkbox", value: r.id });
         if (picked.has(r.id)) box.checked = true;
@@ -91,14 +96,34 @@
         const labels = Object.entries(r.labels).map(([k, v]) => k + "=" + v).join(" ");
         return el("tr", { class: "run", "data-id": r.id }, el("td", {}, box), el("td", {}, r.started),
           el("td", {}, el("a", { href: "/run/" + encodeURIComponent(r.id) }, r.name)),
-          el("td", { class: "status-" + r.status }, r.status), el("td", {}, labels), el("td", {}, r.machine),
+          el("td", { class: "status-" + r.status }, r.status), el("td", { class: "mono" }, r.group || ""),
+          el("td", {}, labels), el("td", {}, r.machine),
           el("td", {}, num(r.iops)), el("td", {}, rate(r.bw_bytes)), el("td", { class: "mono" }, r.id));
       }));
-      count.textContent = doc.runs.length + " of " + doc.total + " runs";
+      const first = doc.total ? offset + 1 : 0;
+      count.textContent = first + "-" + (offset + doc.runs.length) + " of " + doc.total + " runs";
+      if (offset > 0) newer.removeAttribute("disabled"); else newer.setAttribute("disabled", "");
+      if (offset + doc.runs.length < doc.total) older.removeAttribute("disabled"); else older.setAttribute("disabled", "");
+      document.body.setAttribute("data-ready", "1");
     }
+    newer.addEventListener("click", () => { offset = Math.max(0, offset - PAGE); load().catch(fail); });
+    older.addEventListener("click", () => { offset += PAGE; load().catch(fail); });
     let timer = null;
-    filter.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => load().catch(fail), 150); });
+    filter.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { offset = 0; load().catch(fail); }, 150); });
     await load();
+    const g = await getJSON("/api/groups?limit=50");
+    if (g.groups.length >= 1) {
+      const options = () => g.groups.map((x) => el("option", { value: x.ref }, x.ref + " " + x.name + " (" + x.runs + " runs, " + x.created + ")"));
+      const base = el("select", { id: "base" }, ...options());
+      const cand = el("select", { id: "cand" }, ...options());
+      const go = el("button", { id: "compare-groups" }, "compare groups");
+      go.addEventListener("click", () => {
+        location.href = "/compare?base=" + encodeURIComponent(base.value) + "&cand=" + encodeURIComponent(cand.value);
+      });
+      const links = el("ul", { id: "group-links" }, ...g.groups.slice(0, 10).map((x) => el("li", {},
+        el("a", { href: "/group/" + encodeURIComponent(x.id) }, x.ref + " " + x.name), " (" + x.kind + ", " + x.runs + " runs)")));
+      groupsBox.replaceChildren(el("h2", {}, "Groups of runs"), el("div", { class: "bar" }, "baseline ", base, " candidate ", cand, go), links);
+    }
   }
 
   // ------------------------------------------------------------------ one run
@@ -133,7 +158,7 @@
   }
 
   // ------------------------------------------------------------------ compare
-  async function comparePage() {
+  async function runsComparePage() {
     const ids = (new URLSearchParams(location.search).get("runs") || "").split(",").filter(Boolean);
     const doc = await getJSON("/api/compare?runs=" + ids.map(encodeURIComponent).join(","));
     const fmt = { iops: (v) => num(v), bw: rate };
@@ -152,6 +177,86 @@
     document.body.setAttribute("data-ready", "1");
   }
 
-  const pages = { runs: runsPage, run: runPage, compare: comparePage };
+  const SVG = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs, ...children) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    for (const child of children) if (child) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    return node;
+  }
+
+  // one bar per side with the interval of its mean as whiskers (the error bars)
+  function errorBars(title, items, fmt) {
+    const w = 520, h = 220, left = 70, bottom = 40, top = 28;
+    const peak = Math.max(...items.map((i) => (i.high !== null && i.high !== undefined ? i.high : i.mean) || 0), 1e-9);
+    const y = (v) => h - bottom - (Math.max(0, v) / peak) * (h - bottom - top);
+    const band = (w - left - 20) / items.length;
+    const nodes = [svg("text", { x: left, y: 16, class: "ebtitle" }, title),
+      svg("line", { x1: left, y1: h - bottom, x2: w - 10, y2: h - bottom, stroke: "#57606a" })];
+    items.forEach((it, i) => {
+      const x = left + i * band + band * 0.2, bw = band * 0.6, cx = x + bw / 2;
+      nodes.push(svg("rect", { x: x, y: y(it.mean), width: bw, height: h - bottom - y(it.mean), fill: it.color, "fill-opacity": "0.7", class: "bar" }));
+      if (it.low !== null && it.low !== undefined && it.high !== null && it.high !== undefined) {
+        nodes.push(svg("line", { x1: cx, x2: cx, y1: y(it.low), y2: y(it.high), stroke: "#000", "stroke-width": "1.5", class: "whisker" }),
+          svg("line", { x1: cx - 8, x2: cx + 8, y1: y(it.low), y2: y(it.low), stroke: "#000" }),
+          svg("line", { x1: cx - 8, x2: cx + 8, y1: y(it.high), y2: y(it.high), stroke: "#000" }));
+      }
+      nodes.push(svg("text", { x: cx, y: h - bottom + 16, "text-anchor": "middle", class: "eblabel" }, it.label),
+        svg("text", { x: cx, y: y(it.mean) - 6, "text-anchor": "middle", class: "ebvalue" }, fmt(it.mean)));
+    });
+    return svg("svg", { width: w, height: h, viewBox: "0 0 " + w + " " + h, class: "errorbars", role: "img" }, ...nodes);
+  }
+
+  async function groupComparePage(params) {
+    const doc = await getJSON("/api/compare?base=" + encodeURIComponent(params.get("base")) + "&cand=" + encodeURIComponent(params.get("cand")));
+    const fmt = (metric) => (metric === "iops" ? (v) => num(v) : metric === "bw" ? rate : ns);
+    const spread = (s, f) => f(s.mean) + (s.stdev === null ? "" : " ± " + f(s.stdev)) + " (n=" + s.n + ")";
+    const pct = (v) => (v === null ? "—" : (v > 0 ? "+" : "") + v.toFixed(1) + "%");
+    const rows = doc.changes.map((c) => [c.key, c.metric, spread(c.baseline, fmt(c.metric)), spread(c.candidate, fmt(c.metric)),
+      pct(c.change_pct), c.low_pct === null ? "—" : pct(c.low_pct) + " .. " + pct(c.high_pct), c.verdict]);
+    const t = table(["host/job/direction", "metric", "baseline", "candidate", "change", "interval", "verdict"], rows);
+    t.id = "changes";
+    [...t.querySelectorAll("tbody tr")].forEach((tr, i) => tr.classList.add("verdict-" + doc.changes[i].verdict.replace(/ /g, "-")));
+    const bars = el("div", { id: "errorbars" });
+    for (const c of doc.changes) {
+      bars.append(errorBars(c.key + " " + c.metric + " — " + c.verdict, [
+        Object.assign({ label: "baseline", color: COLORS[0] }, c.baseline),
+        Object.assign({ label: "candidate", color: COLORS[1] }, c.candidate)], fmt(c.metric)));
+    }
+    main.replaceChildren(el("h1", {}, "compare " + doc.baseline.ref + " and " + doc.candidate.ref),
+      el("p", {}, "baseline ", el("b", {}, doc.baseline.name), " (" + doc.baseline.runs + " runs), candidate ",
+        el("b", {}, doc.candidate.name), " (" + doc.candidate.runs + " runs); intervals at " + doc.confidence * 100 + "% confidence"),
+      t, el("h2", {}, "Means with the interval of each mean"), bars);
+    for (const line of doc.warnings.concat(doc.note ? [doc.note] : [], doc.unmatched)) main.append(el("p", { class: "note" }, line));
+    document.body.setAttribute("data-ready", "1");
+  }
+
+  async function comparePage() {
+    const params = new URLSearchParams(location.search);
+    if (params.get("base")) return groupComparePage(params);
+    return runsComparePage();
+  }
+
+  // ------------------------------------------------------------------ one group
+  async function groupPage() {
+    const id = decodeURIComponent(location.pathname.split("/").pop());
+    const doc = await getJSON("/api/groups/" + encodeURIComponent(id));
+    let t;
+    if (doc.points) {
+      t = table(["rw", "bs", "numjobs", "iodepth", "runs", "IOPS", "bandwidth", "mean lat", "p99"], doc.points.map((p) =>
+        [p.rw, p.bs, p.numjobs, p.iodepth, p.runs, num(p.iops), rate(p.bw_bytes), ns(p.lat_mean_ns), ns(p.lat_p99_ns)]));
+    } else {
+      const fmt = (m) => (m === "iops" ? (v) => num(v) : m === "bw" ? rate : ns);
+      t = table(["host/job/direction", "metric", "n", "mean", "stdev", "interval"], doc.stats.map((r) =>
+        [r.host + "/" + r.job + "/" + r.direction, r.metric, r.n, fmt(r.metric)(r.mean), fmt(r.metric)(r.stdev),
+          r.ci_low === null ? "—" : fmt(r.metric)(r.ci_low) + " .. " + fmt(r.metric)(r.ci_high)]));
+    }
+    t.id = "group-table";
+    const runs = el("ul", {}, ...doc.runs.map((r) => el("li", {}, el("a", { href: "/run/" + encodeURIComponent(r.id) }, r.id + " " + r.name), " " + r.status)));
+    main.replaceChildren(el("h1", {}, doc.ref + " " + doc.name + " (" + doc.kind + ")"), t, el("h2", {}, "Runs"), runs);
+    document.body.setAttribute("data-ready", "1");
+  }
+
+  const pages = { runs: runsPage, run: runPage, compare: comparePage, group: groupPage };
   (pages[document.body.dataset.page] || runsPage)().catch(fail);
 })();
