@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The test gate: parallel non-root tests, then the serial (root, OVS) ones, then coverage.
+# Under this script no test may skip (a missing tool is a failure: tests/_gate.py), and the
+# end says how many tests ran per family.
 set -euo pipefail
 VENV=${VENV:-.venv}
 root=$(pwd)
 export COVERAGE_PROCESS_START="$root/pyproject.toml"
 export COVERAGE_FILE="$root/.coverage"
-rm -f "$root"/.coverage "$root"/.coverage.*
+export STACKRIG_NO_SKIPS=1
+export STACKRIG_TEST_COUNTS="$root/.test-counts.json"
+rm -f "$root"/.coverage "$root"/.coverage.* "$STACKRIG_TEST_COUNTS"
 workers=${STACKRIG_TEST_WORKERS:-$(nproc)}
 
 status=0
@@ -34,5 +38,6 @@ fi
 # 5 = no serial tests selected, which is fine.
 if [ "$serial" -ne 0 ] && [ "$serial" -ne 5 ]; then exit "$serial"; fi
 
+"$VENV/bin/python" -m tests._gate "$STACKRIG_TEST_COUNTS"
 "$VENV/bin/python" -m coverage combine -q
 "$VENV/bin/python" -m coverage report

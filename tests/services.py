@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -20,10 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "FILL_TMPFS",
     "Service",
     "ServiceError",
     "free_port",
     "grant_traverse",
+    "in_small_tmpfs",
     "port_open",
     "run_unprivileged",
     "running",
@@ -229,3 +232,36 @@ def start_moto_server(workdir: Path) -> tuple[Service, str]:
         "moto", [str(moto), "-H", "127.0.0.1", "-p", str(port)], workdir=workdir, port=port, timeout=60
     )
     return service, f"http://127.0.0.1:{port}"
+
+
+# Fills $MNT to the last byte (dd stops at ENOSPC): steps for in_small_tmpfs.
+FILL_TMPFS = 'dd if=/dev/zero of="$MNT/filler" bs=64k status=none 2>/dev/null; true'
+
+
+def in_small_tmpfs(tmp_path: Path, steps: str) -> Path:
+    """Run bash ``steps`` with $MNT a fresh 4 MiB tmpfs and $OUT a folder outside it; return $OUT.
+
+    The tmpfs is mounted in a mount namespace of its own (``unshare --mount``), so it goes away
+    with the shell and nobody else sees it; $STACKRIG is the console script. Needs root (CI is).
+    """
+    import pytest
+
+    from tests.conftest import STACKRIG
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs (CI runs as root)")
+    mnt, out = tmp_path / "small", tmp_path / "out"
+    mnt.mkdir()
+    out.mkdir()
+    script = f"set -u; mount -t tmpfs -o size=4m stackrig-test {shlex.quote(str(mnt))} && {steps}"
+    env = {**os.environ, "MNT": str(mnt), "OUT": str(out), "STACKRIG": str(STACKRIG)}
+    done = subprocess.run(
+        ["unshare", "--mount", "bash", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return out

@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from stackrig.errors import ConflictError, OutputPathError, UsageError
+from stackrig.errors import ConflictError, DiskFullError, OutputPathError, StackrigError, UsageError
 
 __all__ = [
     "atomic_write",
@@ -45,6 +47,34 @@ def _explain(exc: OSError, path: Path) -> str:
     if exc.errno == errno.EISDIR:
         return f"cannot write {path}: it is a folder"
     return f"cannot write {path}: {exc.strerror or exc}"
+
+
+# Temporary files of atomic writes are named .NAME.stackrig-XXXXXXXX.tmp: a write killed between
+# creating and renaming one leaves it behind, and the next write to the folder removes it.
+_TMP_MARK = ".stackrig-"
+_LEFTOVER = re.compile(r"\..+\.stackrig-[a-z0-9_]{8}\.tmp")
+LEFTOVER_AGE = 60.0  # seconds: older than any write in progress can be without touching its file
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Remove the temporary files that killed atomic writes left in ``folder`` (older than a minute)."""
+    cutoff = time.time() - LEFTOVER_AGE
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if not _LEFTOVER.fullmatch(entry.name):
+            continue
+        with contextlib.suppress(OSError):  # gone already, or not ours to remove: never fail the write
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                Path(entry.path).unlink()
+
+
+def _write_error(exc: OSError, target: Path, folder: Path) -> StackrigError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(folder.absolute(), writing=target.name)
+    return OutputPathError(_explain(exc, target))
 
 
 def atomic_write(
@@ -87,10 +117,11 @@ def atomic_write(
         new_mode = mode if mode is not None else 0o666 & ~_current_umask()
 
     try:
+        _remove_leftovers(folder)
         # mkstemp creates the file 0600; for a secret that is the final mode.
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}{_TMP_MARK}", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise OutputPathError(_explain(exc, target)) from exc
+        raise _write_error(exc, target, folder) from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -103,7 +134,7 @@ def atomic_write(
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise OutputPathError(_explain(exc, target)) from exc
+        raise _write_error(exc, target, folder) from exc
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

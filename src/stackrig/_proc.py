@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from stackrig import _tools
-from stackrig.errors import FailedError, WaitTimeoutError
+from stackrig._units import format_duration
+from stackrig.errors import FailedError
 
-__all__ = ["Completed", "ProcessFailedError", "mask", "run", "start", "tail"]
+__all__ = ["Completed", "ProcessFailedError", "ToolTimeLimitError", "mask", "run", "start", "tail"]
 
 DEFAULT_TIMEOUT = 600.0
 
@@ -28,6 +29,10 @@ class ProcessFailedError(FailedError):
         super().__init__(message)
         self.returncode = returncode
         self.stderr = stderr
+
+
+class ToolTimeLimitError(FailedError):
+    """An outside program ran past its time limit and was killed (FAILED, not a wait's TIMEOUT)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +72,8 @@ def run(
     """Run registered program ``name`` with ``args``; capture stdout and stderr.
 
     With ``check`` a non-zero exit raises :class:`ProcessFailedError` naming the
-    command and the last lines of stderr; a timeout raises a TIMEOUT error.
+    command and the last lines of stderr. A program still running at ``timeout`` is
+    killed and reported as FAILED naming it (TIMEOUT, 124, is for waits that gave up).
     """
     path = _tools.require(name, needed_for=needed_for)
     argv = (path, *args)
@@ -86,7 +92,11 @@ def run(
             stdin=None if input is not None else subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as exc:
-        raise WaitTimeoutError(f"{shown} did not finish within {timeout:g} s") from exc
+        limit = format_duration(timeout or 0)
+        raise ToolTimeLimitError(
+            f"{name} ran past its time limit of {limit} and was stopped: {shown}",
+            hint=f"{name} may be stuck; run it by hand to see where",
+        ) from exc
     except OSError as exc:
         raise FailedError(f"cannot run {shown}: {exc.strerror or exc}") from exc
     result = Completed(argv, done.returncode, done.stdout, done.stderr)

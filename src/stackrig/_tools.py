@@ -16,9 +16,19 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackrig.errors import MissingToolError
+from stackrig.errors import InternalError, MissingToolError
 
-__all__ = ["TOOLS", "Tool", "ToolStatus", "find_tool", "probe", "require", "tool"]
+__all__ = [
+    "TOOLS",
+    "Tool",
+    "ToolStatus",
+    "family_tools",
+    "find_tool",
+    "needed_by_family",
+    "probe",
+    "require",
+    "tool",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,115 +54,126 @@ class ToolStatus:
         return self.path is not None
 
 
-def _apt(pkg: str) -> str:
-    return f"apt-get install {pkg}"
+def _apt(pkg: str, make: str = "make run installs it") -> str:
+    return f"apt-get install {pkg} ({make})"
 
 
 # Faucet pins its own dependencies, so make venv-test installs it in .venv-faucet beside .venv.
 _FAUCET_DIRS = ("{venv_parent}/.venv-faucet/bin",)
-
-_VENV = "make run (installs it into the project's venv), or pip install {pkg}"
+_FAUCET = (
+    "make test installs it in .venv-faucet beside stackrig's venv (deps/venv/qos.sh); elsewhere: "
+    "python3 -m venv faucet-venv && faucet-venv/bin/pip install faucet, with faucet-venv/bin on PATH"
+)
 # ansible-core comes with the fleet extra, into the same venv as stackrig (found there first).
-_FLEET_EXTRA = "pip install 'stackrig[fleet]' (ansible-core beside stackrig), or apt-get install ansible-core"
+_ANSIBLE = (
+    "pip install 'stackrig[fleet]' (ansible-core beside stackrig; make run installs it), "
+    "or apt-get install ansible-core"
+)
+_OVS = _apt("openvswitch-switch")
 
+# ``used_by`` names the commands that run the program, as ``needed_for`` says at the call
+# (tests/core/test_doctor.py checks each entry against the code). A command with a flag
+# (``bench run --inventory``) needs it only with that flag; without one, the family needs it
+# (``stackrig doctor --family bench`` exits 3 when such a program is missing).
 TOOLS: dict[str, Tool] = {
     t.name: t
     for t in (
-        Tool("fio", "runs the I/O benchmarks", ("bench run", "bench aio", "bench server"), _apt("fio")),
         Tool(
-            "fio2gnuplot",
-            "fio's own plotter (compared against in make bench)",
-            ("make bench",),
-            _apt("fio gnuplot-nox python3-six"),
-            version_args=("-h",),
+            "fio",
+            "runs the I/O benchmarks",
+            ("bench run", "bench run --precondition", "bench aio", "bench sweep", "bench server"),
+            _apt("fio"),
         ),
-        Tool(
-            "ansible-playbook",
-            "runs playbooks on the inventory",
-            ("fleet play", "fleet run"),
-            _FLEET_EXTRA,
-        ),
+        Tool("ansible-playbook", "runs playbooks on the inventory", ("fleet play", "fleet run"), _ANSIBLE),
         Tool(
             "ansible",
             "runs the tune checks on every host of an inventory (script module)",
             ("tune audit --inventory", "tune apply --inventory", "tune revert --inventory"),
-            _FLEET_EXTRA,
+            _ANSIBLE,
         ),
         Tool(
             "ansible-inventory",
-            "reads inventories back (tests, checks)",
-            ("fleet inventory",),
-            _FLEET_EXTRA,
+            "lists the hosts of an Ansible inventory to run fio on",
+            ("bench run --inventory",),
+            _ANSIBLE,
         ),
-        Tool("aws", "AWS CLI, for describe-instances input", ("fleet discover",), _apt("awscli")),
-        Tool("az", "Azure CLI, for az vm list input", ("fleet discover",), _apt("azure-cli")),
+        Tool(
+            "az",
+            "Azure CLI: its az vm list -d output is read",
+            ("fleet discover --provider azure",),
+            "apt-get install azure-cli (not installed by make run)",
+        ),
         Tool(
             "gcloud",
-            "Google Cloud CLI, for gcloud compute instances list input",
-            ("fleet discover",),
-            "apt-get install google-cloud-cli (from Google's Cloud SDK apt repository)",
+            "Google Cloud CLI: its gcloud compute instances list output is read",
+            ("fleet discover --provider gcp",),
+            "apt-get install google-cloud-cli from Google's apt repository (not installed by make run)",
         ),
         Tool(
             "openstack",
-            "OpenStack CLI, for openstack server list input and tune capacity --from-cloud",
-            ("fleet discover", "tune capacity --from-cloud"),
-            _apt("python3-openstackclient"),
+            "OpenStack CLI: its openstack server list --long output is read; it fetches placement data",
+            ("fleet discover --provider openstack", "tune capacity --from-cloud"),
+            "apt-get install python3-openstackclient (not installed by make run)",
         ),
         Tool(
             "ovs-vsctl",
             "configures Open vSwitch bridges, ports and QoS records",
             ("qos lab", "qos queues", "qos policy", "qos path"),
-            _apt("openvswitch-switch"),
+            _OVS,
         ),
+        Tool("ovs-ofctl", "writes OpenFlow flows and meters", ("qos policy", "qos path"), _OVS),
         Tool(
-            "ovs-ofctl",
-            "writes OpenFlow flows and meters",
-            ("qos policy", "qos path"),
-            _apt("openvswitch-switch"),
+            "ovs-ctl",
+            "starts and stops the Open vSwitch daemons",
+            ("qos lab",),
+            _OVS,
+            version_args=("version",),
+            extra_dirs=("/usr/share/openvswitch/scripts",),
         ),
         Tool(
             "ip",
-            "creates namespaces and veths",
-            ("qos lab",),
+            "creates namespaces and veths, runs iperf3 inside them",
+            ("qos lab", "qos verify"),
             _apt("iproute2"),
             version_args=("-V",),
         ),
-        Tool("tc", "shows traffic-control classes", ("qos queues",), _apt("iproute2"), version_args=("-V",)),
         Tool("ethtool", "turns off veth checksum offload", ("qos lab",), _apt("ethtool")),
         Tool("iperf3", "measures the shaped rate", ("qos verify",), _apt("iperf3")),
         Tool(
             "faucet",
             "the Faucet OpenFlow controller",
-            ("qos lab --controller faucet", "qos policy --backend faucet"),
-            _VENV.format(pkg="faucet"),
+            ("qos lab --controller faucet",),
+            _FAUCET,
             extra_dirs=_FAUCET_DIRS,
         ),
         Tool(
             "check_faucet_config",
-            "validates a Faucet configuration",
-            ("qos policy --backend faucet",),
-            _VENV.format(pkg="faucet"),
+            "validates a Faucet configuration before it is written",
+            ("qos policy --backend faucet", "qos path --backend faucet"),
+            _FAUCET,
             version_args=("--version",),
             extra_dirs=_FAUCET_DIRS,
         ),
-        Tool(
-            "ovs-ctl",
-            "starts and stops the Open vSwitch daemons",
-            ("qos lab",),
-            _apt("openvswitch-switch"),
-            version_args=("version",),
-            extra_dirs=("/usr/share/openvswitch/scripts",),
-        ),
-        Tool("mysqladmin", "MySQL/MariaDB admin client", ("migrate wait",), _apt("mariadb-client")),
-        Tool("mysql", "MySQL/MariaDB client", ("migrate wait",), _apt("mariadb-client")),
-        Tool("psql", "PostgreSQL client", ("migrate wait",), _apt("postgresql-client")),
     )
 }
 
 
+def family_tools(family: str) -> tuple[Tool, ...]:
+    """The programs some command of ``family`` runs."""
+    return tuple(t for t in TOOLS.values() if any(u.split()[0] == family for u in t.used_by))
+
+
+def needed_by_family(entry: Tool, family: str) -> bool:
+    """True when a command of ``family`` runs ``entry`` without any flag asking for it."""
+    return any(u.split()[0] == family and "--" not in u for u in entry.used_by)
+
+
 def tool(name: str) -> Tool:
-    """The registry entry of ``name`` (a KeyError here is a bug: register the tool)."""
-    return TOOLS[name]
+    """The registry entry of ``name``; a program run without one is a bug (InternalError)."""
+    try:
+        return TOOLS[name]
+    except KeyError:
+        raise InternalError(f"{name} is run but not in the tool registry (stackrig._tools.TOOLS)") from None
 
 
 def _search_path() -> str:

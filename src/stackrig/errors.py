@@ -6,6 +6,7 @@ the base that says what the user can do about them::
 
     StackrigError                    (70 INTERNAL unless a subclass says otherwise)
     ├── FailedError                  1   the work ran and found a failure
+    │   └── DiskFullError            1   no space left on device where stackrig writes
     ├── UsageError                   2   bad input: flag, file, job, policy, output path
     │   └── OutputPathError          2   an output path that cannot be written
     ├── MissingError                 3   an outside program, service or privilege is absent
@@ -23,9 +24,13 @@ these into messages and exit codes.
 from __future__ import annotations
 
 import enum
+import errno
+import os
+from pathlib import Path
 
 __all__ = [
     "ConflictError",
+    "DiskFullError",
     "ExitCode",
     "FailedError",
     "InternalError",
@@ -37,6 +42,7 @@ __all__ = [
     "StackrigError",
     "UsageError",
     "WaitTimeoutError",
+    "disk_full",
 ]
 
 
@@ -51,6 +57,7 @@ class ExitCode(enum.IntEnum):
     INTERNAL = 70
     TIMEOUT = 124
     INTERRUPTED = 130
+    BROKEN_PIPE = 141
 
     @property
     def meaning(self) -> str:
@@ -72,6 +79,7 @@ _MEANINGS = {
     ExitCode.INTERNAL: "a bug: the traceback is in the log file named on stderr",
     ExitCode.TIMEOUT: "a wait gave up",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); partial results kept",
+    ExitCode.BROKEN_PIPE: "stdout was closed by its reader (e.g. | head): stopped quietly (128 + SIGPIPE)",
 }
 
 
@@ -99,6 +107,44 @@ class FailedError(StackrigError):
     """The work ran and found a failure."""
 
     exit_code = ExitCode.FAILED
+
+
+class DiskFullError(FailedError):
+    """No space left on the device of a folder stackrig writes to (ENOSPC, SQLITE_FULL).
+
+    One line naming the folder; what was saved before is kept, so the only advice is to
+    free space: never to move or delete the user's data.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str] | None, *, writing: str | None = None) -> None:
+        where = f" in {os.fspath(folder)}" if folder is not None else ""
+        what = f" (writing {writing})" if writing else ""
+        super().__init__(
+            f"no space left on device{where}{what}",
+            hint="free some space on that file system and run the command again",
+        )
+        self.folder = os.fspath(folder) if folder is not None else None
+
+
+def disk_full(exc: BaseException | None) -> DiskFullError | None:
+    """The DiskFullError an exception (or one it was raised from) stands for, if any.
+
+    An OSError ENOSPC/EDQUOT names its file, so its folder; a DiskFullError is itself.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, DiskFullError):
+            return exc
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            # (a tuple, not X | Y: this module also runs on hosts' Python 3.9, in tune's zipapp)
+            name = exc.filename if isinstance(exc.filename, (str, bytes, os.PathLike)) else None
+            if name is not None:
+                path = Path(os.fsdecode(name)).absolute()
+                return DiskFullError(path.parent, writing=path.name)
+            return DiskFullError(None)
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 class UsageError(StackrigError):
@@ -139,7 +185,11 @@ class ConflictError(StackrigError):
 
 
 class InternalError(StackrigError):
-    """A bug in stackrig."""
+    """A bug in stackrig, found by stackrig itself (e.g. a program missing from the tool registry).
+
+    The CLI entry reports it like any exception that is not a StackrigError: type
+    ``InternalError`` in the error envelope, exit 70, the traceback in a log file it names.
+    """
 
     exit_code = ExitCode.INTERNAL
 

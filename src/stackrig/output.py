@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import errno
 import json
 import logging
 import os
@@ -31,7 +32,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.logging import RichHandler
 
-from stackrig.errors import ExitCode, StackrigError
+from stackrig.errors import ExitCode
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -126,22 +127,18 @@ def error_envelope(
     return {"stackrig": SCHEMA_VERSION, "command": command, "ok": False, "error": error}
 
 
-def envelope_for_error(command: str, exc: StackrigError) -> dict[str, Any]:
-    return error_envelope(
-        command,
-        type_name=exc.type_name,
-        message=exc.message,
-        exit_code=int(exc.exit_code),
-        hint=exc.hint,
-    )
-
-
 def _no_color() -> bool:
     return bool(os.environ.get("NO_COLOR"))
 
 
+class _StdoutConsole(Console):
+    def on_broken_pipe(self) -> None:
+        # rich would exit 1 here; the CLI entry turns a closed stdout into a quiet 141 instead.
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
 def stdout_console(file: IO[str] | None = None) -> Console:
-    return Console(
+    return _StdoutConsole(
         file=file or sys.stdout,
         highlight=False,
         soft_wrap=True,
@@ -149,8 +146,20 @@ def stdout_console(file: IO[str] | None = None) -> Console:
     )
 
 
-def stderr_console() -> Console:
-    return Console(file=sys.stderr, highlight=False, soft_wrap=True, no_color=_no_color())
+# -q: errors only. The CLI entry prints errors itself and the log handler keeps ERROR records;
+# everything else a command says on stderr (warnings, summaries, progress) goes through here.
+_quiet = False
+
+
+def stderr_console(*, quiet: bool | None = None) -> Console:
+    """The console for progress, warnings and summaries: silent under ``-q``."""
+    return Console(
+        file=sys.stderr,
+        highlight=False,
+        soft_wrap=True,
+        no_color=_no_color(),
+        quiet=_quiet if quiet is None else quiet,
+    )
 
 
 def emit(report: Report, *, command: str, json_mode: bool, file: IO[str] | None = None) -> ExitCode:
@@ -183,6 +192,8 @@ def _print_failed(err: Console, report: Report) -> None:
 
 def configure_logging(verbosity: int) -> None:
     """-q → errors only, default → warnings, -v → info, -vv → debug; always stderr."""
+    global _quiet  # noqa: PLW0603 - set once, at the CLI edge, from the root options
+    _quiet = verbosity < 0
     level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
         max(-1, min(verbosity, 2)), logging.DEBUG
     )
@@ -190,7 +201,11 @@ def configure_logging(verbosity: int) -> None:
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
     handler = RichHandler(
-        console=stderr_console(), show_time=False, show_path=False, markup=False, rich_tracebacks=False
+        console=stderr_console(quiet=False),
+        show_time=False,
+        show_path=False,
+        markup=False,
+        rich_tracebacks=False,
     )
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)

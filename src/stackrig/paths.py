@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackrig._io import ensure_dir
-
 __all__ = ["Paths"]
 
 
@@ -58,7 +56,3 @@ class Paths:
     @property
     def logs(self) -> Path:
         return self.data_dir / "logs"
-
-    def ensure(self, folder: Path, *, private: bool = False) -> Path:
-        """Create one of the folders above (or the data folder) and return it."""
-        return ensure_dir(folder, private=private)

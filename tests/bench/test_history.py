@@ -34,6 +34,13 @@ def test_list_filters(shared_runs: dict[str, SharedRun]) -> None:
     assert ids("--label", "cloud=aws", "--label", "volume=gp3") == [shared_runs["logs"].id]
     assert ids("--name", "sl*") == [shared_runs["throttled"].id]
     assert ids("--since", "2999-01-01") == []
+    assert ids("--since", "2999-01-01T00:00:00+02:00") == []
+    assert ids("--since", "3650d") == every  # an age: within the last ten years
+    assert ids("--since", "2000-01-01") == every
+    bad = stackrig("bench", "list", *_db(shared_runs), "--since", "last week", "--json")
+    assert bad.returncode == 2
+    assert json.loads(bad.stdout)["error"]["message"] == "--since 'last week' is neither a date nor an age"
+    assert "7d" in bad.stderr
     assert ids("--host", "no-such-machine") == []
     text = stackrig("bench", "list", *_db(shared_runs)).stdout
     assert "3 runs" in text
@@ -242,13 +249,24 @@ def test_prune(shared_runs: dict[str, SharedRun], home_args: list[str]) -> None:
     assert stackrig(*home_args, "bench", "prune", "--keep", "1").returncode == 4
     assert stackrig(*home_args, "bench", "prune", "--yes").returncode == 2
     nothing = json.loads(
-        stackrig(*home_args, "bench", "prune", "--older-than", "3650", "--yes", "--json").stdout
+        stackrig(*home_args, "bench", "prune", "--older-than", "3650d", "--yes", "--json").stdout
     )
     assert nothing["data"]["deleted"] == []
+    before_2000 = stackrig(*home_args, "bench", "prune", "--older-than", "2000-01-01", "--yes", "--json")
+    assert json.loads(before_2000.stdout)["data"]["deleted"] == []
+    # A bare number was DAYS before units were one syntax: it is refused now, not read as seconds.
+    bare = stackrig(*home_args, "bench", "prune", "--older-than", "30", "--yes")
+    assert bare.returncode == 2
+    assert "--older-than '30' has no unit" in bare.stderr
+    assert "30d (days)" in bare.stderr
+    assert len(json.loads(stackrig(*home_args, "bench", "list", "--json").stdout)["data"]["runs"]) == 2
     done = stackrig(*home_args, "bench", "prune", "--keep", "1", "--yes", "--json")
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)["data"]["deleted"]) == 1
     assert len(json.loads(stackrig(*home_args, "bench", "list", "--json").stdout)["data"]["runs"]) == 1
+    everything = stackrig(*home_args, "bench", "prune", "--older-than", "0s", "--yes", "--json")
+    assert len(json.loads(everything.stdout)["data"]["deleted"]) == 1
+    assert json.loads(stackrig(*home_args, "bench", "list", "--json").stdout)["data"]["runs"] == []
 
 
 def test_server_warns_beyond_loopback(tmp_path: Path) -> None:

@@ -160,7 +160,7 @@ def test_plot_by_run_id(cli: Any, runs_env: RunsEnv, tmp_path: Path) -> None:
     [
         (["--size", "big"], "invalid size"),
         (["--size", "50x50"], "out of range"),
-        (["--window", "fast"], "invalid duration"),
+        (["--window", "fast"], "--window 'fast' is not a duration"),
         (["-m", "5", "-M", "2"], "is not before"),
         (["-p", "*_nothing*"], "no fio logs match"),
     ],

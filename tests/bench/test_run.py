@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -285,6 +286,23 @@ def test_missing_target(tmp_path: Path, home_args: list[str], data_dir: Path) ->
     _no_runs(data_dir)
 
 
+def _fio_bytes_read(root: int) -> int:
+    """Bytes read (``rchar`` of /proc/PID/io) by the fio processes below ``root``."""
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        for children in Path(f"/proc/{pid}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                pending += [int(child) for child in children.read_text().split()]
+        with contextlib.suppress(OSError, KeyError, ValueError):
+            if pid != root and Path(f"/proc/{pid}/comm").read_text().strip() == "fio":
+                fields = dict(
+                    line.split(": ", 1) for line in Path(f"/proc/{pid}/io").read_text().splitlines()
+                )
+                total += int(fields["rchar"])
+    return total
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_keeps_folder_and_exits_130(home_args: list[str], data_dir: Path, signum: int) -> None:
     proc = subprocess.Popen(
@@ -301,7 +319,8 @@ def test_interrupt_keeps_folder_and_exits_130(home_args: list[str], data_dir: Pa
             return bool(folders) and (folders[0] / "fio.stderr").exists()
 
         wait_until(fio_running, timeout=60, what="fio started")
-        time.sleep(1.5)  # let fio do some I/O
+        # Interrupt once fio has read 2 MiB of its file: it is doing I/O, whatever the machine's speed.
+        wait_until(lambda: _fio_bytes_read(proc.pid) >= 2 << 20, timeout=60, what="fio read 2 MiB")
         proc.send_signal(signum)
         _out, err = proc.communicate(timeout=60)
     finally:

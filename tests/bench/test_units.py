@@ -390,11 +390,13 @@ def test_history_resolve_and_delete_guards(tmp_path: Path) -> None:
         moved = replace(record, id="other")
         with pytest.raises(ConflictError, match="does not hold run other"):
             history.delete(moved)
-        assert plan_prune(history, keep=None, older_than_days=1.0) == [record]
+        assert plan_prune(history, keep=None, older_than=dt.datetime.now(dt.UTC) - dt.timedelta(days=1)) == [
+            record
+        ]
         with pytest.raises(UsageError):
-            plan_prune(history, keep=None, older_than_days=None)
+            plan_prune(history, keep=None, older_than=None)
         with pytest.raises(UsageError):
-            plan_prune(history, keep=-1, older_than_days=None)
+            plan_prune(history, keep=-1, older_than=None)
         history.delete(record)
         assert not folder.exists()
         assert history.list() == []

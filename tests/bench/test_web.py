@@ -144,7 +144,7 @@ def test_api_errors(dashboard: Service, runs_env: RunsEnv) -> None:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (apt-get install chromium)")
+        pytest.fail("chromium is missing: scripts/apt-install.sh deps/apt/test-benchviz.txt")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

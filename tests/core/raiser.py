@@ -29,6 +29,7 @@ def raise_for_test(kind: str, json_: bool = typer.Option(False, "--json")) -> No
         "conflict": errors.ConflictError("would overwrite", hint="pass --force"),
         "timeout": errors.WaitTimeoutError("gave up waiting"),
         "interrupted": errors.InterruptError("interrupted, partial results kept"),
+        "internal": errors.InternalError("the registry lost a tool"),
     }[kind]
     raise error
 

@@ -50,7 +50,7 @@ def test_doctor_json_envelope(cli) -> None:  # type: ignore[no-untyped-def]
     assert doc["command"] == "doctor"
     assert doc["ok"] is True
     names = {t["name"] for t in doc["data"]["tools"]}
-    assert {"fio", "ansible-playbook", "ovs-vsctl", "psql", "iperf3"} <= names
+    assert {"fio", "ansible-playbook", "ovs-vsctl", "iperf3"} <= names
     for tool in doc["data"]["tools"]:
         assert tool["used_by"]
         assert tool["install"]
@@ -121,3 +121,17 @@ def test_family_command_runs_without_loading_the_others(cli) -> None:  # type: i
     done = cli("migrate", "--help")
     assert done.returncode == 0
     assert "Usage: stackrig migrate" in done.stdout
+
+
+def test_quiet_means_errors_only(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    aws = str(ROOT / "examples" / "cloud" / "aws-describe-instances.json")
+    loud = cli("fleet", "inventory", aws, "--state", "any")
+    assert "warning: skipped i-0123456789abcdef3" in loud.stderr
+    assert "fleet inventory: 4 hosts" in loud.stderr
+    quiet = cli("-q", "fleet", "inventory", aws, "--state", "any")
+    assert quiet.returncode == 0
+    assert quiet.stderr == ""
+    assert quiet.stdout == loud.stdout  # the result itself is not a message
+    bad = cli("-q", "fleet", "inventory", str(tmp_path / "nope.json"))
+    assert bad.returncode == 2
+    assert bad.stderr == f"error: input file {tmp_path / 'nope.json'} does not exist\n"

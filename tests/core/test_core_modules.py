@@ -6,6 +6,8 @@ import enum
 import io
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,6 @@ from stackrig.errors import (
     MissingToolError,
     StackrigError,
     UsageError,
-    WaitTimeoutError,
 )
 from stackrig.output import Report, emit, envelope, to_jsonable
 from stackrig.paths import Paths
@@ -42,11 +43,6 @@ def test_paths_precedence(tmp_path: Path) -> None:
     assert paths.tune_backups.parts[-2:] == ("tune", "backups")
     with pytest.raises(dataclasses.FrozenInstanceError):
         paths.data_dir = tmp_path  # type: ignore[misc]
-
-
-def test_paths_ensure(tmp_path: Path) -> None:
-    paths = Paths(tmp_path / "d")
-    assert paths.ensure(paths.logs).is_dir()
 
 
 class Color(enum.Enum):
@@ -118,7 +114,7 @@ def test_proc_missing_tool(monkeypatch: pytest.MonkeyPatch) -> None:
         _proc.run("fio", ["--version"], needed_for="bench run")
     assert info.value.exit_code == ExitCode.MISSING
     assert "fio is not installed (needed for bench run)" in info.value.message
-    assert info.value.hint == "apt-get install fio"
+    assert info.value.hint == "apt-get install fio (make run installs it)"
     with pytest.raises(MissingToolError):
         _proc.start("fio", ["--version"])
 
@@ -129,8 +125,10 @@ def test_proc_timeout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (fake / "iperf3").write_text("#!/bin/sh\nsleep 5\n")
     (fake / "iperf3").chmod(0o755)
     monkeypatch.setattr(_tools, "_search_path", lambda: str(fake))
-    with pytest.raises(WaitTimeoutError, match=r"did not finish within 0\.2 s"):
+    with pytest.raises(_proc.ToolTimeLimitError) as info:
         _proc.run("iperf3", ["-c", "x"], timeout=0.2)
+    assert info.value.message == "iperf3 ran past its time limit of 200ms and was stopped: iperf3 -c x"
+    assert info.value.exit_code == ExitCode.FAILED
 
 
 def test_proc_start_streams() -> None:
@@ -184,6 +182,65 @@ def test_store_failed_migration_keeps_previous_version(tmp_path: Path) -> None:
     conn = store.connect(db, "c", MIGRATIONS[:1])
     assert store.schema_version(conn, "c") == 1
     conn.close()
+
+
+def test_store_failed_migration_leaves_no_part_of_it(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with pytest.raises(sqlite3.OperationalError, match="no such table: nope"):
+        store.connect(db, "c", [MIGRATIONS[0], "ALTER TABLE nope ADD COLUMN x;"])
+    conn = store.connect(db, "other", [])
+    assert store.schema_version(conn, "c") == 0
+    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'runs'").fetchall() == []
+    conn.close()
+
+
+def test_store_failed_begin_is_reported_as_itself(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store.connect(db, "c", MIGRATIONS[:1]).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        with pytest.raises(sqlite3.OperationalError) as info:
+            store.connect(db, "c", MIGRATIONS, busy_timeout=0.1)
+        assert str(info.value) == "database is locked"  # not "cannot rollback - no transaction is active"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    conn = store.connect(db, "c", MIGRATIONS)
+    assert store.schema_version(conn, "c") == 2
+    conn.close()
+
+
+CONNECT_IN_CHILD = """
+import sys
+from stackrig import store
+store.connect(sys.argv[1], "bench", [{bench!r}, {bench2!r}]).close()
+store.connect(sys.argv[1], "fleet", ["CREATE TABLE cache (k TEXT);"]).close()
+"""
+
+
+def test_store_first_use_races_migrate_once(tmp_path: Path) -> None:
+    """8 processes opening one fresh database at once, 20 times: every one succeeds.
+
+    Fresh interpreters (not a fork of this one, whose threads could hold locks at the fork).
+    """
+    code = CONNECT_IN_CHILD.format(bench=MIGRATIONS[0], bench2=MIGRATIONS[1])
+    failures: list[str] = []
+    for round_ in range(20):
+        db = str(tmp_path / f"race-{round_}" / "stackrig.db")
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code, db], stderr=subprocess.PIPE, text=True)
+            for _ in range(8)
+        ]
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            if proc.returncode != 0:
+                failures.append(err.strip().splitlines()[-1])
+        conn = store.connect(db, "bench", MIGRATIONS)
+        assert store.schema_version(conn, "bench") == 2
+        assert store.schema_version(conn, "fleet") == 1
+        conn.close()
+    assert failures == []
 
 
 def test_store_rejects_non_database(tmp_path: Path) -> None:

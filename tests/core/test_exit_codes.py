@@ -75,6 +75,25 @@ def test_internal_error_names_log_file(data_dir: Path) -> None:
     assert logs[0].stat().st_mode & 0o777 == 0o600
 
 
+def test_a_raised_internal_error_is_reported_as_a_bug(data_dir: Path) -> None:
+    done = run_raiser("raise-for-test", "internal", "--json")
+    assert done.returncode == ExitCode.INTERNAL
+    error = json.loads(done.stdout)["error"]
+    assert error["type"] == "InternalError"
+    assert error["message"].startswith("internal error: the registry lost a tool; the traceback is in ")
+    assert error["hint"] == "please report it with that file"
+    (log,) = (data_dir / "logs").glob("internal-error-*.log")
+    assert "InternalError: the registry lost a tool" in log.read_text()
+
+
+def test_an_unregistered_program_is_a_bug() -> None:
+    from stackrig import _tools
+    from stackrig.errors import InternalError
+
+    with pytest.raises(InternalError, match="no-such-tool is run but not in the tool registry"):
+        _tools.tool("no-such-tool")
+
+
 def test_verbose_shows_traceback() -> None:
     done = run_raiser("-v", "raise-for-test", "usage")
     assert done.returncode == ExitCode.USAGE

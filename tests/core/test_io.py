@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,6 +137,25 @@ def test_killed_writer_leaves_old_file_intact(tmp_path: Path) -> None:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     assert target.read_text() == "OLD CONTENT"
+    (leftover,) = (p for p in tmp_path.iterdir() if p.name.startswith(".inventory.ini.stackrig-"))
+    assert leftover.name.endswith(".tmp")
+    assert leftover.stat().st_size > 0
+
+
+def test_the_next_write_removes_leftovers_older_than_a_minute(tmp_path: Path) -> None:
+    old = tmp_path / ".hosts.ini.stackrig-ab12cd34.tmp"  # a write killed two minutes ago
+    fresh = tmp_path / ".hosts.ini.stackrig-ef56gh78.tmp"  # a write maybe still going on
+    mine = tmp_path / ".notes.tmp"  # the user's, not named as ours
+    for path in (old, fresh, mine):
+        path.write_text("partial")
+    two_minutes_ago = time.time() - 120
+    for path in (old, mine):
+        os.utime(path, (two_minutes_ago, two_minutes_ago))
+    atomic_write(tmp_path / "other.yml", "x: 1\n")  # any write to the folder
+    assert not old.exists()
+    assert fresh.exists()
+    assert mine.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, mine.name, "other.yml"]
 
 
 def test_ensure_not_input(tmp_path: Path) -> None:

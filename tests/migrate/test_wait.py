@@ -181,7 +181,9 @@ def test_defaults_and_masking() -> None:
     ("args", "message"),
     [
         (["--timeout", "0"], "--timeout must be more than 0"),
-        (["--interval", "-1"], "--interval must be more than 0"),
+        (["--interval", "-1"], "--interval '-1' is not a duration"),
+        (["--interval", "0"], "--interval must be more than 0"),
+        (["--timeout", "5 parsecs"], "--timeout '5 parsecs' is not a duration"),
     ],
 )
 def test_cli_bad_settings(cli: Any, args: list[str], message: str) -> None:
@@ -194,7 +196,7 @@ def test_cli_timeout_exit_124_names_each_target(cli: Any, tmp_path: Path) -> Non
     port = free_port()
     done = cli(
         "migrate", "wait", f"tcp://127.0.0.1:{port}", f"file://{tmp_path}/never",
-        f"file://{tmp_path}", "--timeout", "0.5", "--interval", "0.1", "--json",
+        f"file://{tmp_path}", "--timeout", "500ms", "--interval", "100ms", "--json",
     )  # fmt: skip
     assert done.returncode == 124
     err = done.json()["error"]

@@ -68,7 +68,8 @@ def test_legacy_host_fails_with_exit_1_and_explains(cli) -> None:  # type: ignor
     assert done.returncode == 1
     out = done.stdout
     assert "io-scheduler[sda]" in out
-    assert "noop deadline cfq" in out or "cfq" in out
+    assert "io-scheduler[sda] (medium): fail: hdd device uses cfq" in out
+    assert "fix: echo deadline > /sys/block/sda/queue/scheduler" in out
     assert "why:" in out
     assert "fix: sysctl -w vm.zone_reclaim_mode=0" in out
     assert "Documentation/admin-guide/sysctl/vm.rst" in out

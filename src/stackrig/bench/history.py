@@ -202,7 +202,9 @@ class History:
         try:
             conn = store.connect(path, "bench", MIGRATIONS)
         except sqlite3.Error as exc:
-            raise OutputPathError(f"cannot open database {path}: {exc}") from exc
+            raise store.disk_full(exc, path) or OutputPathError(
+                f"cannot open database {path}: {exc}"
+            ) from exc
         return cls(conn, path)
 
     def close(self) -> None:
@@ -227,7 +229,8 @@ class History:
                 raise
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise OutputPathError(f"cannot write the bench history in {self.path}: {exc}") from exc
+            full = store.disk_full(exc, self.path)
+            raise full or OutputPathError(f"cannot write the bench history in {self.path}: {exc}") from exc
 
     # ------------------------------------------------------------ writing
 

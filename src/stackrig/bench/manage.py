@@ -109,17 +109,16 @@ def delete_runs(history: History, runs: Sequence[RunRecord]) -> list[RunRecord]:
     return deleted
 
 
-def plan_prune(history: History, *, keep: int | None, older_than_days: float | None) -> list[RunRecord]:
-    """The runs ``prune`` would delete: beyond the newest ``keep``, and/or older than the age."""
-    if keep is None and older_than_days is None:
-        raise UsageError("say what to prune", hint="use --keep N and/or --older-than DAYS")
+def plan_prune(history: History, *, keep: int | None, older_than: dt.datetime | None) -> list[RunRecord]:
+    """The runs ``prune`` would delete: beyond the newest ``keep``, and/or started before ``older_than``."""
+    if keep is None and older_than is None:
+        raise UsageError("say what to prune", hint="use --keep N and/or --older-than AGE (90d) or DATE")
     if keep is not None and keep < 0:
         raise UsageError("--keep takes 0 or more")
     runs = history.list()
     doomed = runs[keep:] if keep is not None else runs
-    if older_than_days is not None:
-        cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)
-        doomed = [r for r in doomed if r.started < cutoff]
+    if older_than is not None:
+        doomed = [r for r in doomed if r.started < older_than]
     return doomed
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from stackrig import _io
+from stackrig import _io, _units
 from stackrig.bench import _binning as binning
 from stackrig.bench._chart import COLORS, KIND_TITLES, Band, Chart, Line, unit_scale
 from stackrig.bench.logs import (
@@ -80,14 +80,11 @@ class PlotResult:
     """Graphs asked for (or, with no graph flag, that the logs nearly give) but not drawn: why."""
 
 
-def parse_duration_ms(text: str) -> int:
-    """``500ms``, ``2s``, ``1m`` or a bare number of seconds, in milliseconds."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", text)
-    if match is None:
-        raise UsageError(f"invalid duration {text!r}", hint="write it like 500ms, 2s or 1m")
-    value = float(match.group(1)) * {"ms": 1, "s": 1000, "m": 60000, None: 1000}[match.group(2)]
+def parse_duration_ms(text: str, *, what: str = "--window") -> int:
+    """``500ms``, ``2s``, ``1m`` or a bare number of seconds, in whole milliseconds (at least 1)."""
+    value = round(_units.parse_duration(text, what=what) * 1000, 6)  # 1001ms is 1001, not 1000.999...
     if value < 1:
-        raise UsageError(f"duration {text!r} is shorter than 1 ms")
+        raise UsageError(f"{what} {text!r} is shorter than 1 ms")
     return int(value)
 
 
@@ -425,10 +422,6 @@ def plot(settings: PlotSettings) -> PlotResult:
         window_ms=window,
         skipped=tuple(skipped),
     )
-
-
-def plot_many(settings: Sequence[PlotSettings]) -> list[PlotResult]:
-    return [plot(s) for s in settings]
 
 
 def plot_folders(settings: PlotSettings, folders: Sequence[Path]) -> PlotResult:

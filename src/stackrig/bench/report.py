@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from stackrig import _io
+from stackrig._units import format_ns, format_size, format_thousands
 from stackrig.bench.compare import DEFAULT_METRICS, compare_runs
 from stackrig.bench.groups import RunGroup
 from stackrig.bench.history import History, ResultRow
@@ -25,7 +26,7 @@ from stackrig.bench.model import RunRecord
 from stackrig.bench.plot import PlotSettings, plot
 from stackrig.errors import UsageError
 
-__all__ = ["ReportResult", "build_report", "fmt_bytes_rate", "fmt_ns", "write_report"]
+__all__ = ["ReportResult", "build_report", "write_report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,28 +38,9 @@ class ReportResult:
     html: str = ""
 
 
-def fmt_ns(value: float | None) -> str:
-    """A latency in ns as a readable text (ns, µs, ms, s)."""
-    if value is None:
-        return "—"
-    for div, unit in ((1e9, "s"), (1e6, "ms"), (1e3, "µs")):
-        if value >= div:
-            return f"{value / div:.3g} {unit}" if value / div < 100 else f"{value / div:.0f} {unit}"
-    return f"{value:.0f} ns"
-
-
-def fmt_bytes_rate(value: float | None) -> str:
+def _bytes_rate(value: float | None) -> str:
     """Bytes per second in IEC units (KiB/s, MiB/s, GiB/s)."""
-    if value is None:
-        return "—"
-    for div, unit in ((1 << 30, "GiB/s"), (1 << 20, "MiB/s"), (1 << 10, "KiB/s")):
-        if value >= div:
-            return f"{value / div:.1f} {unit}"
-    return f"{value:.0f} B/s"
-
-
-def _fmt_num(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
+    return "—" if value is None else f"{format_size(value)}/s"
 
 
 _CSS = """
@@ -116,10 +98,10 @@ def _summary(run: RunRecord, rows: Sequence[ResultRow]) -> str:
     )
     body = "".join(
         f"<tr><td class='l'>{_e(r.host or 'local')}</td><td class='l'>{_e(r.job)}</td>"
-        f"<td class='l'>{_e(r.direction)}</td><td>{_fmt_num(r.iops)}</td>"
-        f"<td>{fmt_bytes_rate(r.bw_bytes)}</td>"
-        f"<td>{fmt_ns(r.lat_mean_ns)}</td><td>{fmt_ns(r.lat_p50_ns)}</td><td>{fmt_ns(r.lat_p99_ns)}</td>"
-        f"<td>{fmt_ns(r.lat_p999_ns)}</td><td>{_fmt_num(r.runtime_ms)} ms</td></tr>"
+        f"<td class='l'>{_e(r.direction)}</td><td>{format_thousands(r.iops)}</td>"
+        f"<td>{_bytes_rate(r.bw_bytes)}</td>"
+        f"<td>{format_ns(r.lat_mean_ns)}</td><td>{format_ns(r.lat_p50_ns)}</td><td>{format_ns(r.lat_p99_ns)}</td>"
+        f"<td>{format_ns(r.lat_p999_ns)}</td><td>{format_thousands(r.runtime_ms)} ms</td></tr>"
         for r in rows
     )
     return f"<table>{head}{body}</table>"
@@ -170,7 +152,7 @@ def _comparison(history: History, runs: Sequence[RunRecord]) -> str:
     )
     body = []
     for c in comp.changes:
-        fmt = fmt_bytes_rate if c.metric == "bw" else (_fmt_num if c.metric == "iops" else fmt_ns)
+        fmt = _bytes_rate if c.metric == "bw" else (format_thousands if c.metric == "iops" else format_ns)
         pct = "—" if c.change_pct is None else f"{c.change_pct:+.1f}%"
         cls = "bad" if c.regression else "good"
         body.append(
@@ -197,8 +179,9 @@ def _group_section(history: History, group: RunGroup, runs: Sequence[RunRecord])
         from stackrig.bench.sweepplot import sweep_points
 
         rows = "".join(
-            "<tr>" + _cells(_e(p.rw), _e(p.bs), p.numjobs, p.iodepth, p.runs, _fmt_num(p.iops),
-                            fmt_bytes_rate(p.bw_bytes), fmt_ns(p.lat_mean_ns), fmt_ns(p.lat_p99_ns)) + "</tr>"
+            "<tr>" + _cells(_e(p.rw), _e(p.bs), p.numjobs, p.iodepth, p.runs, format_thousands(p.iops),
+                            _bytes_rate(p.bw_bytes), format_ns(p.lat_mean_ns),
+                            format_ns(p.lat_p99_ns)) + "</tr>"
             for p in sweep_points(history, group)
         )  # fmt: skip
         sweep_cols = ("rw", "bs", "numjobs", "iodepth", "runs", "IOPS", "bandwidth", "mean latency", "p99")
@@ -209,9 +192,9 @@ def _group_section(history: History, group: RunGroup, runs: Sequence[RunRecord])
         if value is None:
             return "—"
         return (
-            _fmt_num(value)
+            format_thousands(value)
             if metric == "iops"
-            else (fmt_bytes_rate(value) if metric == "bw" else fmt_ns(value))
+            else (_bytes_rate(value) if metric == "bw" else format_ns(value))
         )
 
     body = ""

@@ -26,7 +26,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
-from stackrig import _io, _proc
+from stackrig import _io, _proc, _units
+from stackrig._units import format_count, format_size
 from stackrig.bench import jobfile, phases
 from stackrig.bench.history import History, ResultRow, rows_from_results
 from stackrig.bench.model import (
@@ -94,16 +95,18 @@ def check_reachable(hosts: tuple[FioHost, ...], timeout: float = 5.0) -> None:
 # ---------------------------------------------------------------- progress
 
 
-_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
 def _seconds(value: str | None) -> float | None:
+    """fio's ``runtime``/``ramp_time`` (its time suffixes are ours; a bare number is seconds)."""
     if not value:
         return None
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(us|ms|s|m|h|d)?\s*", value.lower())
-    if not match:
+    try:
+        return _units.parse_duration(value)
+    except _units.UnitError:
         return None
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+def _iops(value: float) -> str:
+    return format_count(value, decimals=1, small_decimals=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,26 +138,12 @@ class Progress:
         head = f"{self.percent:5.1f}%  eta {self.eta_s:4.0f}s" if self.percent is not None else "running"
         return (
             f"{head}  elapsed {self.elapsed_s:4.0f}s  "
-            f"read {_si(self.read_iops or 0.0)} IOPS {_bytes(self.read_bw or 0.0)}/s  "
-            f"write {_si(self.write_iops or 0.0)} IOPS {_bytes(self.write_bw or 0.0)}/s"
+            f"read {_iops(self.read_iops or 0.0)} IOPS {format_size(self.read_bw or 0.0)}/s  "
+            f"write {_iops(self.write_iops or 0.0)} IOPS {format_size(self.write_bw or 0.0)}/s"
         )
 
 
 ProgressCallback = Callable[[Progress], None]
-
-
-def _si(value: float) -> str:
-    for unit, size in (("M", 1e6), ("k", 1e3)):
-        if value >= size:
-            return f"{value / size:.1f}{unit}"
-    return f"{value:.0f}"
-
-
-def _bytes(value: float) -> str:
-    for unit, size in (("GiB", 1024.0**3), ("MiB", 1024.0**2), ("KiB", 1024.0)):
-        if value >= size:
-            return f"{value / size:.1f} {unit}"
-    return f"{value:.0f} B"
 
 
 def _totals(doc: Mapping[str, Any]) -> tuple[float, dict[str, tuple[float, float]], float | None]:

@@ -3,8 +3,6 @@ label/host/date parsing, consent, and the tables that show runs and their result
 
 from __future__ import annotations
 
-import datetime as dt
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,8 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from stackrig import output
-from stackrig.cli._common import state
-from stackrig.errors import ConflictError, UsageError
+from stackrig._units import format_count, format_ns, format_size
+from stackrig.cli._common import consent, db_path, state
+from stackrig.errors import UsageError
 
 if TYPE_CHECKING:
     from stackrig import bench
@@ -26,7 +25,7 @@ __all__ = [
     "RunArg",
     "YesOpt",
     "bw",
-    "confirm",
+    "consent",
     "db_path",
     "group_view",
     "hosts_of",
@@ -37,7 +36,6 @@ __all__ = [
     "rows_table",
     "run_view",
     "runs_path",
-    "since_of",
     "wide",
 ]
 
@@ -52,10 +50,6 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; needed wh
 # ---------------------------------------------------------------- helpers
 
 
-def db_path(ctx: typer.Context, db: Path | None) -> Path:
-    return db or state(ctx).paths.db
-
-
 def runs_path(ctx: typer.Context, runs_dir: Path | None) -> Path:
     return runs_dir or state(ctx).paths.runs
 
@@ -64,16 +58,6 @@ def labels_of(items: Sequence[str] | None) -> dict[str, str]:
     from stackrig import bench
 
     return dict(bench.parse_label(item) for item in items or ())
-
-
-def since_of(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise UsageError(f"bad date {text!r}", hint="use YYYY-MM-DD or an ISO date-time") from exc
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def hosts_of(hosts: str | None, inventory: Path | None, limit: str | None) -> tuple[bench.FioHost, ...]:
@@ -88,38 +72,16 @@ def hosts_of(hosts: str | None, inventory: Path | None, limit: str | None) -> tu
     return tuple(bench.parse_host(h) for h in (hosts or "").split(",") if h.strip())
 
 
-def confirm(question: str, yes: bool) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise ConflictError(
-            f"{question} needs consent", hint="pass --yes (stdin is not a terminal, cannot ask)"
-        )
-    typer.confirm(question, abort=True, err=True)
-
-
 def num(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "-"
-    for suffix, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(value) >= size:
-            return f"{value / size:.2f}{suffix}{unit}"
-    return f"{value:.0f}{unit}" if abs(value) >= 10 else f"{value:.2f}{unit}"
+    return format_count(value, unit=unit)
 
 
 def bw(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value / 1024 / 1024:.1f} MiB/s"
+    return "-" if value is None else f"{format_size(value, unit='MiB')}/s"
 
 
 def lat(value: float | None) -> str:
-    if value is None:
-        return "-"
-    for unit, size in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
-        if value >= size:
-            return f"{value / size:.1f} {unit}"
-    return f"{value:.0f} ns"
+    return format_ns(value, decimals=1, micro="us", missing="-")
 
 
 def wide(console: Console) -> Console:

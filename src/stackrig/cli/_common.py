@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import typer
 
 from stackrig import output
+from stackrig.errors import ConflictError
 from stackrig.paths import Paths
 
-__all__ = ["State", "finish", "state"]
+__all__ = ["State", "consent", "db_path", "finish", "state"]
 
 
 @dataclass(slots=True)
@@ -27,6 +30,30 @@ def state(ctx: typer.Context) -> State:
         obj = State()
         ctx.find_root().obj = obj
     return obj
+
+
+def db_path(ctx: typer.Context, db: Path | None) -> Path:
+    """The SQLite file a command uses: ``--db``, else stackrig.db in the data folder."""
+    return db or state(ctx).paths.db
+
+
+def consent(
+    question: str,
+    *,
+    yes: bool,
+    refusal: str | None = None,
+    hint: str = "pass --yes (stdin is not a terminal, cannot ask)",
+) -> None:
+    """The one consent prompt: go on with ``--yes``, ask on a terminal, refuse without one.
+
+    Refusing is CONFLICT (exit 4) with ``refusal`` (default: "QUESTION needs consent");
+    answering no is CONFLICT too (click's Abort, turned into "not confirmed" by app.run).
+    """
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise ConflictError(refusal or f"{question} needs consent", hint=hint)
+    typer.confirm(question, abort=True, err=True)
 
 
 def command_name(ctx: typer.Context) -> str:

@@ -7,6 +7,8 @@ import gc
 import importlib
 import logging
 import os
+import select
+import stat
 import sys
 import tempfile
 import traceback
@@ -21,7 +23,7 @@ from stackrig import __version__, _extras, output
 from stackrig.cli import completion as _completion
 from stackrig.cli._common import State, state
 from stackrig.cli.doctor import doctor
-from stackrig.errors import ExitCode, StackrigError
+from stackrig.errors import ExitCode, StackrigError, disk_full
 from stackrig.paths import Paths
 
 __all__ = ["app", "main"]
@@ -213,17 +215,52 @@ def _fail(
     return code
 
 
+def _stdout_closed_by_reader() -> bool:
+    """True once click met EPIPE on stdout: it wraps stdout to silence later flushes and exits 1."""
+    return isinstance(sys.stdout, click.utils.PacifyFlushWrapper)
+
+
+def _stdout_reader_gone() -> bool:
+    """True when stdout is a pipe whose reader has closed it.
+
+    Python's buffered writer can meet EPIPE after a partial write and drop the rest without
+    raising, so the pipe itself is asked at the end: a pipe with no reader polls as POLLERR.
+    """
+    try:
+        if not stat.S_ISFIFO(os.fstat(1).st_mode):
+            return False
+        poller = select.poll()
+        poller.register(1, select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
+def _drop_stdout() -> None:
+    """Point fd 1 at /dev/null so that the interpreter's last flush has nowhere to fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+
+
 def _unexpected(exc: Exception, st: State, *, json_mode: bool, command: str) -> int:
-    """A module of a missing extra is exit 3; any other exception is a bug: exit 70, traceback logged."""
+    """A module of a missing extra is exit 3, a full disk exit 1; anything else is a bug.
+
+    A bug (an InternalError stackrig raised, or an exception that is no StackrigError) exits 70
+    with its traceback in a log file.
+    """
     missing = _extras.for_missing_module(command, exc.name) if isinstance(exc, ModuleNotFoundError) else None
-    if missing is not None:
+    known = missing or disk_full(exc)
+    if known is not None:
         return _fail(
             json_mode=json_mode,
             command=command,
-            type_name=missing.type_name,
-            message=missing.message,
-            code=int(missing.exit_code),
+            type_name=known.type_name,
+            message=known.message,
+            code=int(known.exit_code),
+            hint=known.hint,
         )
+    what = f": {exc.message}" if isinstance(exc, StackrigError) else f" ({type(exc).__name__})"
     log_file = _write_crash_log(st.paths)
     if st.verbosity > 0:
         traceback.print_exc(file=sys.stderr)
@@ -231,9 +268,25 @@ def _unexpected(exc: Exception, st: State, *, json_mode: bool, command: str) -> 
         json_mode=json_mode,
         command=command,
         type_name="InternalError",
-        message=f"internal error ({type(exc).__name__}); the traceback is in {log_file}",
+        message=f"internal error{what}; the traceback is in {log_file}",
         code=int(ExitCode.INTERNAL),
         hint="please report it with that file",
+    )
+
+
+def _stackrig_error(caught: StackrigError, st: State, *, json_mode: bool, command: str) -> int:
+    exc = disk_full(caught) or caught  # ENOSPC under another message is said as itself
+    if exc.exit_code == ExitCode.INTERNAL:  # InternalError: stackrig caught itself in a bug
+        return _unexpected(exc, st, json_mode=json_mode, command=command)
+    if st.verbosity > 0:
+        traceback.print_exc(file=sys.stderr)
+    return _fail(
+        json_mode=json_mode,
+        command=command,
+        type_name=exc.type_name,
+        message=exc.message,
+        code=int(exc.exit_code),
+        hint=exc.hint,
     )
 
 
@@ -256,16 +309,7 @@ def run(args: Sequence[str] | None = None) -> int:
             _extras.check_command(name)  # before the command starts, so it never does half its work
         result: Any = command.main(args=argv, prog_name="stackrig", standalone_mode=False, obj=st)
     except StackrigError as exc:
-        if st.verbosity > 0:
-            traceback.print_exc(file=sys.stderr)
-        return _fail(
-            json_mode=json_mode,
-            command=name,
-            type_name=exc.type_name,
-            message=exc.message,
-            code=int(exc.exit_code),
-            hint=exc.hint,
-        )
+        return _stackrig_error(exc, st, json_mode=json_mode, command=name)
     except click.exceptions.Abort as exc:
         if isinstance(exc.__cause__, KeyboardInterrupt):
             return _fail(
@@ -324,7 +368,20 @@ def main() -> None:
     # stackrig never multiplies matrices: the OpenBLAS thread pool numpy starts on import only
     # burns CPU (0.1 s of a 0.35 s `bench plot` on two cores). A user's own setting wins.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    code = run()
+    try:
+        code = run()
+    except BrokenPipeError:  # stdout closed while an error was being reported on it
+        code = int(ExitCode.BROKEN_PIPE)
+    except SystemExit:
+        if not _stdout_closed_by_reader():
+            raise
+        code = int(ExitCode.BROKEN_PIPE)  # click met EPIPE and would exit 1
+    if code == ExitCode.OK and _stdout_reader_gone():
+        code = int(ExitCode.BROKEN_PIPE)
+    if code == ExitCode.BROKEN_PIPE:
+        # The reader of stdout went away (`stackrig ... | head`): stop quietly with 128 + SIGPIPE,
+        # as cat does, instead of a FAILED that nobody chose.
+        _drop_stdout()
     # The interpreter's last cyclic garbage collection walks every object the imports made
     # (20 ms of a 0.3 s `bench plot`), all of which die with the process anyway. Freezing
     # skips that walk only: objects are still freed by reference counting and files flushed.

@@ -6,6 +6,7 @@ This module holds run, server, list and show; compare, import, export, delete an
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stackrig import output
+from stackrig._units import Seconds
 from stackrig.cli import bench_container, bench_manage, bench_sweep, bench_views
 from stackrig.cli._bench_common import (
     LabelOpt,
@@ -25,13 +27,12 @@ from stackrig.cli._bench_common import (
     labels_of,
     run_view,
     runs_path,
-    since_of,
     wide,
 )
 from stackrig.cli._bench_live import live_progress
 from stackrig.cli._bench_options import RunsDirOpt, TagOpt, TargetOpt
 from stackrig.cli._common import finish
-from stackrig.cli.options import DbOpt, JsonOpt
+from stackrig.cli.options import DbOpt, Duration, JsonOpt, When
 from stackrig.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -68,8 +69,11 @@ def run(  # noqa: PLR0917 - Typer maps parameters to flags
     ] = None,
     limit: Annotated[str | None, typer.Option("--limit", help="Only this inventory group.")] = None,
     status_interval: Annotated[
-        float, typer.Option("--status-interval", min=0, help="Seconds between progress readings (0: off).")
-    ] = 1.0,
+        float,
+        typer.Option(
+            "--status-interval", click_type=Duration(), help="Time between progress readings (0: off)."
+        ),
+    ] = Seconds(1),
     from_run: Annotated[
         str | None,
         typer.Option(
@@ -234,7 +238,12 @@ def list_runs(  # noqa: PLR0917 - Typer maps parameters to flags
     ctx: typer.Context,
     name: Annotated[str | None, typer.Option("--name", help="Name glob, e.g. 'randread*'.")] = None,
     label: LabelOpt = None,
-    since: Annotated[str | None, typer.Option("--since", help="Runs started on or after this date.")] = None,
+    since: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--since", click_type=When(), help="Runs started at or after this date, or within this age (7d)."
+        ),
+    ] = None,
     host: Annotated[str | None, typer.Option("--host", help="Machine or fio server (glob).")] = None,
     limit: Annotated[
         int, typer.Option("--limit", min=0, help="Show the N newest (0: all); the total is said.")
@@ -251,7 +260,7 @@ def list_runs(  # noqa: PLR0917 - Typer maps parameters to flags
             found = bench.list_groups(history, limit=limit or None)
             finish(ctx, output.Report({"groups": found}, render=_groups_view(found)), json_mode=json_)
             return
-        labels, after = labels_of(label), since_of(since)
+        labels, after = labels_of(label), since
         runs = history.list(name=name, labels=labels, since=after, host=host, limit=limit or None)
         full = limit and len(runs) >= limit
         total = history.count(name=name, labels=labels, since=after, host=host) if full else len(runs)

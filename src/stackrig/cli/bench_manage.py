@@ -5,6 +5,7 @@ Registered on the bench family's Typer app by :func:`register` (called from ``st
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,7 +21,7 @@ from stackrig.cli._bench_common import (
     RunArg,
     YesOpt,
     bw,
-    confirm,
+    consent,
     db_path,
     labels_of,
     lat,
@@ -30,7 +31,7 @@ from stackrig.cli._bench_common import (
 )
 from stackrig.cli._bench_options import RunsDirOpt, TagOpt
 from stackrig.cli._common import finish
-from stackrig.cli.options import AllowPartialOpt, DbOpt, JsonOpt
+from stackrig.cli.options import AllowPartialOpt, DbOpt, JsonOpt, When
 from stackrig.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -316,7 +317,7 @@ def delete(
     with bench.History.open(db_path(ctx, db)) as history:
         if bench.is_group_ref(run):
             group = bench.resolve_group(history, run)
-            confirm(f"delete group {group.ref} ({group.name}) and its {group.runs} runs?", yes)
+            consent(f"delete group {group.ref} ({group.name}) and its {group.runs} runs?", yes=yes)
             gone = bench.delete_group(history, group)
             shown = lambda console: console.print(  # noqa: E731
                 f"deleted group {group.ref} and {len(gone)} runs", markup=False
@@ -324,18 +325,23 @@ def delete(
             finish(ctx, output.Report({"group": group, "deleted": gone}, render=shown), json_mode=json_)
             return
         record = history.resolve(run)
-        confirm(f"delete run {record.id} ({record.name}) and {record.folder}?", yes)
+        consent(f"delete run {record.id} ({record.name}) and {record.folder}?", yes=yes)
         history.delete(record)
     draw = lambda console: console.print(f"deleted {record.id} ({record.folder})", markup=False)  # noqa: E731
     finish(ctx, output.Report({"deleted": [record]}, render=draw), json_mode=json_)
 
 
-@_command(epilog="Example: stackrig bench prune --keep 20 --yes")
+@_command(epilog="Example: stackrig bench prune --keep 20 --older-than 90d --yes")
 def prune(  # noqa: PLR0917 - Typer maps parameters to flags
     ctx: typer.Context,
     keep: Annotated[int | None, typer.Option("--keep", help="Keep the N newest runs.")] = None,
     older_than: Annotated[
-        float | None, typer.Option("--older-than", help="Delete runs older than DAYS.")
+        dt.datetime | None,
+        typer.Option(
+            "--older-than",
+            click_type=When(),
+            help="Delete runs started before this date, or older than this age (90d).",
+        ),
     ] = None,
     yes: YesOpt = False,
     db: DbOpt = None,
@@ -345,9 +351,9 @@ def prune(  # noqa: PLR0917 - Typer maps parameters to flags
     from stackrig import bench
 
     with bench.History.open(db_path(ctx, db)) as history:
-        doomed = bench.plan_prune(history, keep=keep, older_than_days=older_than)
+        doomed = bench.plan_prune(history, keep=keep, older_than=older_than)
         if doomed:
-            confirm(f"delete {len(doomed)} runs ({', '.join(r.id for r in doomed[:5])}...)?", yes)
+            consent(f"delete {len(doomed)} runs ({', '.join(r.id for r in doomed[:5])}...)?", yes=yes)
         deleted = bench.delete_runs(history, doomed)
     draw = lambda console: console.print(f"deleted {len(deleted)} runs", markup=False)  # noqa: E731
     finish(ctx, output.Report({"deleted": deleted}, render=draw), json_mode=json_)

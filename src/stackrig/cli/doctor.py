@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from stackrig import output
 from stackrig.cli._common import finish
 from stackrig.cli.options import JsonOpt
+from stackrig.errors import ExitCode
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -23,11 +24,15 @@ def _render(report: DoctorReport) -> output.Renderer:
     def draw(console: Console) -> None:
         from rich.table import Table
 
-        table = Table(title="Outside programs stackrig uses", title_justify="left")
+        if report.family is not None and not report.tools:
+            console.print(f"stackrig {report.family} runs no outside programs.", markup=False)
+            return
+        where = f"stackrig {report.family}" if report.family else "stackrig"
+        table = Table(title=f"Outside programs {where} runs", title_justify="left")
         table.add_column("program")
         table.add_column("found")
         table.add_column("version")
-        table.add_column("needed by")
+        table.add_column("run by")
         for t in report.tools:
             table.add_row(
                 t.name,
@@ -37,22 +42,42 @@ def _render(report: DoctorReport) -> output.Renderer:
             )
         console.print(table)
         if report.missing:
-            console.print("\nTo install what is missing on Debian:")
+            console.print("\nTo install what is missing:")
             for t in report.missing:
                 console.print(f"  {t.name}: {t.install}", markup=False)
         else:
-            console.print("\nEverything stackrig can use is installed.")
+            console.print("\nEverything is installed.")
+        if report.needed_missing:
+            names = ", ".join(t.name for t in report.needed_missing)
+            console.print(f"\nstackrig {report.family} cannot run without: {names}", markup=False)
 
     return draw
 
 
-def doctor(ctx: typer.Context, json_: JsonOpt = False) -> None:
-    """Check which outside programs are installed, their versions, and which commands need them.
+def doctor(
+    ctx: typer.Context,
+    family: Annotated[
+        str | None,
+        typer.Option(
+            "--family",
+            help="Only the programs this family runs; exit 3 when one it needs is missing.",
+        ),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Check which outside programs are installed, their versions, and which commands run them.
 
-    Exits 0 even when some are missing; the text output says how to install each.
+    Exits 0 even when some are missing (the output says how to install each), except with
+    --family: then a missing program the family needs exits 3, for scripts.
     """
     from stackrig.doctor import run_doctor
 
-    report = run_doctor()
-    data = {"tools": report.tools, "missing": [t.name for t in report.missing]}
-    finish(ctx, output.Report(data, render=_render(report)), json_mode=json_)
+    report = run_doctor(family)
+    data = {
+        "family": report.family,
+        "tools": report.tools,
+        "missing": [t.name for t in report.missing],
+        "needed_missing": [t.name for t in report.needed_missing],
+    }
+    code = ExitCode.MISSING if report.needed_missing else ExitCode.OK
+    finish(ctx, output.Report(data, render=_render(report), exit_code=code), json_mode=json_)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from stackrig.cli._common import finish, state
+from stackrig._units import Seconds
+from stackrig.cli._common import consent, finish, state
 from stackrig.cli._fleet_options import HostVarsOpt, OutputOpt, inventory_group
 from stackrig.cli._params import Opt, option_group
-from stackrig.cli.options import AllowPartialOpt, DbOpt, JsonOpt
-from stackrig.errors import ConflictError, UsageError
+from stackrig.cli.options import AllowPartialOpt, DbOpt, Duration, JsonOpt
+from stackrig.errors import UsageError
 from stackrig.fleet import InventoryOptions
 from stackrig.fleet._accounts import DEFAULT_SESSION_NAME, AccountOptions
 from stackrig.fleet.cloud import (
@@ -87,10 +87,21 @@ RetryModeOpt = Annotated[
     ),
 ]
 PollOpt = Annotated[
-    float, typer.Option("--poll-interval", min=0.01, help="Seconds between state checks while waiting.")
+    float,
+    typer.Option(
+        "--poll-interval",
+        click_type=Duration(minimum=0.01),
+        help="Time between state checks while waiting.",
+    ),
 ]
+POLL_DEFAULT, TIMEOUT_DEFAULT = Seconds(2), Seconds(600)
 TimeoutOpt = Annotated[
-    float, typer.Option("--timeout", min=1, help="Give up waiting after this many seconds.")
+    float,
+    typer.Option(
+        "--timeout",
+        click_type=Duration(minimum=1),
+        help="Give up waiting after this long.",
+    ),
 ]
 
 
@@ -225,8 +236,8 @@ def up(  # noqa: PLR0917 - Typer passes options positionally
         bool,
         typer.Option("--wait/--no-wait", help="Wait until every instance runs, then write the inventory."),
     ] = True,
-    poll_interval: PollOpt = 2.0,
-    timeout: TimeoutOpt = 600.0,
+    poll_interval: PollOpt = POLL_DEFAULT,
+    timeout: TimeoutOpt = TIMEOUT_DEFAULT,
     *,
     target: AwsTarget,
     options: InventoryOptions,
@@ -294,8 +305,12 @@ def discover(  # noqa: PLR0917 - Typer passes options positionally
     ] = False,
     cache_ttl: Annotated[
         float,
-        typer.Option("--cache-ttl", min=0, help="Reuse results younger than this many seconds (0: off)."),
-    ] = 300.0,
+        typer.Option(
+            "--cache-ttl",
+            click_type=Duration(),
+            help="Reuse results younger than this (0: off).",
+        ),
+    ] = Seconds(300),
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore the cache (and renew it).")] = False,
     accounts: Annotated[
         list[str] | None,
@@ -362,14 +377,13 @@ def discover(  # noqa: PLR0917 - Typer passes options positionally
 def _consent(plan: DownPlan, yes: bool) -> None:
     """Ask on a terminal; without one, refuse unless --yes (CONFLICT)."""
     what = f"{len(plan.instances)} instance(s) and {len(plan.security_groups)} security group(s)"
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise ConflictError(
-            f"refusing to terminate {what} of fleet {plan.prefix} without --yes (stdin is not a terminal)",
-            hint="pass --yes to go ahead, or --dry-run to list them",
-        )
-    typer.confirm(f"Terminate {what} of fleet {plan.prefix} in {plan.region}?", abort=True, err=True)
+    consent(
+        f"Terminate {what} of fleet {plan.prefix} in {plan.region}?",
+        yes=yes,
+        refusal=f"refusing to terminate {what} of fleet {plan.prefix} without --yes "
+        "(stdin is not a terminal)",
+        hint="pass --yes to go ahead, or --dry-run to list them",
+    )
 
 
 def _down_report(result: DownResult) -> Report:
@@ -395,8 +409,8 @@ def down(  # noqa: PLR0917 - Typer passes options positionally
     prefix: Annotated[str, typer.Option("--prefix", help="Fleet name given to fleet up.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be removed.")] = False,
-    poll_interval: PollOpt = 2.0,
-    timeout: TimeoutOpt = 600.0,
+    poll_interval: PollOpt = POLL_DEFAULT,
+    timeout: TimeoutOpt = TIMEOUT_DEFAULT,
     *,
     target: AwsTarget,
     json_: JsonOpt = False,

@@ -13,12 +13,13 @@ from rich.table import Table
 from typer.core import TyperCommand
 
 from stackrig import output
+from stackrig._units import Seconds
 from stackrig.cli import migrate_ecs
 from stackrig.cli._common import finish
 from stackrig.cli._migrate_options import (
     EnvFileOpt,
 )
-from stackrig.cli.options import JsonOpt, RootOpt
+from stackrig.cli.options import Duration, JsonOpt, RootOpt
 from stackrig.migrate import (
     ComposeSettings,
     DiscoverReport,
@@ -221,9 +222,13 @@ def wait_cmd(
         ),
     ],
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Give up after this many seconds (exit 124).")
-    ] = 60.0,
-    interval: Annotated[float, typer.Option("--interval", help="Seconds between polls.")] = 0.5,
+        float,
+        typer.Option("--timeout", click_type=Duration(), help="Give up after this long (exit 124)."),
+    ] = Seconds(60),
+    interval: Annotated[
+        float,
+        typer.Option("--interval", click_type=Duration(), help="Time between polls."),
+    ] = Seconds(0.5),
     json_: JsonOpt = False,
 ) -> None:
     """Wait until every TARGET is ready (a real login for databases), then run the command after --.

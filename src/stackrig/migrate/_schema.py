@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from importlib import resources
 from typing import Any
 
+from stackrig import _units
 from stackrig.errors import UsageError
 
 __all__ = [
@@ -94,22 +94,8 @@ def validate_compose(document: Any, *, what: str) -> None:
         )
 
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
-
-
 def parse_bytes(value: object, *, what: str = "size") -> int:
     """Bytes from an int or a size such as ``512M``, ``1g``, ``112MiB`` (IEC: M = MiB)."""
-    if isinstance(value, bool):
-        raise UsageError(f"{what} {value!r} is not a size")
-    if isinstance(value, int):
-        if value < 0:
-            raise UsageError(f"{what} {value} is negative")
-        return value
-    if isinstance(value, float) and value >= 0:
-        return int(value)
-    match = _SIZE.match(str(value))
-    if not match:
+    if not isinstance(value, str | int | float):
         raise UsageError(f"{what} {value!r} is not a size", hint="write bytes or a size like 512M or 1G")
-    number, unit = float(match.group(1)), match.group(2).lower()
-    return int(number * _UNITS[unit])
+    return _units.parse_size(value, what=what)

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from stackrig import _units
+from stackrig._units import format_rate
 from stackrig.errors import UsageError
 
 __all__ = [
@@ -31,10 +33,7 @@ ActionKind = Literal["meter", "queue", "dscp"]
 ACTION_KINDS: tuple[str, ...] = ("meter", "queue", "dscp")
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$")
-_RATE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)\s*(bit|bps|bit/s|b)?\s*$", re.IGNORECASE)
-_SI = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1}
-MAX_RATE = 10**14  # 100 Tbit/s: beyond any port; catches typos like 10P
 
 
 class PolicyFieldError(UsageError):
@@ -47,34 +46,10 @@ class PolicyFieldError(UsageError):
 
 def parse_rate(text: str | int, *, field_name: str = "rate") -> int:
     """``2M`` → 2_000_000 bit/s. Accepts ``2Mbit``, ``2mbps``, ``2.5M``, plain integers."""
-    if isinstance(text, bool):
-        raise PolicyFieldError(field_name, f"{text!r} is not a rate")
-    if isinstance(text, int):
-        value = text
-    else:
-        found = _RATE_RE.match(str(text))
-        if not found:
-            raise PolicyFieldError(
-                field_name,
-                f"{text!r} is not a rate",
-                hint="write bits per second with an SI suffix, e.g. 2M (2,000,000 bit/s), 500k, 10G",
-            )
-        number, suffix = found.group(1), found.group(2).lower()
-        scaled = float(number) * _SI[suffix]
-        value = round(scaled)
-    if value <= 0:
-        raise PolicyFieldError(field_name, f"{text!r} must be above 0 bit/s")
-    if value > MAX_RATE:
-        raise PolicyFieldError(field_name, f"{text!r} is above 100 Tbit/s")
-    return value
-
-
-def format_rate(bits: int | float) -> str:
-    """2_000_000 → ``2 Mbit/s``."""
-    for div, unit in ((10**9, "Gbit/s"), (10**6, "Mbit/s"), (10**3, "kbit/s")):
-        if bits >= div:
-            return f"{bits / div:.3g} {unit}"
-    return f"{bits:.3g} bit/s"
+    try:
+        return _units.parse_rate(text, what=field_name)
+    except _units.UnitError as exc:
+        raise PolicyFieldError(field_name, exc.message, hint=exc.hint) from None
 
 
 def _dpid_value(raw: str) -> int | None:

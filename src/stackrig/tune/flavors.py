@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from stackrig import _units
 from stackrig._io import read_text
 from stackrig.errors import UsageError
 from stackrig.tune._host import Host, ReadError, parse_cpu_list
@@ -45,8 +45,6 @@ __all__ = [
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
-_UNITS = {"K": 1024, "M": MIB, "G": GIB, "T": 1024 * GIB, "P": 1024 * 1024 * GIB}
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGTP])(?:i?B)?", re.IGNORECASE)
 RESOURCES = ("vcpu", "ram", "disk")
 UNIT = {"vcpu": "vCPUs", "ram": "MiB RAM", "disk": "GiB disk"}
 LABEL = {"vcpu": "vCPU", "ram": "RAM", "disk": "disk"}
@@ -59,18 +57,10 @@ class FlavorSpecError(UsageError):
 
 def parse_size(text: str, what: str) -> int:
     """``32G`` → bytes (IEC: G = GiB). A bare number other than 0 is refused: say the unit."""
-    value = text.strip()
-    if value == "0":
-        return 0
-    match = _SIZE.fullmatch(value)
-    if not match:
-        raise FlavorSpecError(
-            f"{what} {text!r} is not a size", hint="give a number and a unit, e.g. 512M, 32G, 1T (IEC)"
-        )
-    size = float(match.group(1)) * _UNITS[match.group(2).upper()]
-    if not math.isfinite(size) or size > 2**63:
-        raise FlavorSpecError(f"{what} {text!r} is too large")
-    return int(size)
+    try:
+        return _units.parse_size(text, what=what, bare=False)
+    except _units.UnitError as exc:
+        raise FlavorSpecError(exc.message, hint=exc.hint) from None
 
 
 def _count(text: str, what: str) -> int:

@@ -197,7 +197,7 @@ class OvsBackend:
         return bridges[dpid]
 
     def _ofctl(self, args: Sequence[str], stdin: str | None = None) -> None:
-        _proc.run("ovs-ofctl", [*OFCTL, *args], input=stdin, timeout=self.timeout, needed_for="qos policy")
+        _proc.run("ovs-ofctl", [*OFCTL, *args], input=stdin, timeout=self.timeout, needed_for="qos")
 
     def _push_bridge(self, dpid: str, policies: list[Policy], used: set[int]) -> list[Installed]:
         bridge = self._bridge(dpid)

@@ -29,7 +29,11 @@ def pools(host: Host) -> list[tuple[int, int, int]]:
 
 
 def _size(kb: int) -> str:
-    return f"{kb // (1024 * 1024)} GiB" if kb >= 1024 * 1024 else f"{kb // 1024} MiB"
+    # Not stackrig._units: checks also run on hosts' Python 3.9 (tune's zipapp), stdlib only.
+    for unit, size in (("GiB", 1024 * 1024), ("MiB", 1024)):
+        if kb >= size:
+            return f"{kb // size} {unit}"
+    return f"{kb} KiB"  # 64 KiB pages (arm64)
 
 
 class Hugepages(Check):
