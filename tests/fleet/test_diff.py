@@ -129,3 +129,43 @@ def test_bad_input(cli: Any, tmp_path: Path, args: tuple[str, ...], message: str
     done = cli("fleet", "diff", *args, cwd=tmp_path)
     assert done.returncode == 2
     assert message in done.stderr
+
+
+def _snapshot_at(data_dir: Path, days_ago: float, hosts: list[Any]) -> None:
+    import datetime as dt
+
+    from stackrig.fleet._snapshots import save_snapshot
+    from stackrig.fleet.discover import DiscoverResult
+
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago)
+    result = DiscoverResult("aws", "123456789012", (), tuple(hosts))
+    save_snapshot(data_dir / "fleet" / "snapshots", data_dir / "stackrig.db", result, (), now=now)
+
+
+def test_since_compares_the_snapshot_nearest_to_a_date_or_age(
+    cli: Any, data_dir: Path, tmp_path: Path
+) -> None:
+    hosts = parse_documents([_doc()])
+    changed = parse_documents([_changed(_doc())])
+    _snapshot_at(data_dir, 8, hosts[:2])
+    _snapshot_at(data_dir, 1.1, hosts)
+    _snapshot_at(data_dir, 0, changed)
+    day = cli("fleet", "diff", "--since", "1d", "--json").json()["data"]
+    assert day["old"].startswith("snapshot 2 (")
+    assert day["new"].startswith("snapshot 3 (")
+    assert [h["key"] for h in day["added"]] == ["i-0feedfeedfeedfeed"]
+    week = cli("fleet", "diff", "--since", "7d", "--json").json()["data"]
+    assert week["old"].startswith("snapshot 1 (")
+    assert [h["key"][-4:] for h in week["added"]] == ["def2", "def3", "feed"]
+    inventory = _write(_changed(_doc()), tmp_path / "now.json", options=InventoryOptions(state="any"))
+    against = cli("fleet", "diff", "--since", "2000-01-01", str(inventory), "--json").json()["data"]
+    assert against["old"].startswith("snapshot 1 (")  # the oldest is the nearest to 2000
+    nothing = cli("fleet", "diff", "--since", "1h")
+    assert nothing.returncode == 2
+    assert "is the latest one (@3" in nothing.stderr
+    bad = cli("fleet", "diff", "--since", "7")
+    assert bad.returncode == 2
+    assert "--since '7' has no unit" in bad.stderr
+    pruned = cli("fleet", "history", "--older-than", "2d", "--yes", "--json").json()["data"]
+    assert [s["id"] for s in pruned["deleted"]] == [1]
+    assert [s["id"] for s in pruned["snapshots"]] == [2, 3]

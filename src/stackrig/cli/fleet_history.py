@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import sys
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from stackrig.cli._common import finish, state
-from stackrig.cli.options import DbOpt, JsonOpt
-from stackrig.errors import ConflictError, ExitCode, UsageError
-from stackrig.fleet._snapshots import Snapshot, list_snapshots, prune_snapshots
+from stackrig.cli._common import consent, finish, state
+from stackrig.cli.options import DbOpt, JsonOpt, When
+from stackrig.errors import ExitCode, UsageError
+from stackrig.fleet._snapshots import (
+    Snapshot,
+    list_snapshots,
+    nearest_snapshot,
+    prune_snapshots,
+    snapshots_to_prune,
+)
 from stackrig.fleet.diff import DiffResult, diff_sides, load_side
 from stackrig.output import Report, stderr_console
 
@@ -40,6 +46,23 @@ def _side_path(ref: str, snapshots: list[Snapshot]) -> tuple[Path, str]:
         snap = _snapshot_ref(ref, snapshots)
         return snap.path, f"snapshot {snap.id} ({snap.taken_at})"
     return Path(ref), ref
+
+
+def _since(
+    ctx: typer.Context, db: Path | None, when: dt.datetime, first: str | None, second: str | None
+) -> tuple[str, str]:
+    """``--since WHEN [NEW]``: the snapshot nearest to WHEN, against NEW or the latest snapshot."""
+    if second is not None:
+        raise UsageError("--since takes the place of OLD: give at most one file (NEW)")
+    snapshots = list_snapshots(_db(ctx, db))
+    old = nearest_snapshot(snapshots, when)
+    if first is None and old.id == snapshots[-1].id:
+        raise UsageError(
+            f"the snapshot nearest to {when:%Y-%m-%d %H:%M} is the latest one (@{old.id}, {old.taken_at}): "
+            "nothing to compare it with",
+            hint="keep a discovery each run with fleet discover --snapshot",
+        )
+    return f"@{old.id}", first or "@latest"
 
 
 def _value(value: Any) -> str:
@@ -96,6 +119,15 @@ def diff(  # noqa: PLR0917 - Typer passes options positionally
     exit_code: Annotated[
         bool, typer.Option("--exit-code", help="Exit 1 when they differ (for CI and cron).")
     ] = False,
+    since: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--since",
+            click_type=When(),
+            help="Compare the snapshot taken nearest to this point (a date such as 2026-01-31, or an "
+            "age: 1d, 12h) with the latest snapshot (or with the one file given).",
+        ),
+    ] = None,
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -104,8 +136,10 @@ def diff(  # noqa: PLR0917 - Typer passes options positionally
     Hosts are matched by instance id when both sides carry it, else by host name; a field one
     side's format cannot carry (INI, snapshots' groups) is unknown, not changed.
     """
+    if since is not None:
+        old, new = _since(ctx, db, since, old, new)
     if old is None or new is None:
-        raise UsageError("give OLD and NEW (files, or snapshots as @ID / @latest)")
+        raise UsageError("give OLD and NEW (files, or snapshots as @ID / @latest), or --since")
     snapshots = list_snapshots(_db(ctx, db)) if old.startswith("@") or new.startswith("@") else []
     (old_path, old_label), (new_path, new_label) = _side_path(old, snapshots), _side_path(new, snapshots)
     fields = tuple(f.strip() for given in ignore or () for f in given.split(",") if f.strip())
@@ -113,31 +147,37 @@ def diff(  # noqa: PLR0917 - Typer passes options positionally
     finish(ctx, _diff_report(result, exit_code), json_mode=json_)
 
 
-def _consent(what: str, yes: bool) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise ConflictError(f"refusing to delete {what} without --yes (stdin is not a terminal)")
-    typer.confirm(f"Delete {what}?", abort=True, err=True)
-
-
-def history(
+def history(  # noqa: PLR0917 - Typer passes options positionally
     ctx: typer.Context,
     keep: Annotated[
         int | None, typer.Option("--keep", min=0, help="Delete all but the N newest snapshots.")
+    ] = None,
+    older_than: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--older-than",
+            click_type=When(),
+            help="Delete the snapshots taken before this date or age (30d, 2026-01-31).",
+        ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """The discovery snapshots kept by fleet discover --snapshot (oldest first); --keep prunes them."""
+    """The snapshots fleet discover --snapshot kept (oldest first); --keep and --older-than prune them."""
     path = _db(ctx, db)
     deleted: list[Snapshot] = []
-    if keep is not None:
-        count = len(list_snapshots(path))
-        if count > keep:
-            _consent(f"{count - keep} snapshot(s)", yes)
-            deleted = prune_snapshots(path, keep=keep)
+    if keep is not None or older_than is not None:
+        doomed = snapshots_to_prune(list_snapshots(path), keep=keep, older_than=older_than)
+        if doomed:
+            what = f"{len(doomed)} snapshot(s)"
+            consent(
+                f"Delete {what}?",
+                yes=yes,
+                refusal=f"refusing to delete {what} without --yes (stdin is not a terminal)",
+                hint="pass --yes to delete them",
+            )
+            deleted = prune_snapshots(path, keep=keep, older_than=older_than)
     snapshots = list_snapshots(path)
 
     def render(console: Console) -> None:
@@ -160,6 +200,6 @@ def history(
 def register(app: typer.Typer) -> None:
     """Add diff and history to the fleet app."""
     app.command(
-        epilog="Example: stackrig fleet diff a.json b.json --ignore launch_time,tag:LastSeen --exit-code"
+        epilog="Example (nightly, from cron): stackrig fleet diff --since 1d --ignore launch_time --exit-code"
     )(diff)
-    app.command(epilog="Example: stackrig fleet history --keep 30 --yes")(history)
+    app.command(epilog="Example: stackrig fleet history --older-than 90d --keep 100 --yes")(history)

@@ -148,28 +148,32 @@ def nearest_snapshot(snapshots: Sequence[Snapshot], when: dt.datetime) -> Snapsh
     return min(snapshots, key=lambda s: (abs((s.when - when).total_seconds()), s.when))
 
 
+def snapshots_to_prune(
+    snapshots: Sequence[Snapshot], *, keep: int | None = None, older_than: dt.datetime | None = None
+) -> list[Snapshot]:
+    """Those beyond the newest ``keep`` and those taken before ``older_than`` (oldest first)."""
+    doomed = {s.id: s for s in snapshots[: max(0, len(snapshots) - keep)]} if keep is not None else {}
+    if older_than is not None:
+        doomed.update((s.id, s) for s in snapshots if s.when < older_than)
+    return sorted(doomed.values(), key=lambda s: s.id)
+
+
 def prune_snapshots(
     db: Path, *, keep: int | None = None, older_than: dt.datetime | None = None
 ) -> list[Snapshot]:
     """Forget snapshots beyond the newest ``keep`` and those taken before ``older_than``; return them."""
-    snapshots = list_snapshots(db)
-    doomed: dict[int, Snapshot] = {}
-    if keep is not None:
-        for snap in snapshots[: max(0, len(snapshots) - keep)]:
-            doomed[snap.id] = snap
-    if older_than is not None:
-        doomed.update((s.id, s) for s in snapshots if s.when < older_than)
+    doomed = snapshots_to_prune(list_snapshots(db), keep=keep, older_than=older_than)
     if not doomed:
         return []
     conn = _connect(db)
     try:
         with conn:
-            conn.executemany("DELETE FROM fleet_snapshots WHERE id = ?", [(i,) for i in doomed])
+            conn.executemany("DELETE FROM fleet_snapshots WHERE id = ?", [(s.id,) for s in doomed])
     finally:
         conn.close()
-    for snap in doomed.values():
+    for snap in doomed:
         snap.path.unlink(missing_ok=True)
-    return sorted(doomed.values(), key=lambda s: s.id)
+    return doomed
 
 
 def snapshot_hosts(doc: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
