@@ -59,6 +59,11 @@ class Host:
     ``extra`` holds provider facts without a common field (``vpc_id``,
     ``resource_group``, ``network_tags``, ...); they become host variables with
     the provider prefix. Every string here came from the cloud: untrusted.
+
+    The addresses are kept as the document gave them (a malformed one is reported,
+    never used); ``address_fields`` names the provider field each came from
+    (``private`` → ``PrivateIpAddress``) for those reports, and ``address_note`` says
+    why a document cannot hold addresses at all (an ARM list of VMs, say).
     """
 
     provider: str
@@ -68,6 +73,7 @@ class Host:
     raw_state: str | None = None
     private_address: str | None = None
     public_address: str | None = None
+    ipv6_address: str | None = None
     region: str | None = None
     zone: str | None = None
     instance_type: str | None = None
@@ -76,6 +82,8 @@ class Host:
     launch_time: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    address_fields: Mapping[str, str] = field(default_factory=dict)
+    address_note: str | None = None
 
     def __post_init__(self) -> None:
         # A fleet repeats a few states, regions, zones, types, images and tag keys over and over;
@@ -92,8 +100,8 @@ class Host:
 
     @property
     def address(self) -> str | None:
-        """The address Ansible would use by default: public, else private."""
-        return self.public_address or self.private_address
+        """The address Ansible would use by default: public, else private, else IPv6."""
+        return self.public_address or self.private_address or self.ipv6_address
 
     @property
     def state_code(self) -> int | None:
