@@ -177,3 +177,31 @@ def test_group_bad_input(tmp_path: Path, home_args: list[str], args: list[str], 
     done = stackrig(*home_args, "bench", *[str(job) if a == "JOB" else a for a in args])
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
+
+
+def test_compare_warns_when_sides_differ_besides_the_storage(tmp_path: Path, home_args: list[str]) -> None:
+    """A run against the same output as another fio version left it (imported, no job file, no
+    machine): run-to-run compare warns as the group compare does."""
+    job = tmp_path / "j.fio"
+    job.write_text(JOB.format(rate=300))
+    done = stackrig(*home_args, "bench", "run", str(job), "--json")
+    assert done.returncode == 0, done.stderr
+    local = json.loads(done.stdout)["data"]["run"]
+    raw = (Path(local["folder"]) / "fio.json").read_text()
+    version = json.loads(raw)["fio version"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "out.json").write_text(raw.replace(f'"{version}"', '"fio-3.1"', 1))
+    imported = stackrig(*home_args, "bench", "import", str(elsewhere), "--json")
+    assert imported.returncode == 0, imported.stderr
+    (other,) = json.loads(imported.stdout)["data"]["runs"]
+    done = stackrig(*home_args, "bench", "compare", local["id"], other["id"], "--json")
+    assert done.returncode == 0, done.stderr
+    warnings = json.loads(done.stdout)["warnings"]
+    assert "the two sides ran different job files (sha256 differs)" in warnings
+    assert f"different fio versions: ['{version.removeprefix('fio-')}'] vs ['3.1']" in warnings
+    assert any(w.startswith("different hosts: ") for w in warnings), warnings
+    text = stackrig(*home_args, "bench", "compare", local["id"], other["id"])
+    assert "different fio versions" in text.stderr
+    same = stackrig(*home_args, "bench", "compare", local["id"], local["id"], "--json")
+    assert json.loads(same.stdout)["warnings"] == []

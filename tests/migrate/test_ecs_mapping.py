@@ -273,9 +273,48 @@ ROWS: list[tuple[str, str, dict[str, Any], list[str]]] = [
         [],
     ),
     (
-        "logging journald fluentd splunk",
+        "logging splunk",
         "logging: {driver: splunk, options: {splunk-url: 'https://s:8088'}}",
         {"logConfiguration": {"logDriver": "splunk", "options": {"splunk-url": "https://s:8088"}}},
+        [],
+    ),
+    (
+        "logging journald",
+        "logging: {driver: journald, options: {tag: web}}",
+        {"logConfiguration": {"logDriver": "journald", "options": {"tag": "web"}}},
+        [],
+    ),
+    (
+        "logging fluentd",
+        "logging: {driver: fluentd, options: {fluentd-address: 'localhost:24224', tag: app}}",
+        {
+            "logConfiguration": {
+                "logDriver": "fluentd",
+                "options": {"fluentd-address": "localhost:24224", "tag": "app"},
+            }
+        },
+        [],
+    ),
+    (
+        "logging awslogs with options",
+        "logging: {driver: awslogs, options: {awslogs-group: /shop/web, awslogs-region: eu-west-1, "
+        "awslogs-stream-prefix: web}}",
+        {
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": "/shop/web",
+                    "awslogs-region": "eu-west-1",
+                    "awslogs-stream-prefix": "web",
+                },
+            }
+        },
+        [],
+    ),
+    (
+        "logging not set: awslogs",
+        "image: app",
+        {"logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-stream-prefix": "web"}}},
         [],
     ),
     (

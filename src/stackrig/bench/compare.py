@@ -28,6 +28,7 @@ __all__ = [
     "compare_runs",
     "export_rows",
     "parse_metrics",
+    "side_differences",
 ]
 
 METRICS = ("iops", "bw", "lat_mean", "lat_p50", "lat_p99", "lat_p999")
@@ -72,6 +73,8 @@ class Comparison:
     changes: tuple[Change, ...]
     unmatched: tuple[str, ...]
     """``run: host/job/direction`` present on one side only."""
+    warnings: tuple[str, ...] = ()
+    """What differs between the baseline and a run besides the storage (job file, fio, host)."""
     note: str = (
         "no confidence can be given for single runs; make groups with `bench run --repeat N` "
         "and compare them (bench compare g:BASE g:CANDIDATE)"
@@ -116,6 +119,28 @@ def _key(key: tuple[str, str, str]) -> str:
     return f"{host or 'local'}/{job}/{direction}"
 
 
+def side_differences(base: Sequence[RunRecord], cand: Sequence[RunRecord]) -> list[str]:
+    """What the two sides differ in besides the storage: then a change may not be the storage's."""
+
+    def jobs(runs: Sequence[RunRecord]) -> set[str]:
+        return {job.sha256 for run in runs for job in run.jobs}
+
+    def versions(runs: Sequence[RunRecord]) -> set[str]:
+        return {run.fio_version or "?" for run in runs}
+
+    def hosts(runs: Sequence[RunRecord]) -> set[str]:
+        return {",".join(run.hosts) or str(run.machine.get("hostname") or "?") for run in runs}
+
+    notes = []
+    if jobs(base) != jobs(cand):
+        notes.append("the two sides ran different job files (sha256 differs)")
+    if versions(base) != versions(cand):
+        notes.append(f"different fio versions: {sorted(versions(base))} vs {sorted(versions(cand))}")
+    if hosts(base) != hosts(cand):
+        notes.append(f"different hosts: {sorted(hosts(base))} vs {sorted(hosts(cand))}")
+    return notes
+
+
 def compare_runs(
     history: History, runs: Sequence[RunRecord], metrics: Sequence[str], threshold_pct: float | None
 ) -> Comparison:
@@ -129,7 +154,10 @@ def compare_runs(
     base_rows = combine_rows(history.rows(baseline))
     changes: list[Change] = []
     unmatched: list[str] = []
+    warnings: list[str] = []
     for run in others:
+        prefix = f"{run.id}: " if len(others) > 1 else ""
+        warnings.extend(prefix + note for note in side_differences([baseline], [run]))
         rows = combine_rows(history.rows(run))
         unmatched.extend(f"{run.id}: {_key(key)} missing" for key in base_rows.keys() - rows.keys())
         unmatched.extend(
@@ -147,6 +175,7 @@ def compare_runs(
         threshold_pct=threshold,
         changes=tuple(changes),
         unmatched=tuple(sorted(unmatched)),
+        warnings=tuple(warnings),
     )
 
 

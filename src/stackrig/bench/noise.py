@@ -21,7 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stackrig.bench.compare import HIGHER_IS_BETTER, METRICS, combine_rows
+from stackrig.bench.compare import HIGHER_IS_BETTER, METRICS, combine_rows, side_differences
 from stackrig.bench.groups import RunGroup, resolve_runs
 from stackrig.bench.history import History
 from stackrig.bench.model import RunRecord
@@ -117,26 +117,6 @@ def _pct(value: float | None) -> float | None:
     return None if value is None else value * 100.0
 
 
-def _differences(base: Sequence[RunRecord], cand: Sequence[RunRecord]) -> list[str]:
-    def jobs(runs: Sequence[RunRecord]) -> set[str]:
-        return {job.sha256 for run in runs for job in run.jobs}
-
-    def versions(runs: Sequence[RunRecord]) -> set[str]:
-        return {run.fio_version or "?" for run in runs}
-
-    def hosts(runs: Sequence[RunRecord]) -> set[str]:
-        return {",".join(run.hosts) or str(run.machine.get("hostname") or "?") for run in runs}
-
-    notes = []
-    if jobs(base) != jobs(cand):
-        notes.append("the two sides ran different job files (sha256 differs)")
-    if versions(base) != versions(cand):
-        notes.append(f"different fio versions: {sorted(versions(base))} vs {sorted(versions(cand))}")
-    if hosts(base) != hosts(cand):
-        notes.append(f"different hosts: {sorted(hosts(base))} vs {sorted(hosts(cand))}")
-    return notes
-
-
 def compare_groups(
     history: History,
     baseline_ref: str,
@@ -186,7 +166,7 @@ def compare_groups(
         noise_aware=noise_aware,
         changes=tuple(changes),
         unmatched=tuple(unmatched),
-        warnings=tuple(_differences(base_runs, cand_runs)),
+        warnings=tuple(side_differences(base_runs, cand_runs)),
         note=None if noise_aware else NO_CONFIDENCE,
     )
 

@@ -199,7 +199,9 @@ def compare(  # noqa: PLR0917 - Typer maps parameters to flags
         comparison = bench.compare_runs(history, chosen, bench.parse_metrics(metric), fail_on_regression)
     failed = fail_on_regression is not None and bool(comparison.regressions)
     code = ExitCode.FAILED if failed else ExitCode.OK
-    report = output.Report(comparison, render=_compare_view(comparison), exit_code=code)
+    report = output.Report(
+        comparison, render=_compare_view(comparison), exit_code=code, warnings=comparison.warnings
+    )
     finish(ctx, report, json_mode=json_)
 
 

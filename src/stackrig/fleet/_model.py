@@ -50,6 +50,11 @@ class Host:
     ``extra`` holds provider facts without a common field (``vpc_id``,
     ``resource_group``, ``network_tags``, ...); they become host variables with
     the provider prefix. Every string here came from the cloud: untrusted.
+
+    The addresses are kept as the document gave them (a malformed one is reported,
+    never used); ``address_fields`` names the provider field each came from
+    (``private`` → ``PrivateIpAddress``) for those reports, and ``address_note`` says
+    why a document cannot hold addresses at all (an ARM list of VMs, say).
     """
 
     provider: str
@@ -59,6 +64,7 @@ class Host:
     raw_state: str | None = None
     private_address: str | None = None
     public_address: str | None = None
+    ipv6_address: str | None = None
     region: str | None = None
     zone: str | None = None
     instance_type: str | None = None
@@ -67,11 +73,13 @@ class Host:
     launch_time: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    address_fields: Mapping[str, str] = field(default_factory=dict)
+    address_note: str | None = None
 
     @property
     def address(self) -> str | None:
-        """The address Ansible would use by default: public, else private."""
-        return self.public_address or self.private_address
+        """The address Ansible would use by default: public, else private, else IPv6."""
+        return self.public_address or self.private_address or self.ipv6_address
 
     @property
     def state_code(self) -> int | None:
