@@ -56,6 +56,12 @@ _LEFTOVER = re.compile(r"\..+\.stackrig-[a-z0-9_]{8}\.tmp")
 LEFTOVER_AGE = 60.0  # seconds: older than any write in progress can be without touching its file
 
 
+def temporary_beside(target: Path) -> tuple[int, str]:
+    """Create (0600) a temporary file in ``target``'s folder, named so that a process killed while
+    holding it leaves a leftover the next atomic write to that folder removes; returns (fd, path)."""
+    return tempfile.mkstemp(prefix=f".{target.name}{_TMP_MARK}", suffix=".tmp", dir=target.parent)
+
+
 def _remove_leftovers(folder: Path) -> None:
     """Remove the temporary files that killed atomic writes left in ``folder`` (older than a minute)."""
     cutoff = time.time() - LEFTOVER_AGE
@@ -119,7 +125,7 @@ def atomic_write(
     try:
         _remove_leftovers(folder)
         # mkstemp creates the file 0600; for a secret that is the final mode.
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}{_TMP_MARK}", suffix=".tmp", dir=folder)
+        fd, tmp_name = temporary_beside(target)
     except OSError as exc:
         raise _write_error(exc, target, folder) from exc
     tmp = Path(tmp_name)

@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from stackrig._io import LEFTOVER_AGE, atomic_write, ensure_dir, ensure_not_input, read_text, safe_join
+from stackrig._io import (
+    LEFTOVER_AGE,
+    atomic_write,
+    ensure_dir,
+    ensure_not_input,
+    read_text,
+    safe_join,
+    temporary_beside,
+)
 from stackrig.errors import ConflictError, ExitCode, OutputPathError, UsageError
 from tests.services import run_unprivileged
 
@@ -162,6 +170,23 @@ def test_the_next_write_removes_leftovers_older_than_a_minute(tmp_path: Path) ->
     assert fresh.exists()
     assert mine.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, mine.name, "other.yml"]
+
+
+def test_a_scratch_file_beside_a_target_is_a_leftover_the_next_write_removes(tmp_path: Path) -> None:
+    # qos's Faucet backend checks a new configuration in a scratch file beside the real one; a
+    # process killed during that check must not leave the file there for good.
+    config = tmp_path / "faucet.yaml"
+    fd, name = temporary_beside(config)
+    os.close(fd)
+    scratch = Path(name)
+    assert scratch.parent == tmp_path
+    assert oct(scratch.stat().st_mode & 0o777) == oct(0o600)
+    atomic_write(config, "dps: {}\n")
+    assert scratch.exists()  # it may still be in use: younger than a minute
+    two_minutes_ago = time.time() - 2 * LEFTOVER_AGE
+    os.utime(scratch, (two_minutes_ago, two_minutes_ago))
+    atomic_write(config, "dps: {}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["faucet.yaml"]
 
 
 def test_ensure_not_input(tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ import hashlib
 import logging
 import os
 import signal
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -29,7 +28,7 @@ from typing import Any
 import yaml
 
 from stackrig import _proc
-from stackrig._io import atomic_write, read_text
+from stackrig._io import atomic_write, read_text, temporary_beside
 from stackrig.errors import FailedError, MissingError, UsageError, WaitTimeoutError
 from stackrig.qos.backends._base import BackendSpec, Observation, Orphan, Seen
 from stackrig.qos.model import Policy, Service
@@ -153,7 +152,10 @@ class FaucetBackend:
         return pid
 
     def _check(self, text: str) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".stackrig-check-", suffix=".yaml", dir=self.config.parent)
+        # Beside the configuration, so that its relative `include:` files resolve as Faucet will
+        # resolve them; named as atomic_write names its temporary files, so that a check killed
+        # half-way leaves nothing the next write of the configuration does not remove.
+        fd, tmp = temporary_beside(self.config)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
