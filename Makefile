@@ -98,8 +98,10 @@ dist: $(DIST)/.built
 
 # The dependencies' wheels are made once per pyproject.toml (pip's cache serves them after the first
 # time); the stackrig wheel is replaced whenever the sources change.
+# An older stackrig wheel left in the wheel folder would be taken in place of the new one, with its
+# older dependencies (a dependency added since would then be missing): it goes first.
 $(WHEELHOUSE)/.deps-$(WHEELHOUSE_EXTRAS): pyproject.toml | $(DIST)/.built
-	rm -f $(WHEELHOUSE)/.deps-*
+	rm -f $(WHEELHOUSE)/.deps-* $(WHEELHOUSE)/.stackrig $(WHEELHOUSE)/stackrig-*.whl
 	mkdir -p $(WHEELHOUSE)
 	$(BIN)/python -m pip wheel -q --wheel-dir $(WHEELHOUSE) "$$(ls $(DIST)/stackrig-*.whl)[$(WHEELHOUSE_EXTRAS)]"
 	touch $@
