@@ -5,6 +5,9 @@ as subprocesses, the way a user runs them:
 
 * ``stackrig fleet discover --region A,B,C,D --hostname id -o inventory`` with a cold
   cache (``--refresh``) and a warm cache (its default TTL);
+* ``ansible-inventory -i fleet.stackrig.yml --list`` with stackrig's own inventory plugin
+  (``stackrig.fleet.discover``, from the collection inside the package, run by the
+  ansible-core of stackrig's venv), ``hostname: id``, cold (``refresh: true``) and warm;
 * ``ansible-inventory -i aws_ec2.yml --list`` with ``hostnames: [instance-id]`` and the
   jsonfile cache on, cold (cache folder removed) and warm.
 
@@ -121,8 +124,35 @@ def stackrig_runs(
     ]  # fmt: skip
     cold = medians([timed([*base, "--refresh"], env) for _ in range(repeat)])
     warm = medians([timed(base, env) for _ in range(repeat)])
-    hosts = len(json.loads(out.read_text())["_meta"]["hostvars"])
+    hosts = len(json.loads(out.read_text())["all"]["hosts"])
     return {"cold": cold, "warm": warm, "hosts": hosts}
+
+
+def stackrig_plugin_runs(
+    endpoint: str, regions: tuple[str, ...], work: Path, env: dict[str, str], repeat: int
+) -> dict:
+    from stackrig.fleet.collection import collection_info
+
+    home = work / "stackrig-plugin-home"
+    plugin_env = dict(
+        env,
+        STACKRIG_HOME=str(home),
+        ANSIBLE_COLLECTIONS_PATH=str(collection_info().collections_path),
+        ANSIBLE_LOCAL_TEMP=str(work / "ansible-tmp"),
+        ANSIBLE_HOME=str(work / "ansible-home"),
+    )
+    runs = {}
+    for name, refresh in (("cold", "true"), ("warm", "false")):
+        config = work / f"{name}.stackrig.yml"
+        config.write_text(
+            "plugin: stackrig.fleet.discover\n"
+            f"region: {json.dumps(list(regions))}\nendpoint_url: {endpoint}\n"
+            f"hostname: id\nrefresh: {refresh}\n"
+        )
+        argv = [str(BIN / "ansible-inventory"), "-i", str(config), "--list"]
+        runs[name] = [timed(argv, plugin_env) for _ in range(repeat)]
+    hosts = len(json.loads(runs["warm"][-1][2])["_meta"]["hostvars"])
+    return {"cold": medians(runs["cold"]), "warm": medians(runs["warm"]), "hosts": hosts}
 
 
 def plugin_runs(  # noqa: PLR0917 - one call site
@@ -186,6 +216,7 @@ def main() -> int:
             made = time.perf_counter() - started
             print(f"moto: {args.instances} instances x {len(regions)} regions created in {made:.1f} s")
             ours = stackrig_runs(endpoint, regions, work, env, args.repeat)
+            ours_in_ansible = stackrig_plugin_runs(endpoint, regions, work, env, args.repeat)
             theirs = plugin_runs(venv, endpoint, regions, work, env, args.repeat) if venv else None
         finally:
             moto.terminate()
@@ -194,7 +225,7 @@ def main() -> int:
     print(f"fleet discover, {total} instances in {len(regions)} regions (median of {args.repeat} runs)")
     print("wall = elapsed seconds; cpu = user+sys seconds of the command itself (moto's work not included)")
     print(f"{'':27}{'cold wall':>10}{'cold cpu':>10}{'warm wall':>10}{'warm cpu':>10}{'hosts':>7}")
-    rows = [("stackrig fleet discover", ours)]
+    rows = [("stackrig fleet discover", ours), ("ansible-inventory stackrig", ours_in_ansible)]
     if theirs is not None:
         rows.append(("ansible-inventory aws_ec2", theirs))
     for name, row in rows:
@@ -210,8 +241,13 @@ def main() -> int:
         f"speed-up (aws_ec2 / stackrig): cold {ratio[0]:.1f}x wall, {ratio[1]:.1f}x cpu; "
         f"warm {ratio[2]:.1f}x wall, {ratio[3]:.1f}x cpu (goal: cold >= 2x, warm >= 10x)"
     )
-    if theirs["hosts"] != ours["hosts"]:
-        print(f"WARNING: host counts differ ({ours['hosts']} vs {theirs['hosts']})")
+    inside = [theirs[k][0] / ours_in_ansible[k][0] for k in ("cold", "warm")]
+    print(
+        f"inside ansible-inventory (aws_ec2 / stackrig.fleet.discover): cold {inside[0]:.1f}x wall, "
+        f"warm {inside[1]:.1f}x wall"
+    )
+    if len({theirs["hosts"], ours["hosts"], ours_in_ansible["hosts"]}) != 1:
+        print(f"WARNING: host counts differ ({ours['hosts']}, {ours_in_ansible['hosts']}, {theirs['hosts']})")
     return 0
 
 

@@ -5,7 +5,9 @@ counting the attempts, so botocore's real retry logic runs against a real socket
 ``mode="forward"`` passes requests through to moto; ``hold("DescribeInstances")``
 makes the next such request wait (the test then interrupts the client, as Ctrl-C would);
 ``deny_region`` answers EC2 calls signed for that region with OptInRequired (a region
-the account has not enabled).
+the account has not enabled); ``deny_roles`` answers AssumeRole of those role ARNs with
+AccessDenied (moto does not enforce trust policies). Every request's form is kept in
+``requests`` (the parameters botocore sent: RoleSessionName, ExternalId, ...).
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ THROTTLED = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code>'
     b"<Message>Request limit exceeded.</Message></Error></Errors>"
     b"<RequestID>stackrig-test</RequestID></Response>"
+)
+ACCESS_DENIED = (
+    b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+    b"<Code>AccessDenied</Code><Message>User is not authorized to perform: sts:AssumeRole</Message>"
+    b"</Error><RequestId>stackrig-test</RequestId></ErrorResponse>"
 )
 OPT_IN_REQUIRED = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>OptInRequired</Code>'
@@ -42,6 +49,8 @@ class Proxy:
         self.release = threading.Event()
         self.url = ""
         self.deny_region: str | None = None
+        self.deny_roles: set[str] = set()
+        self.requests: list[dict[str, str]] = []
 
     def hold(self, action: str, *, after: str | None = None) -> None:
         """Hold the first ``action`` request that comes after an ``after`` request."""
@@ -64,14 +73,19 @@ def _handler(proxy: Proxy) -> type[http.server.BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
-            action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action", ["?"])[0]
+            form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
+            action = form.get("Action", "?")
             proxy.actions.append(action)
+            proxy.requests.append(form)
             if proxy.mode == "throttle":
                 self._reply(503, THROTTLED, {"Content-Type": "text/xml"})
                 return
             scope = self.headers.get("Authorization", "")
             if proxy.deny_region and f"/{proxy.deny_region}/ec2/" in scope:
                 self._reply(401, OPT_IN_REQUIRED, {"Content-Type": "text/xml"})
+                return
+            if action == "AssumeRole" and form.get("RoleArn") in proxy.deny_roles:
+                self._reply(403, ACCESS_DENIED, {"Content-Type": "text/xml"})
                 return
             if proxy.should_hold(action):
                 proxy.holding.set()

@@ -71,11 +71,13 @@ def ansible_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_ansible_inventory(sources: Sequence[Path], base: Path) -> dict[str, Any]:
-    """Run the real ``ansible-inventory --list`` on one or more sources in ``base``; return its JSON (raw)."""
+    """Run the real ``ansible-inventory -i SOURCE... --list`` in ``base``; return its JSON (raw).
+
+    Every source is given as it is (a file, or a script made by :func:`json_script`): no wrapper.
+    """
     args = [str(BIN / "ansible-inventory")]
     for source in sources:
-        target = json_script(source) if source.suffix == ".json" else source
-        args += ["-i", str(target)]
+        args += ["-i", str(source)]
     done = subprocess.run(
         [*args, "--list"],
         capture_output=True,

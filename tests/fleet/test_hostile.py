@@ -42,7 +42,16 @@ VALUES = st.one_of(
     st.sampled_from(NASTY),
     st.text(st.one_of(SPECIAL, st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"))), max_size=40),
 )
-FORMATS = ("ini", "yaml", "json")
+FORMATS = ("ini", "yaml", "json", "script")
+
+
+def _target(folder: Path, fmt: str) -> Path:
+    return folder / f"hosts.{'json' if fmt == 'script' else fmt}"
+
+
+def _source(target: Path, fmt: str) -> Path:
+    """What ansible reads: the file itself, or for the script layout a script printing it."""
+    return json_script(target) if fmt == "script" else target
 
 
 def _doc(tags: list[dict[str, str]], net: int, first_octet: int = 10) -> dict[str, Any]:
@@ -76,9 +85,9 @@ TAGS = st.fixed_dictionaries(
     database=None,
 )
 # Values YAML and Ansible would resolve to other types (this test found '0' read back as 0).
-@example([[{"Name": "0", "Role": "True"}, {"Name": "1.5", "Role": "null"}]] * 3)
-@example([[{"Name": "~", "Role": "yes"}, {"Name": "2024-01-01", "Role": "0x1F"}]] * 3)
-@given(st.lists(st.lists(TAGS, min_size=1, max_size=5), min_size=3, max_size=3))
+@example([[{"Name": "0", "Role": "True"}, {"Name": "1.5", "Role": "null"}]] * 4)
+@example([[{"Name": "~", "Role": "yes"}, {"Name": "2024-01-01", "Role": "0x1F"}]] * 4)
+@given(st.lists(st.lists(TAGS, min_size=1, max_size=5), min_size=4, max_size=4))
 def test_hostile_tags_survive_every_format_exactly(per_format: list[list[dict[str, str]]]) -> None:
     base = Path(tempfile.mkdtemp(prefix="stackrig-hostile-"))
     try:
@@ -90,9 +99,9 @@ def test_hostile_tags_survive_every_format_exactly(per_format: list[list[dict[st
             result = build_inventory(parse_documents([_doc(tags, net)]), options)
             folder = base / fmt
             folder.mkdir()
-            target = folder / f"hosts.{fmt}"
+            target = _target(folder, fmt)
             write_inventory(result, target, fmt, host_vars_dir=folder / "host_vars" if fmt == "ini" else None)
-            sources.append(target)
+            sources.append(_source(target, fmt))
             for host in result.hosts:
                 expected_vars[host.name] = dict(host.vars)
             for group, members in result.groups.items():
@@ -126,7 +135,7 @@ PLAYBOOK = """
 
 
 def test_hostile_values_are_not_evaluated_by_a_real_playbook(tmp_path: Path) -> None:
-    """INI (+host_vars), YAML and JSON inventories used by ansible-playbook: the values print as text."""
+    """INI (+host_vars), YAML, JSON and script inventories used by ansible-playbook: values print as text."""
     marker = tmp_path / "PWNED"
     evil = "{{ lookup('pipe', 'touch " + str(marker) + "') }}"
     out_dir = tmp_path / "out"
@@ -137,9 +146,9 @@ def test_hostile_values_are_not_evaluated_by_a_real_playbook(tmp_path: Path) -> 
         result = build_inventory(parse_documents([doc]), InventoryOptions())
         folder = tmp_path / fmt
         folder.mkdir()
-        target = folder / f"hosts.{fmt}"
+        target = _target(folder, fmt)
         write_inventory(result, target, fmt, host_vars_dir=folder / "host_vars" if fmt == "ini" else None)
-        sources += ["-i", str(json_script(target) if fmt == "json" else target)]
+        sources += ["-i", str(_source(target, fmt))]
     playbook = tmp_path / "show.yml"
     playbook.write_text(PLAYBOOK)
     done = subprocess.run(
@@ -163,7 +172,7 @@ def test_hostile_values_are_not_evaluated_by_a_real_playbook(tmp_path: Path) -> 
     )
     assert done.returncode == 0, done.stdout + done.stderr
     written = sorted(out_dir.iterdir())
-    assert [p.name for p in written] == ["127.1.0.1.txt", "127.2.0.1.txt", "127.3.0.1.txt"]
+    assert [p.name for p in written] == ["127.1.0.1.txt", "127.2.0.1.txt", "127.3.0.1.txt", "127.4.0.1.txt"]
     for path in written:
         evil_out, key_out, tags_out = path.read_text().split("|", 2)
         assert evil_out == evil
@@ -176,9 +185,9 @@ def test_hostile_values_are_not_evaluated_by_a_real_playbook(tmp_path: Path) -> 
 def test_hostile_names_become_safe_host_names(fmt: str, tmp_path: Path) -> None:
     doc = _doc([{"Name": v} for v in NASTY[1:8]], 1)
     result = build_inventory(parse_documents([doc]), InventoryOptions(hostname="name"))
-    target = tmp_path / f"hosts.{fmt}"
+    target = _target(tmp_path, fmt)
     write_inventory(result, target, fmt, host_vars_dir=tmp_path / "host_vars" if fmt == "ini" else None)
-    listing = run_ansible_inventory([target], tmp_path)
+    listing = run_ansible_inventory([_source(target, fmt)], tmp_path)
     assert set(listing["_meta"]["hostvars"]) == {h.name for h in result.hosts}
     assert len(result.hosts) == 7
     for host in result.hosts:

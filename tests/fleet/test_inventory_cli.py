@@ -16,7 +16,7 @@ import pytest
 
 from stackrig.fleet import InventoryOptions, build_inventory, load_hosts, read_inventory
 from tests.conftest import STACKRIG
-from tests.fleet.conftest import CLOUD, group_hosts, unwrap
+from tests.fleet.conftest import CLOUD, group_hosts, json_script, unwrap
 from tests.services import run_unprivileged
 
 AWS = CLOUD / "aws-describe-instances.json"
@@ -77,15 +77,26 @@ def test_the_library_builds_what_the_hand_written_expectation_says() -> None:
         assert dict(host.vars) == EXPECTED[host.name], host.name
 
 
+GROUPS = {
+    "nodes": ["my-prefix-web-1", "my-prefix-db-1", "i-0123456789abcdef4"],
+    "tag_Role_web": ["my-prefix-web-1"],
+    "tag_Role_db": ["my-prefix-db-1"],
+    "zone_us_east_1a": ["my-prefix-web-1"],
+    "zone_us_east_1b": ["my-prefix-db-1"],
+    "zone_us_east_1c": ["i-0123456789abcdef4"],
+}
+FORMATS = ("ini", "yaml", "json", "script")
+
+
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One inventory per format, written by the real CLI (INI with its host_vars folder)."""
     base = tmp_path_factory.mktemp("inventories")
     out: dict[str, Path] = {}
-    for fmt in ("ini", "yaml", "json"):
+    for fmt in FORMATS:
         folder = base / fmt
         folder.mkdir()
-        target = folder / f"hosts.{fmt}"
+        target = folder / f"hosts.{'json' if fmt == 'script' else fmt}"
         extra = ["--host-vars-dir", str(folder / "host_vars")] if fmt == "ini" else []
         done = subprocess.run(
             [
@@ -111,25 +122,41 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return out
 
 
-@pytest.mark.parametrize("fmt", ["ini", "yaml", "json"])
-def test_every_format_reads_back_with_real_ansible_inventory(
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_reads_back_with_plain_ansible_inventory(
     fmt: str, written: dict[str, Path], ansible_inventory: Callable[..., dict[str, Any]]
 ) -> None:
-    listing = ansible_inventory(written[fmt])
+    # ini, yaml and json load as plain files (-i FILE); script is what a dynamic-inventory script
+    # prints, so Ansible reads it through one.
+    source = json_script(written[fmt]) if fmt == "script" else written[fmt]
+    listing = ansible_inventory(source)
     expected = EXPECTED
     hostvars = listing["_meta"]["hostvars"]
     assert sorted(hostvars) == sorted(expected)  # ansible-inventory's own order, not ours
     for name, vars_ in expected.items():
         assert unwrap(hostvars[name]) == vars_, name
-    assert group_hosts(listing, "nodes") == list(expected)
-    assert group_hosts(listing, "tag_Role_web") == ["my-prefix-web-1"]
-    assert group_hosts(listing, "zone_us_east_1c") == ["i-0123456789abcdef4"]
-    if fmt != "ini":  # YAML and JSON mark every cloud string unsafe
+    for group, members in GROUPS.items():
+        assert group_hosts(listing, group) == members, group
+    assert set(listing["all"]["children"]) == {"ungrouped", *GROUPS}
+    if fmt != "ini":  # YAML and both JSON layouts mark every cloud string unsafe
         assert hostvars["my-prefix-web-1"]["ec2_tags"]["Role"] == {"__ansible_unsafe": "web"}
+        assert hostvars["my-prefix-db-1"]["ec2_zone"] == {"__ansible_unsafe": "us-east-1b"}
+        assert hostvars["my-prefix-db-1"]["ansible_user"] == "ubuntu"  # given on the command line
     # our own reader agrees with ansible
     ours = read_inventory(written[fmt])
     assert {e.name: dict(e.vars) for e in ours.hosts} == expected
-    assert ours.groups["nodes"] == tuple(expected)
+    assert {g: list(m) for g, m in ours.groups.items()} == GROUPS
+
+
+def test_json_is_the_yaml_plugins_layout_and_script_the_dynamic_one(written: dict[str, Path]) -> None:
+    plain = json.loads(written["json"].read_text())
+    assert set(plain) == {"all"}
+    assert set(plain["all"]["hosts"]) == {"my-prefix-web-1", "my-prefix-db-1", "i-0123456789abcdef4"}
+    assert plain["all"]["children"]["nodes"] == {"hosts": dict.fromkeys(GROUPS["nodes"])}
+    script = json.loads(written["script"].read_text())
+    assert script["all"]["children"][0] == "ungrouped"
+    assert sorted(script["all"]["children"][1:]) == sorted(GROUPS)
+    assert set(script["_meta"]["hostvars"]) == set(plain["all"]["hosts"])
 
 
 def test_ini_without_host_vars_dir_holds_only_safe_values(tmp_path: Path, cli: Any) -> None:
@@ -150,7 +177,7 @@ def test_json_envelope_carries_hosts_groups_skipped_and_content(cli: Any) -> Non
     doc = done.json()
     assert doc["command"] == "fleet inventory"
     assert doc["ok"] is True
-    assert doc["partial"] is True
+    assert doc["partial"] is False  # skipped hosts are named with their reason; nothing failed
     data = doc["data"]
     assert [h["name"] for h in data["hosts"]] == ["54.1.2.3", "54.1.2.4", "54.1.2.5"]
     assert data["groups"] == {"g": ["54.1.2.3", "54.1.2.4", "54.1.2.5"]}
@@ -176,7 +203,7 @@ def test_stdin_and_several_files(cli: Any) -> None:
 def test_empty_stdin(cli: Any) -> None:
     done = cli("fleet", "inventory", stdin="")
     assert done.returncode == 2
-    assert "error: stdin is empty" in done.stderr
+    assert "error: <stdin> is empty" in done.stderr
     assert "pipe the output of aws ec2 describe-instances" in done.stderr
 
 
@@ -195,7 +222,7 @@ def test_terminal_on_stdin() -> None:
         os.close(follower)
         os.close(leader)
     assert done.returncode == 2
-    assert "stdin is a terminal" in done.stderr
+    assert "<stdin> is a terminal" in done.stderr
     assert "pipe the output of aws ec2" in done.stderr
 
 
@@ -246,7 +273,7 @@ def test_output_equal_to_input_is_a_conflict(tmp_path: Path, cli: Any) -> None:
 def test_bad_flag_values(cli: Any) -> None:
     done = cli("fleet", "inventory", str(AWS), "--format", "toml")
     assert done.returncode == 2
-    assert "'toml' is not one of ini, yaml, json" in done.stderr
+    assert "'toml' is not one of ini, yaml, json, script" in done.stderr
     done = cli("fleet", "inventory", str(AWS), "--filter", "colour=red")
     assert done.returncode == 2
     assert "unknown field 'colour'" in done.stderr
@@ -300,8 +327,8 @@ def test_host_vars_folder_blocked_by_a_file(tmp_path: Path, cli: Any) -> None:
     assert not (tmp_path / "hosts").exists()
 
 
-def test_json_inventory_written_to_stdout_is_a_dynamic_inventory_document(cli: Any) -> None:
-    done = cli("fleet", "inventory", str(CLOUD / "openstack-server-list.json"), "--format", "json")
+def test_script_inventory_written_to_stdout_is_a_dynamic_inventory_document(cli: Any) -> None:
+    done = cli("fleet", "inventory", str(CLOUD / "openstack-server-list.json"), "--format", "script")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["all"]["children"] == ["ungrouped"]

@@ -121,17 +121,18 @@ def test_play_over_ssh_unreachable_and_loose_key_file(
     assert "UNREACHABLE" in done.stderr  # ansible's own output went to stderr in --json mode
 
 
+@pytest.mark.parametrize("fmt", ["json", "script"])
 def test_play_localhost_json_inventory_uses_venv_python(
-    tmp_path: Path, env: dict[str, str], cli: Any
+    fmt: str, tmp_path: Path, env: dict[str, str], cli: Any
 ) -> None:
-    """A JSON (--list layout) inventory of 127.0.0.1 run with ansible_connection=local."""
+    """A JSON inventory of 127.0.0.1 run with ansible_connection=local (as it is, or through a script)."""
     inventory = tmp_path / "hosts.json"
     done = cli(
         "fleet",
         "inventory",
         "-",
         "--format",
-        "json",
+        fmt,
         "-o",
         str(inventory),
         stdin=json.dumps(_describe("127.0.0.1")),

@@ -225,10 +225,10 @@ def test_forced_provider_mismatch_and_unknown_provider() -> None:
 
 
 def test_bad_items_are_usage_errors_naming_the_place() -> None:
-    with pytest.raises(ProviderParseError, match="document 1, item 2: expected an object"):
+    with pytest.raises(ProviderParseError, match=r"^<input>: instance 2: expected an object, found str$"):
         parse_documents([[{"InstanceId": "i-1"}, "oops"]])
-    with pytest.raises(ProviderParseError, match="without InstanceId"):
-        parse_documents([{"Reservations": [{"Instances": [{"State": {}}]}]}])
+    with pytest.raises(ProviderParseError, match=r"^in\.json: reservation 1, instance 1: instance without"):
+        parse_documents([{"Reservations": [{"Instances": [{"State": {}}]}]}], source="in.json")
     with pytest.raises(ProviderParseError, match="Reservations is not a list"):
         parse_documents([{"Reservations": "x"}], provider="aws")
 

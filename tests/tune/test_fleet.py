@@ -254,16 +254,22 @@ def test_an_unknown_waiver_is_that_hosts_error(cli: Any, fleet: Fleet) -> None:
     assert hosts["cmp-8"]["state"] == "ok"
 
 
-def test_a_json_inventory_in_the_list_layout(cli: Any, fleet: Fleet, tmp_path: Path) -> None:
-    """What 'stackrig fleet inventory --format json' writes: read as a dynamic inventory."""
-    doc = {
-        "_meta": {"hostvars": {
-            "cmp-2": {"ansible_connection": "local", "stackrig_tune_root": str(fleet.roots["cmp-2"])},
-            "cmp-8": {"ansible_connection": "local", "stackrig_tune_root": str(fleet.roots["cmp-8"])},
-        }},
-        "all": {"children": ["compute"]},
-        "compute": {"hosts": ["cmp-2", "cmp-8"]},
-    }  # fmt: skip
+@pytest.mark.parametrize("layout", ["script", "json"])
+def test_a_json_inventory_in_either_layout(layout: str, cli: Any, fleet: Fleet, tmp_path: Path) -> None:
+    """What 'stackrig fleet inventory --format script' writes (read as a dynamic inventory) and what
+    '--format json' writes (the YAML plugin's layout, read as a plain file)."""
+    hostvars = {
+        "cmp-2": {"ansible_connection": "local", "stackrig_tune_root": str(fleet.roots["cmp-2"])},
+        "cmp-8": {"ansible_connection": "local", "stackrig_tune_root": str(fleet.roots["cmp-8"])},
+    }
+    if layout == "script":
+        doc: dict[str, Any] = {
+            "_meta": {"hostvars": hostvars},
+            "all": {"children": ["compute"]},
+            "compute": {"hosts": ["cmp-2", "cmp-8"]},
+        }
+    else:
+        doc = {"all": {"hosts": hostvars, "children": {"compute": {"hosts": dict.fromkeys(hostvars)}}}}
     inventory = tmp_path / "hosts.json"
     inventory.write_text(json.dumps(doc))
     done = cli("tune", "audit", "--inventory", str(inventory), "--json", env=fleet.env, timeout=300)

@@ -13,6 +13,7 @@ import typer
 
 from stackrig.cli._params import Opt, option_group
 from stackrig.fleet import InventoryOptions
+from stackrig.fleet._inventory import FORMATS
 
 __all__ = [
     "HostVarsOpt",
@@ -44,7 +45,13 @@ FilterOpt = Annotated[
     ),
 ]
 StateOpt = Annotated[
-    str, typer.Option("--state", help="Keep hosts in this state (comma-separated); 'any' keeps all.")
+    str | None,
+    typer.Option(
+        "--state",
+        help="Keep hosts in this state (comma-separated); 'any' keeps all. Default: running, unless a "
+        "--filter on the state (state=stopped, instance-state-code=80) says which.",
+        show_default=False,
+    ),
 ]
 AddressOpt = Annotated[
     str, typer.Option("--address", help="ansible_host: public, private or auto (public, else private).")
@@ -59,7 +66,8 @@ GroupByOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--group-by",
-        help="Keyed groups like aws_ec2's: tag:KEY, region, zone, type, provider, state, key-name, image "
+        help="Keyed groups like aws_ec2's: tag:KEY, region, zone, type, provider, state, key-name, image, "
+        "account (fleet discover: the account's alias) "
         "(comma-separated or repeated).",
     ),
 ]
@@ -70,7 +78,12 @@ ProxyOpt = Annotated[
     typer.Option("--ssh-proxy", help="USER@BASTION: ProxyJump for hosts reached on their private address."),
 ]
 FormatOpt = Annotated[
-    str, typer.Option("--format", help="ini, yaml or json (dynamic-inventory --list layout).")
+    str,
+    typer.Option(
+        "--format",
+        help="ini, yaml, json (the YAML plugin's layout in JSON: ansible-inventory -i FILE reads it) "
+        "or script (a dynamic-inventory script's --list output, for wrappers).",
+    ),
 ]
 HostVarsOpt = Annotated[
     Path | None,
@@ -96,7 +109,7 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
 def inventory_options(
     *,
     filters: list[str] | None,
-    state: str,
+    state: str | None,
     address: str,
     hostname: str,
     groups: list[str] | None,
@@ -116,7 +129,7 @@ def inventory_options(
         user=user,
         port=port,
         ssh_proxy=ssh_proxy,
-        format=_choice("--format", fmt, ("ini", "yaml", "json")),  # type: ignore[arg-type]
+        format=_choice("--format", fmt, FORMATS),  # type: ignore[arg-type]
     )
 
 
@@ -125,7 +138,7 @@ inventory_group = option_group(
     "options",
     inventory_options,
     Opt("filters", FilterOpt, None),
-    Opt("state", StateOpt, "running"),
+    Opt("state", StateOpt, None),
     Opt("address", AddressOpt, "auto"),
     Opt("hostname", HostnameOpt, "address"),
     Opt("groups", GroupOpt, None),

@@ -13,11 +13,13 @@ from rich.console import Console
 from stackrig.cli._common import finish
 from stackrig.cli._fleet_options import HostVarsOpt, OutputOpt, ProviderOpt, SourcesArg, inventory_group
 from stackrig.cli.fleet_cloud import register as register_cloud_commands
+from stackrig.cli.fleet_history import register as register_history_commands
 from stackrig.cli.options import JsonOpt
 from stackrig.fleet import InventoryOptions, InventoryOutcome, InventorySettings, make_inventory
 from stackrig.fleet._flow import RunResult, RunSettings, parse_render_specs, run_flow
 from stackrig.fleet.ansible import PlayResult, PlaySettings
 from stackrig.fleet.ansible import play as run_play
+from stackrig.fleet.collection import collection_info, install_collection
 from stackrig.fleet.render import RenderSettings, parse_vars
 from stackrig.fleet.render import render as render_config
 from stackrig.output import Report, stderr_console
@@ -36,9 +38,9 @@ def _inventory_report(outcome: InventoryOutcome, json_: bool) -> Report:
             console.file.write(outcome.files.content)
         stderr_console().print(f"fleet inventory: {outcome.result.summary()}", markup=False)
 
-    return Report(
-        outcome.to_dict(), render=render, warnings=outcome.notes(), partial=bool(outcome.result.skipped)
-    )
+    # Hosts without a usable address are skipped, each named with its reason: the inventory of the
+    # others is the whole of the work (not a partial result, which is for failed regions or files).
+    return Report(outcome.to_dict(), render=render, warnings=outcome.notes())
 
 
 # ------------------------------------------------------------------ commands
@@ -257,3 +259,47 @@ def run(
 
 # The cloud-API commands (up, discover, down) live in their own module; listed after these in --help.
 register_cloud_commands(app)
+register_history_commands(app)
+
+
+@app.command(
+    "ansible-collection",
+    epilog="Example: stackrig fleet ansible-collection --install",
+)
+def ansible_collection(
+    ctx: typer.Context,
+    install: Annotated[
+        bool,
+        typer.Option(
+            "--install", help="Copy it where ansible-galaxy would (replacing an earlier copy of it only)."
+        ),
+    ] = False,
+    path: Annotated[
+        Path | None,
+        typer.Option(
+            "--path",
+            help="Install under this collections path (default: the first ANSIBLE_COLLECTIONS_PATH entry, "
+            "else ~/.ansible/collections).",
+            file_okay=False,
+        ),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The Ansible collection stackrig.fleet (inventory plugin stackrig.fleet.discover): where it is.
+
+    Its plugin imports stackrig: use it with the Ansible of this environment.
+    """
+    info = install_collection(path, os.environ) if install else collection_info()
+
+    def show(console: Console) -> None:
+        if info.installed is not None:
+            console.print(f"installed {info.name} {info.version} in {info.installed}", markup=False)
+            return
+        console.print(f"export ANSIBLE_COLLECTIONS_PATH={info.collections_path}", markup=False)
+        stderr_console().print(
+            f"{info.name} {info.version} is in {info.source}; put its folder on collections_path "
+            "(the line above, or collections_path in ansible.cfg), or run with --install",
+            markup=False,
+        )
+
+    finish(ctx, Report(info, render=show), json_mode=json_)

@@ -14,9 +14,10 @@ from stackrig._units import Seconds
 from stackrig.cli._common import consent, finish, state
 from stackrig.cli._fleet_options import HostVarsOpt, OutputOpt, inventory_group
 from stackrig.cli._params import Opt, option_group
-from stackrig.cli.options import AllowPartialOpt, Duration, JsonOpt
+from stackrig.cli.options import AllowPartialOpt, DbOpt, Duration, JsonOpt
 from stackrig.errors import UsageError
 from stackrig.fleet import InventoryOptions
+from stackrig.fleet._accounts import DEFAULT_SESSION_NAME, AccountOptions
 from stackrig.fleet.cloud import (
     RETRY_MODES,
     AwsTarget,
@@ -30,7 +31,14 @@ from stackrig.fleet.cloud import (
     plan_down,
     up_inventory,
 )
-from stackrig.fleet.discover import DiscoverOutcome, DiscoverSettings, InventoryRequest, discover_inventory
+from stackrig.fleet.discover import (
+    SNAPSHOTS_KEPT,
+    DiscoverOutcome,
+    DiscoverSettings,
+    InventoryRequest,
+    SnapshotPlace,
+    discover_inventory,
+)
 from stackrig.output import Report, stderr_console
 
 __all__ = ["register"]
@@ -168,10 +176,17 @@ def _up_report(outcome: UpOutcome) -> Report:
             f"terminated {len(result.terminated)}",
             markup=False,
         )
+        for use in result.subnets:
+            public = "public addresses" if use.public_ip_on_launch else "no public address by default"
+            err.print(
+                f"  subnet {use.subnet_id} ({use.zone}, {public}): {len(use.launched)} launched", markup=False
+            )
         for member in result.instances:
             address = member.public_ip or member.private_ip or "-"
             err.print(
-                f"  {member.name:<20} {member.instance_id:<22} {member.state:<10} {address}", markup=False
+                f"  {member.name:<20} {member.instance_id:<22} {member.state:<10} {member.zone or '-':<12} "
+                f"{address}",
+                markup=False,
             )
         _inventory_lines(console, outcome, "up")
 
@@ -186,9 +201,24 @@ def up(  # noqa: PLR0917 - Typer passes options positionally
     count: Annotated[int, typer.Option("--count", min=0, help="How many instances should run.")],
     image: Annotated[str, typer.Option("--image", help="AMI id to launch.")],
     instance_type: Annotated[str, typer.Option("--type", help="Instance type, e.g. t3.micro.")],
-    vpc: Annotated[str, typer.Option("--vpc", help="Existing VPC id for the security group.")],
+    vpc: Annotated[str, typer.Option("--vpc", help="Existing VPC: the security group and every instance.")],
     key_name: Annotated[str | None, typer.Option("--key-name", help="EC2 key pair for SSH.")] = None,
-    subnet: Annotated[str | None, typer.Option("--subnet", help="Subnet id (default: the VPC's).")] = None,
+    subnet: Annotated[
+        str | None,
+        typer.Option(
+            "--subnet",
+            help="Subnet of the VPC for new instances (default: the VPC's default-for-zone subnets, else "
+            "all its subnets, each new instance in the zone holding the fewest of the fleet).",
+        ),
+    ] = None,
+    public_ip: Annotated[
+        bool | None,
+        typer.Option(
+            "--public-ip/--no-public-ip",
+            help="Give new instances a public address, or not (default: the subnet's own setting).",
+            show_default=False,
+        ),
+    ] = None,
     rules: Annotated[
         list[str] | None,
         typer.Option(
@@ -219,7 +249,7 @@ def up(  # noqa: PLR0917 - Typer passes options positionally
     settings = UpSettings(
         prefix, count, image, instance_type, key_name, vpc, subnet,
         tuple(parse_rule(r) for r in rules or ()), tuple(parse_tag(t) for t in tags or ()),
-        prune_rules, scale_down, wait, poll_interval, timeout,
+        prune_rules, scale_down, wait, poll_interval, timeout, public_ip,
     )  # fmt: skip
     with _progress(json_) as progress:
         outcome = up_inventory(
@@ -235,6 +265,9 @@ def up(  # noqa: PLR0917 - Typer passes options positionally
 def _discover_report(outcome: DiscoverOutcome) -> Report:
     def render(console: Console) -> None:
         err = stderr_console()
+        for account in outcome.result.accounts:
+            if account.error:
+                err.print(f"  account {account.label}: FAILED, see below", markup=False)
         for region in outcome.result.regions:
             if region.error:
                 how = "FAILED, see below"
@@ -242,7 +275,10 @@ def _discover_report(outcome: DiscoverOutcome) -> Report:
                 how = f"cache, {region.cache_age:.0f} s old"
             else:
                 how = f"{region.seconds:.2f} s"
-            err.print(f"  {region.region:<16} {region.instances:>6} instance(s)  ({how})", markup=False)
+            where = f"{region.account} {region.region}" if region.account else region.region
+            err.print(f"  {where:<16} {region.instances:>6} instance(s)  ({how})", markup=False)
+        if outcome.snapshot is not None:
+            err.print(f"  kept as snapshot @{outcome.snapshot.id} ({outcome.snapshot.path})", markup=False)
         _inventory_lines(console, outcome, "discover")
 
     result = outcome.result
@@ -276,6 +312,33 @@ def discover(  # noqa: PLR0917 - Typer passes options positionally
         ),
     ] = Seconds(300),
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore the cache (and renew it).")] = False,
+    accounts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--account",
+            help="AWS account to read: a profile name or a role ARN assumed through STS (repeatable or "
+            "comma-separated; default: the --profile / boto3 credentials alone).",
+        ),
+    ] = None,
+    external_id: Annotated[
+        str | None, typer.Option("--external-id", help="ExternalId for every role --account assumes.")
+    ] = None,
+    role_session_name: Annotated[
+        str, typer.Option("--role-session-name", help="RoleSessionName of the assumed roles (CloudTrail).")
+    ] = DEFAULT_SESSION_NAME,
+    via: Annotated[
+        str | None,
+        typer.Option("--via", help="Hub role ARN assumed first, from which every --account role is assumed."),
+    ] = None,
+    snapshot: Annotated[
+        bool,
+        typer.Option(
+            "--snapshot",
+            help=f"Keep this discovery for fleet diff and fleet history (compressed, in the data folder; "
+            f"the newest {SNAPSHOTS_KEPT} are kept).",
+        ),
+    ] = False,
+    db: DbOpt = None,
     *,
     target: AwsTarget,
     options: InventoryOptions,
@@ -290,13 +353,20 @@ def discover(  # noqa: PLR0917 - Typer passes options positionally
     stderr, partial: true in the JSON) and exits 1, or 0 with --allow-partial.
     """
     wanted = tuple(r.strip() for given in regions or () for r in given.split(",") if r.strip())
-    settings = DiscoverSettings(
-        provider, wanted, all_regions, options.filters, options.state, cache_ttl, refresh
+    account_options = AccountOptions(
+        tuple(a.strip() for given in accounts or () for a in given.split(",") if a.strip()),
+        external_id, role_session_name, via,
     )  # fmt: skip
+    settings = DiscoverSettings(
+        provider, wanted, all_regions, options.filters, options.resolved_state, cache_ttl, refresh,
+        accounts=account_options,
+    )  # fmt: skip
+    paths = state(ctx).paths
+    keep = SnapshotPlace(paths.data_dir / "fleet" / "snapshots", db or paths.db) if snapshot else None
     with _progress(json_) as progress:
         outcome = discover_inventory(
             settings, InventoryRequest(options, output, host_vars_dir),
-            cache_root=state(ctx).paths.cache, target=target, progress=progress,
+            cache_root=paths.cache, target=target, progress=progress, snapshot=keep,
         )  # fmt: skip
     finish(ctx, _discover_report(outcome), json_mode=json_, allow_partial=allow_partial)
 
@@ -367,6 +437,6 @@ def register(app: typer.Typer) -> None:
     )(up)
     app.command(
         epilog="Example: stackrig fleet discover --region us-east-1,eu-west-1 --filter tag:Name=web-* "
-        "-o hosts"
+        "--account prod --account arn:aws:iam::123456789012:role/inventory --group-by account -o hosts"
     )(discover)
     app.command(epilog="Example: stackrig fleet down --prefix web --dry-run")(down)

@@ -23,7 +23,7 @@ from stackrig.fleet._inventory import (
     safe_host_name,
 )
 from stackrig.fleet._model import PROVIDERS, Host, NoHostsError, ProviderParseError
-from stackrig.fleet._reader import Inventory, InventoryEntry, read_inventory
+from stackrig.fleet._reader import Inventory, InventoryEntry, is_script_layout, read_inventory
 from stackrig.fleet._writers import InventoryFiles, json_document, render_inventory, write_inventory
 from stackrig.fleet.providers import SHAPES, detect_provider, parse_documents
 
@@ -46,6 +46,7 @@ __all__ = [
     "build_inventory",
     "detect_provider",
     "inventory_from_hosts",
+    "is_script_layout",
     "json_document",
     "load_documents",
     "load_hosts",

@@ -14,6 +14,7 @@ Entries are written atomically and 0600 (they list addresses and tags).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -21,14 +22,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stackrig._io import atomic_write, ensure_dir
 
-__all__ = ["CacheEntry", "DiscoverCache"]
+if TYPE_CHECKING:
+    from stackrig.fleet import Host
+
+__all__ = ["CacheEntry", "DiscoverCache", "endpoint_scope", "hosts_from_payload", "hosts_payload"]
 
 FORMAT = 1
 FOLDER = "fleet-discover"
+_HOSTS_FORMAT = "hosts-v1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +114,43 @@ class DiscoverCache:
         """Forget every entry of one region (after ``fleet up``/``down`` changed it)."""
         with contextlib.suppress(OSError):
             shutil.rmtree(self.root / _safe(provider) / _safe(scope) / _safe(region))
+
+
+# ------------------------------------------------------------------ hosts in cache entries
+
+
+def _host_fields() -> list[str]:
+    from stackrig.fleet import Host
+
+    return [f.name for f in dataclasses.fields(Host)]
+
+
+def hosts_payload(hosts: Sequence[Host]) -> dict[str, Any]:
+    fields = _host_fields()
+    rows = [[_plain(getattr(h, name)) for name in fields] for h in hosts]
+    return {"format": _HOSTS_FORMAT, "fields": fields, "rows": rows}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if hasattr(value, "items"):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def hosts_from_payload(payload: Any) -> list[Host] | None:
+    """Hosts from a cache entry, or None when it was written by another Host layout."""
+    from stackrig.fleet import Host
+
+    if not isinstance(payload, dict) or payload.get("format") != _HOSTS_FORMAT:
+        return None
+    fields = payload.get("fields")
+    if fields != _host_fields():
+        return None
+    try:
+        return [Host(**dict(zip(fields, row, strict=True))) for row in payload["rows"]]
+    except (TypeError, ValueError, KeyError):
+        return None

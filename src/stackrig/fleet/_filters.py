@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from stackrig.errors import UsageError
 from stackrig.fleet._model import Host
 
-__all__ = ["FIELDS", "Filter", "parse_filter", "state_filter"]
+__all__ = ["FIELDS", "STATE_FIELDS", "Filter", "effective_state", "parse_filter", "state_filter"]
 
 Getter = Callable[[Host], Sequence[str]]
 
@@ -113,6 +113,24 @@ def parse_filter(spec: str) -> Filter:
     if not parts:
         raise UsageError(f"filter {spec!r} has no values")
     return Filter(spec=spec, field=name, values=parts)
+
+
+#: Filter fields that select by state: a --filter on one of them replaces the default --state.
+STATE_FIELDS = frozenset({"state", "state-code"})
+DEFAULT_STATE = "running"
+
+
+def effective_state(state: str | None, filters: Sequence[str]) -> str:
+    """The ``--state`` to apply: as given; unset, ``running`` unless a ``--filter`` names the state.
+
+    ``--filter instance-state-code=80`` (or ``state=stopped``) asks for those hosts: the default
+    must not remove them again. An explicit ``--state`` is the user's own and stays.
+    """
+    if state is not None:
+        return state
+    if any(parse_filter(spec).field in STATE_FIELDS for spec in filters):
+        return "any"
+    return DEFAULT_STATE
 
 
 def state_filter(state: str) -> Filter | None:

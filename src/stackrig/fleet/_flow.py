@@ -62,6 +62,12 @@ def run_flow(settings: RunSettings, *, out: IO[str], environ: Mapping[str, str])
     """Inventory, rendered files, then the play; intermediates stay in ``workdir`` (else a temp dir)."""
     if not settings.play.playbook.is_file():
         raise UsageError(f"playbook {settings.play.playbook} does not exist")
+    if settings.inventory.options.format not in _INVENTORY_NAME:
+        raise UsageError(
+            "--format script writes a dynamic-inventory script's output, which ansible-playbook "
+            "cannot read as a file",
+            hint="fleet run takes --format ini, yaml or json",
+        )
     for template, _ in settings.renders:
         if not template.is_file():
             raise UsageError(f"template {template} does not exist")

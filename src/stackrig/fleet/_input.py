@@ -18,9 +18,18 @@ from typing import IO, Any
 
 from stackrig._io import open_text
 from stackrig.fleet._model import Host, ProviderParseError
-from stackrig.fleet.providers import parse_documents
+from stackrig.fleet.providers import Place, parse_placed
 
-__all__ = ["PIPE_HINT", "iter_documents", "load_documents", "load_hosts", "read_documents"]
+__all__ = [
+    "PIPE_HINT",
+    "STDIN",
+    "iter_documents",
+    "iter_placed",
+    "load_documents",
+    "load_hosts",
+    "load_placed",
+    "read_documents",
+]
 
 PIPE_HINT = (
     "pipe the output of aws ec2 describe-instances --output json (or az vm list -d -o json, "
@@ -28,6 +37,8 @@ PIPE_HINT = (
     "command, or name a file"
 )
 CHUNK = 1 << 22
+#: How standard input is named in messages.
+STDIN = "<stdin>"
 _AWS_HEAD = re.compile(r'\{\s*"Reservations"\s*:\s*\[')
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
@@ -89,7 +100,7 @@ class _Stream:
     def error(self, exc: json.JSONDecodeError) -> ProviderParseError:
         line, col = self.where(exc.pos)
         return ProviderParseError(
-            f"{self.source} is not valid JSON: {exc.msg} at line {line}, column {col}",
+            f"{self.source} is not valid JSON: {exc.msg.removesuffix(' at')} at line {line}, column {col}",
             hint="give the JSON output of the cloud CLI (--output json / -o json / --format=json / -f json)",
         )
 
@@ -120,17 +131,19 @@ class _Stream:
         return char
 
 
-def _reservations(stream: _Stream, head_end: int) -> Iterator[Any]:
-    """The reservations of one describe-instances document, one at a time, then the rest of it."""
+def _reservations(stream: _Stream, head_end: int) -> Iterator[tuple[Any, int]]:
+    """The reservations of one describe-instances document, one at a time (with their number)."""
     stream.pos = head_end
     if not stream.skip_ws():
         raise stream.error(json.JSONDecodeError("Expecting value", stream.buf, stream.pos))
     if stream.buf[stream.pos] == "]":
         stream.pos += 1
     else:
+        number = 0
         while True:
             stream.skip_ws()
-            yield {"Reservations": [stream.decode()]}
+            yield {"Reservations": [stream.decode()]}, number
+            number += 1
             if stream.expect(",]") == "]":
                 break
     # Other keys of the document (NextToken, ResponseMetadata): decode them as an object and drop them.
@@ -140,10 +153,10 @@ def _reservations(stream: _Stream, head_end: int) -> Iterator[Any]:
         stream.decode()
 
 
-def iter_documents(
+def iter_placed(
     handle: IO[str], source: str, *, chunk: int = CHUNK, split_reservations: bool = True
-) -> Iterator[Any]:
-    """Every JSON document of ``handle``; describe-instances documents one reservation at a time.
+) -> Iterator[tuple[Any, Place]]:
+    """Every JSON document of ``handle`` with its place; describe-instances one reservation at a time.
 
     With ``split_reservations=False`` every document is decoded whole (as it was written).
     """
@@ -151,42 +164,58 @@ def iter_documents(
     stream.ensure(1)
     if not stream.skip_ws():
         raise ProviderParseError(f"{source} is empty", hint=PIPE_HINT)
+    document = 0
     while stream.skip_ws():
         stream.ensure(256)
         head = _AWS_HEAD.match(stream.buf, stream.pos) if split_reservations else None
         if head:
-            yield from _reservations(stream, head.end())
+            for doc, number in _reservations(stream, head.end()):
+                yield doc, Place(source, document, number)
         else:
-            yield stream.decode()
+            yield stream.decode(), Place(source, document)
+        document += 1
 
 
-def load_documents(text: str, *, source: str = "<stdin>") -> list[Any]:
+def iter_documents(
+    handle: IO[str], source: str, *, chunk: int = CHUNK, split_reservations: bool = True
+) -> Iterator[Any]:
+    """The documents of :func:`iter_placed`, without their places."""
+    for doc, _ in iter_placed(handle, source, chunk=chunk, split_reservations=split_reservations):
+        yield doc
+
+
+def load_documents(text: str, *, source: str = STDIN) -> list[Any]:
     """Every JSON document of ``text`` (one, or concatenated pages), each whole.
 
     Empty or invalid JSON is a USAGE error naming ``source`` with the line and column.
     """
-    return list(iter_documents(io.StringIO(text), source, split_reservations=False))
+    return [doc for doc, _ in load_placed(text, source=source, split_reservations=False)]
 
 
-def _documents(sources: Sequence[str | Path], stdin: IO[str] | None) -> Iterator[Any]:
+def load_placed(text: str, *, source: str, split_reservations: bool = True) -> list[tuple[Any, Place]]:
+    """:func:`iter_placed` over a string (a program's output)."""
+    return list(iter_placed(io.StringIO(text), source, split_reservations=split_reservations))
+
+
+def _documents(sources: Sequence[str | Path], stdin: IO[str] | None) -> Iterator[tuple[Any, Place]]:
     for source in sources or ["-"]:
         if str(source) == "-":
             handle = stdin or sys.stdin
             if handle.isatty():
-                raise ProviderParseError("stdin is a terminal, not cloud JSON", hint=PIPE_HINT)
-            yield from iter_documents(handle, "stdin")
+                raise ProviderParseError(f"{STDIN} is a terminal, not cloud JSON", hint=PIPE_HINT)
+            yield from iter_placed(handle, STDIN)
         else:
             with open_text(source, what="input file") as handle:
-                yield from iter_documents(handle, str(source))
+                yield from iter_placed(handle, str(source))
 
 
 def read_documents(sources: Sequence[str | Path], *, stdin: IO[str] | None = None) -> list[Any]:
     """Every JSON document of every source in order; ``-`` (or no source) is stdin."""
-    return list(_documents(sources, stdin))
+    return [doc for doc, _ in _documents(sources, stdin)]
 
 
 def load_hosts(
     sources: Sequence[str | Path] = (), provider: str | None = None, *, stdin: IO[str] | None = None
 ) -> list[Host]:
     """Read and parse cloud JSON from files and/or stdin into hosts, in input order."""
-    return parse_documents(_documents(sources, stdin), provider)
+    return parse_placed(_documents(sources, stdin), provider)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from stackrig.errors import UsageError
-from stackrig.fleet._filters import Filter, parse_filter, state_filter
+from stackrig.fleet._filters import Filter, effective_state, parse_filter, state_filter
 from stackrig.fleet._model import Host, NoHostsError
 
 __all__ = [
@@ -24,9 +25,10 @@ __all__ = [
 
 AddressMode = Literal["auto", "public", "private"]
 HostnameMode = Literal["address", "name", "id"]
-Format = Literal["ini", "yaml", "json"]
+Format = Literal["ini", "yaml", "json", "script"]
+FORMATS: tuple[Format, ...] = ("ini", "yaml", "json", "script")
 
-GROUP_BY_KEYS = ("region", "zone", "type", "provider", "state", "key-name", "image")
+GROUP_BY_KEYS = ("region", "zone", "type", "provider", "state", "key-name", "image", "account")
 _USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
 _PROXY = re.compile(
     r"^(?:[A-Za-z0-9_][A-Za-z0-9._-]{0,63}@)?(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$"
@@ -43,7 +45,8 @@ class InventoryOptions:
     """How to turn hosts into an inventory (built from the flags of ``fleet inventory``)."""
 
     filters: tuple[str, ...] = ()
-    state: str = "running"
+    state: str | None = None
+    """None: ``running``, unless a filter names the state (see :func:`effective_state`)."""
     address: AddressMode = "auto"
     hostname: HostnameMode = "address"
     groups: tuple[str, ...] = ()
@@ -52,6 +55,10 @@ class InventoryOptions:
     port: int | None = None
     ssh_proxy: str | None = None
     format: Format = "ini"
+
+    @property
+    def resolved_state(self) -> str:
+        return effective_state(self.state, self.filters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +131,7 @@ def _valid_ip(value: str | None) -> str | None:
 
 def _check_options(options: InventoryOptions) -> tuple[list[Filter], Filter | None]:
     filters = [parse_filter(spec) for spec in options.filters]
-    state = state_filter(options.state)
+    state = state_filter(options.resolved_state)
     if options.user is not None and not _USER.match(options.user):
         raise UsageError(f"--user {options.user!r} is not a valid user name")
     if options.port is not None and not 1 <= options.port <= 65535:
@@ -147,43 +154,78 @@ def _check_options(options: InventoryOptions) -> tuple[list[Filter], Filter | No
     return filters, state
 
 
+def _states(hosts: Sequence[Host]) -> str:
+    counts: dict[str, int] = {}
+    for host in hosts:
+        counts[host.state] = counts.get(host.state, 0) + 1
+    return ", ".join(f"{state} ({n})" for state, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
 def _apply_filters(
-    hosts: Sequence[Host], filters: list[Filter], state: Filter | None
+    hosts: Sequence[Host], filters: list[Filter], state: Filter | None, *, state_given: bool
 ) -> tuple[list[Host], dict[str, int]]:
     removed: dict[str, int] = {}
     kept = list(hosts)
-    steps: list[tuple[str, Any]] = []
+    steps: list[tuple[str, Any, bool]] = []
     if state is not None:
         match_state = state.matcher()
-        # The default state filter keeps hosts whose input had no state at all (az vm list-ip-addresses).
-        steps.append(
-            (
-                f"{state.spec} (--state; --state any lifts it)",
-                lambda h: h.state == "unknown" or match_state(h),
-            )
-        )
-    steps.extend((f.spec, f.matcher()) for f in filters)
-    for spec, match in steps:
-        before = len(kept)
+        how = "--state" if state_given else "the default --state; --state any or a state --filter lifts it"
+        # The state filter keeps hosts whose input had no state at all (az vm list-ip-addresses).
+        steps.append((f"{state.spec} ({how})", lambda h: h.state == "unknown" or match_state(h), True))
+    steps.extend((f.spec, f.matcher(), False) for f in filters)
+    for spec, match, is_state in steps:
+        before = kept
         kept = [h for h in kept if match(h)]
-        removed[spec] = before - len(kept)
+        removed[spec] = len(before) - len(kept)
         if not kept and before:
+            if is_state:
+                others = "any" if state_given else "any, or --filter state=STATE"
+                hint = f"their states: {_states(before)}; pass --state STATE[,STATE] or --state {others}"
+            else:
+                hint = "check the filter's spelling and case (globs are case-sensitive as in AWS)"
             raise NoHostsError(
-                f"no hosts left: filter {spec} removed the last {before} of {len(hosts)} instances read",
-                hint="check the filter's spelling and case (globs are case-sensitive as in AWS)",
+                f"no hosts left: filter {spec} removed the last {len(before)} of {len(hosts)} instances read",
+                hint=hint,
             )
     return kept, removed
 
 
+_KIND_NAMES = {"public": "public address", "private": "private address", "ipv6": "IPv6 address"}
+
+
+def _malformed(host: Host) -> list[str]:
+    """The addresses of ``host`` that are not IP addresses, each named with its field and value."""
+    found = []
+    for kind, value in (
+        ("private", host.private_address),
+        ("public", host.public_address),
+        ("ipv6", host.ipv6_address),
+    ):
+        if value is not None and _valid_ip(value) is None:
+            field = host.address_fields.get(kind)
+            where = f" ({field})" if field else ""
+            found.append(f"{_KIND_NAMES[kind]} {value!r}{where} is not an IP address")
+    return found
+
+
 def _choose_address(host: Host, mode: AddressMode) -> tuple[str | None, bool, str]:
-    """(address, reached on the private address?, reason when there is none)."""
+    """(address, reached on the private address?, reason when there is none).
+
+    An instance without any IPv4 address (IPv6-only) is reached on its IPv6 address whatever
+    the mode; a malformed address is never used, and is named in the reason.
+    """
     public = _valid_ip(host.public_address)
     private = _valid_ip(host.private_address)
+    ipv6 = _valid_ip(host.ipv6_address)
+    bad = "; ".join(_malformed(host))
+    if public is None and private is None and ipv6 is not None:
+        return ipv6, not ipaddress.ip_address(ipv6).is_global, ""
     if mode == "public":
-        return public, False, f"no public address (private {private}; use --address private or auto)"
+        reason = bad or (f"no public address (private {private})" if private else "no public address")
+        return public, False, reason
     if mode == "private":
-        return private, True, "no private address"
-    return public or private, public is None, "no public or private address"
+        return private, True, bad or "no private address"
+    return public or private, public is None, bad or host.address_note or "no public or private address"
 
 
 def host_vars(host: Host, address: str, options: InventoryOptions, via_private: bool) -> dict[str, Any]:
@@ -210,12 +252,16 @@ def host_vars(host: Host, address: str, options: InventoryOptions, via_private: 
         ("image", host.image),
         ("launch_time", host.launch_time),
     ]
+    if host.ipv6_address is not None:
+        facts.append(("ipv6_address", host.ipv6_address))
+    # sys.intern: one copy of each variable name for the whole fleet, not one per host
     for key, value in facts:
         if value is not None:
-            out[f"{p}_{key}"] = value
-    out[f"{p}_tags"] = dict(host.tags)
+            out[sys.intern(f"{p}_{key}")] = value
+    # the host's own tags (a dict nobody changes) rather than a copy per host
+    out[sys.intern(f"{p}_tags")] = host.tags if type(host.tags) is dict else dict(host.tags)
     for key, value in host.extra.items():
-        out.setdefault(f"{p}_{key}", value)
+        out.setdefault(sys.intern(f"{p}_{key}"), value)
     return out
 
 
@@ -240,9 +286,43 @@ def _keyed(host: Host, key: str) -> str | None:
         "state": host.state,
         "key-name": host.key_name,
         "image": host.image,
+        "account": host.extra.get("account_alias") or host.extra.get("account_id"),
     }[key]
     prefix = key.replace("-", "_")
     return safe_group_name(f"{prefix}_{attr}") if attr else None
+
+
+def _addressed(
+    kept: Sequence[Host], mode: AddressMode
+) -> tuple[list[tuple[Host, str, bool]], list[Skipped], list[str]]:
+    """The hosts with a usable address (and that address), the skipped ones with a reason, warnings."""
+    warnings: list[str] = []
+    skipped: list[Skipped] = []
+    chosen: list[tuple[Host, str, bool]] = []
+    for host in kept:
+        address, via_private, reason = _choose_address(host, mode)
+        if address is None:
+            if host.state != "running":
+                reason += f", state {host.state}"
+            skipped.append(Skipped(host.instance_id, host.name, reason))
+            continue
+        for problem in _malformed(host):
+            label = f"{host.instance_id} ({host.name})" if host.name else host.instance_id
+            warnings.append(f"{label}: {problem}; it is not used")
+        chosen.append((host, address, via_private))
+    if not chosen:
+        # Only modes that would reach one of these hosts, and never the one given.
+        others = [
+            f"--address {m}"
+            for m in ("auto", "public", "private")
+            if m != mode and any(_choose_address(h, m)[0] for h in kept)
+        ]
+        raise NoHostsError(
+            f"no host has a usable address ({len(skipped)} skipped; the first, "
+            f"{skipped[0].instance_id}: {skipped[0].reason})",
+            hint=f"{' or '.join(others)} would use the addresses these hosts have" if others else None,
+        )
+    return chosen, skipped, warnings
 
 
 def build_inventory(hosts: Sequence[Host], options: InventoryOptions) -> InventoryResult:
@@ -254,23 +334,8 @@ def build_inventory(hosts: Sequence[Host], options: InventoryOptions) -> Invento
     filters, state = _check_options(options)
     if not hosts:
         raise NoHostsError("the input holds no instances", hint="check the cloud CLI's region and filters")
-    kept, removed = _apply_filters(hosts, filters, state)
-    warnings: list[str] = []
-    skipped: list[Skipped] = []
-    chosen: list[tuple[Host, str, bool]] = []
-    for host in kept:
-        address, via_private, reason = _choose_address(host, options.address)
-        if address is None:
-            if host.state != "running":
-                reason += f", state {host.state}"
-            skipped.append(Skipped(host.instance_id, host.name, reason))
-            continue
-        chosen.append((host, address, via_private))
-    if not chosen:
-        raise NoHostsError(
-            f"no host has a usable address ({len(skipped)} skipped: {skipped[0].reason})",
-            hint="try --address auto or --address private",
-        )
+    kept, removed = _apply_filters(hosts, filters, state, state_given=options.state is not None)
+    chosen, skipped, warnings = _addressed(kept, options.address)
     used: set[str] = set()
     result_hosts: list[InventoryHost] = []
     groups: dict[str, dict[str, None]] = {safe_group_name(g): {} for g in options.groups}

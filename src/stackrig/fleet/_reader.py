@@ -3,7 +3,7 @@
 Not a full Ansible inventory engine: static INI (``[group]``, ``[group:vars]``,
 ``[group:children]``, ``key=value``), YAML (``all:`` with hosts, vars, children;
 ``!unsafe`` read as plain text) and JSON (a dynamic-inventory ``--list``
-document with ``_meta.hostvars``, or the YAML layout in JSON). ``host_vars/`` and
+document with ``_meta.hostvars``, or the YAML layout in JSON, values marked unsafe or not). ``host_vars/`` and
 ``group_vars/`` beside the file are read too. Host ranges (``web[01:10]``) are
 a USAGE error: run ``ansible-inventory --list`` and read its JSON instead.
 """
@@ -23,7 +23,7 @@ import yaml
 from stackrig._io import read_text
 from stackrig.errors import UsageError
 
-__all__ = ["Inventory", "InventoryEntry", "read_inventory"]
+__all__ = ["Inventory", "InventoryEntry", "is_script_layout", "looks_yaml", "read_inventory"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +179,9 @@ def _yaml_group(builder: _Builder, name: str, body: Any, path: Path) -> None:
     if not isinstance(body, Mapping):
         raise UsageError(f"{path}: group {name!r} is not a mapping")
     for host, host_vars in (body.get("hosts") or {}).items():
-        builder.add_host(str(host), name, host_vars if isinstance(host_vars, Mapping) else {})
+        builder.add_host(str(host), name, _unwrap(host_vars) if isinstance(host_vars, Mapping) else {})
     if isinstance(body.get("vars"), Mapping):
-        builder.group_vars.setdefault(name, {}).update(body["vars"])
+        builder.group_vars.setdefault(name, {}).update(_unwrap(body["vars"]))
     for child, child_body in (body.get("children") or {}).items():
         if name != "all":
             builder.children.setdefault(name, {})[str(child)] = None
@@ -216,6 +216,20 @@ def _read_structured(doc: Any, path: Path) -> _Builder:
 
 def _script_layout(doc: Mapping[str, Any]) -> bool:
     return isinstance(doc["all"].get("children"), list) or isinstance(doc["all"].get("hosts"), list)
+
+
+def is_script_layout(path: Path) -> bool:
+    """True for a JSON file in the dynamic-inventory script layout (Ansible reads it only from a script)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        if not text.lstrip().startswith("{"):
+            return False
+        doc = json.loads(text)
+    except (OSError, ValueError):
+        return False
+    if not isinstance(doc, Mapping):
+        return False
+    return "_meta" in doc or (isinstance(doc.get("all"), Mapping) and _script_layout(doc))
 
 
 def _unwrap(value: Any) -> Any:
@@ -267,14 +281,14 @@ def read_inventory(path: str | Path) -> Inventory:
                 f"inventory {source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
             ) from exc
         builder = _read_structured(doc, source)
-    elif suffix in (".yml", ".yaml") or (suffix not in (".ini", ".cfg") and _looks_yaml(head)):
+    elif suffix in (".yml", ".yaml") or (suffix not in (".ini", ".cfg") and looks_yaml(head)):
         builder = _read_structured(_load_yaml(text, source), source)
     else:
         builder = _read_ini(text, source)
     return builder.build(source)
 
 
-def _looks_yaml(head: str) -> bool:
+def looks_yaml(head: str) -> bool:
     for line in head.splitlines():
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):

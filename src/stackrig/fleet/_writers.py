@@ -1,4 +1,9 @@
-"""Inventory writers (INI, YAML, JSON) with every cloud string marked unsafe for Ansible.
+"""Inventory writers (INI, YAML, JSON, script JSON) with every cloud string marked unsafe for Ansible.
+
+Every format loads as a plain file with ``ansible-inventory -i FILE`` except ``script``:
+``json`` is the YAML inventory plugin's structure (``{"all": {"hosts": ..., "children":
+...}}``) written as JSON, which that plugin reads; ``script`` is the ``--list`` output of
+a dynamic-inventory script (``_meta.hostvars``), for wrappers that print it.
 
 Ansible evaluates ``{{ }}`` in inventory values. YAML values get the
 ``!unsafe`` tag and JSON values the ``{"__ansible_unsafe": ...}`` wrapper, as the
@@ -20,11 +25,19 @@ from typing import Any
 
 import yaml
 
+from stackrig._fileset import write_set
 from stackrig._io import atomic_write, ensure_dir, safe_join
 from stackrig.errors import OutputPathError
 from stackrig.fleet._inventory import TRUSTED_VARS, Format, InventoryResult
 
-__all__ = ["InventoryFiles", "json_document", "render_inventory", "write_host_vars", "write_inventory"]
+__all__ = [
+    "InventoryFiles",
+    "json_document",
+    "plugin_document",
+    "render_inventory",
+    "write_host_vars",
+    "write_inventory",
+]
 
 _INI_SAFE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._:@/+-]{0,254}$")
 _TRUSTED_SAFE = re.compile(r"^[A-Za-z0-9 ._:@/=\[\]+-]{1,300}$")
@@ -157,15 +170,16 @@ def _render_ini(result: InventoryResult, with_host_vars: bool) -> InventoryFiles
     return InventoryFiles("\n".join(lines) + "\n", host_vars, left_out)
 
 
-def _render_yaml(result: InventoryResult) -> str:
+def plugin_document(result: InventoryResult, wrap: Any = _json_unsafe) -> dict[str, Any]:
+    """The YAML inventory plugin's structure: ``all.hosts`` with their variables, groups as children."""
     doc: dict[str, Any] = {
-        "all": {"hosts": {ih.name: _marked(ih.vars, _Unsafe) for ih in result.hosts}},
+        "all": {"hosts": {ih.name: _marked(ih.vars, wrap) for ih in result.hosts}},
     }
     if result.groups:
         doc["all"]["children"] = {
             group: {"hosts": dict.fromkeys(members)} for group, members in result.groups.items()
         }
-    return _yaml(doc)
+    return doc
 
 
 def json_document(result: InventoryResult) -> dict[str, Any]:
@@ -186,8 +200,9 @@ def render_inventory(result: InventoryResult, fmt: Format, *, host_vars: bool = 
     if fmt == "ini":
         return _render_ini(result, host_vars)
     if fmt == "yaml":
-        return InventoryFiles(_render_yaml(result), {})
-    return InventoryFiles(json.dumps(json_document(result), indent=1, ensure_ascii=False) + "\n", {})
+        return InventoryFiles(_yaml(plugin_document(result, _Unsafe)), {})
+    doc = json_document(result) if fmt == "script" else plugin_document(result)
+    return InventoryFiles(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", {})
 
 
 def _host_var_files(folder: Path, files: Mapping[str, str]) -> Iterator[tuple[Path, str]]:
@@ -196,12 +211,23 @@ def _host_var_files(folder: Path, files: Mapping[str, str]) -> Iterator[tuple[Pa
 
 
 def write_host_vars(folder: str | Path, files: InventoryFiles) -> None:
-    """Write ``host_vars/<host>.yml`` files (INI's untrusted values, tagged ``!unsafe``)."""
+    """Write ``host_vars/<host>.yml`` files (INI's untrusted values, tagged ``!unsafe``), all at once."""
     if not files.host_vars:
         return
-    base = ensure_dir(folder)
-    for var_file, text in _host_var_files(base, files.host_vars):
-        atomic_write(var_file, text)
+    _write_set(None, files, Path(folder))
+
+
+def _write_set(inventory: Path | None, files: InventoryFiles, host_vars_dir: Path) -> None:
+    """The inventory and its host_vars as one set: a reader finds both old or both new, and a
+    full disk half-way leaves both as they were. The folder's other files stay."""
+    base = host_vars_dir.resolve()  # a host_vars that is a symlink: its target is swapped
+    if not base.parent.is_dir():
+        ensure_dir(base.parent)
+    with write_set(files=[inventory] if inventory else [], folders=[base]) as stage:
+        for var_file, text in _host_var_files(base, files.host_vars):
+            stage.write(var_file, text)
+        if inventory is not None:
+            stage.write(inventory, files.content)
 
 
 def write_inventory(
@@ -220,8 +246,8 @@ def write_inventory(
             f"cannot write {target}: folder {parent} does not exist",
             hint="create the folder first or choose another path",
         )
-    if host_vars_dir is not None:
-        write_host_vars(host_vars_dir, files)
-    # The inventory last: when it exists, its host_vars are complete.
-    atomic_write(target, files.content)
+    if host_vars_dir is not None and files.host_vars:
+        _write_set(target, files, Path(host_vars_dir))
+    else:
+        atomic_write(target, files.content)
     return files

@@ -1,9 +1,10 @@
 """Run ansible-playbook on an inventory: streamed output, recap parsed, exit codes mapped.
 
 0 when ansible succeeds; FAILED (1) for failed or unreachable hosts (named);
-MISSING (3) when ansible-playbook is not installed. A JSON inventory (the
-``--list`` layout) is handed to Ansible through a tiny inventory script, as a
-dynamic inventory. Hosts on ``ansible_connection=local`` get the venv's Python
+MISSING (3) when ansible-playbook is not installed. A JSON inventory in the
+script layout (``--format script``: ``_meta.hostvars``) is handed to Ansible
+through a tiny inventory script, as a dynamic inventory; every other inventory
+file is given to ``-i`` as it is. Hosts on ``ansible_connection=local`` get the venv's Python
 unless the inventory names an interpreter.
 """
 
@@ -27,7 +28,7 @@ import yaml
 
 from stackrig import _proc
 from stackrig.errors import ExitCode, FailedError, InterruptError, UsageError
-from stackrig.fleet._reader import Inventory, read_inventory
+from stackrig.fleet._reader import Inventory, is_script_layout, read_inventory
 
 __all__ = ["PlayResult", "PlaySettings", "RecapLine", "key_file_warning", "parse_recap", "play"]
 
@@ -163,16 +164,14 @@ def _local_interpreters(inventory: Inventory) -> dict[str, dict[str, str]]:
 
 
 def _inventory_sources(settings: PlaySettings, scratch: Path) -> list[str]:
-    """``-i`` arguments: the inventory (through a script when it is JSON) and local interpreters."""
+    """``-i`` arguments: the inventory (through a script for the script layout) and local interpreters."""
     try:
         inventory = read_inventory(settings.inventory)
     except UsageError as exc:
         log.info("reading %s ourselves failed (%s); handing it to ansible as is", settings.inventory, exc)
         return ["-i", str(settings.inventory)]
     sources = [str(settings.inventory)]
-    if settings.inventory.is_file() and settings.inventory.read_text(encoding="utf-8").lstrip().startswith(
-        "{"
-    ):
+    if is_script_layout(settings.inventory):
         script = scratch / "inventory.py"
         script.write_text(
             f"#!{sys.executable}\nimport sys\n"

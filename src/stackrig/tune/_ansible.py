@@ -140,13 +140,13 @@ def _read_results(path: Path) -> dict[str, HostRun]:
 
 
 def _inventory_source(inventory: Path, scratch: Path) -> str:
-    """The -i argument: a JSON inventory in the --list layout (fleet inventory --format json) goes
-    through a tiny inventory script, as a dynamic inventory; anything else as it is."""
-    if not inventory.is_file():
+    """The -i argument: a JSON inventory in the --list layout (fleet inventory --format script) goes
+    through a tiny inventory script, as a dynamic inventory; anything else (fleet's --format json,
+    the YAML plugin's layout, included) as it is."""
+    from stackrig.fleet import is_script_layout
+
+    if not inventory.is_file() or not is_script_layout(inventory):
         return str(inventory)
-    with open(inventory, encoding="utf-8", errors="replace") as handle:
-        if not handle.read(4096).lstrip().startswith("{"):
-            return str(inventory)
     script = scratch / "inventory.py"
     script.write_text(
         f"#!{sys.executable}\nimport sys\n"

@@ -38,9 +38,10 @@ def test_three_regions_in_one_inventory(aws: MotoAws, cli: Any, tmp_path: Path) 
     assert [r["instances"] for r in data["regions"]] == [1, 2, 3]
     assert all(r["cached"] is False for r in data["regions"])
     inventory = json.loads(out.read_text())
-    hostvars = inventory["_meta"]["hostvars"]
+    hostvars = inventory["all"]["hosts"]
     assert sorted(hostvars) == sorted(i for ids in made.values() for i in ids)
-    assert sorted(inventory["region_ap_southeast_2"]["hosts"]) == sorted(made["ap-southeast-2"])
+    region_group = inventory["all"]["children"]["region_ap_southeast_2"]["hosts"]
+    assert sorted(region_group) == sorted(made["ap-southeast-2"])
 
 
 def test_cache_miss_hit_refresh_and_ttl(aws: MotoAws, cli: Any, data_dir: Path) -> None:

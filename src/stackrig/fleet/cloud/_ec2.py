@@ -38,6 +38,9 @@ class FleetInstance:
     state: str
     private_ip: str | None = None
     public_ip: str | None = None
+    zone: str | None = None
+    subnet_id: str | None = None
+    vpc_id: str | None = None
 
 
 class Ec2:
@@ -111,6 +114,9 @@ def as_fleet_instance(instance: dict[str, Any]) -> FleetInstance:
         state=str(instance.get("State", {}).get("Name", "unknown")),
         private_ip=instance.get("PrivateIpAddress"),
         public_ip=instance.get("PublicIpAddress"),
+        zone=instance.get("Placement", {}).get("AvailabilityZone"),
+        subnet_id=instance.get("SubnetId"),
+        vpc_id=instance.get("VpcId"),
     )
 
 

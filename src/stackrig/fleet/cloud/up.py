@@ -34,6 +34,7 @@ from stackrig.fleet.cloud._ec2 import (
     order,
     quiet,
 )
+from stackrig.fleet.cloud._placement import Spreader, Subnet, SubnetUse, fleet_subnets
 from stackrig.fleet.cloud._security_group import Rule, RuleChanges, converge_group
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ class UpSettings:
     wait: bool = True
     poll_interval: float = 2.0
     timeout: float = 600.0
+    public_ip: bool | None = None
+    """AssociatePublicIpAddress for new instances; None: the subnet's own setting."""
 
     def __post_init__(self) -> None:
         check_prefix(self.prefix)
@@ -81,6 +84,10 @@ class UpResult:
     waited: bool
     reservations: tuple[dict[str, Any], ...] = field(default=(), repr=False)
     """describe-instances ``Reservations`` of the fleet after the run (JSON types), for the inventory."""
+    subnets: tuple[SubnetUse, ...] = ()
+    """The subnets this run launched instances in."""
+    outside_vpc: tuple[str, ...] = ()
+    """Members of the fleet that are not in --vpc (launched by hand, or by an older stackrig)."""
 
 
 def parse_tag(text: str) -> tuple[str, str]:
@@ -97,12 +104,6 @@ def _validate(ec2: Ec2, settings: UpSettings) -> None:
     """Fail early, with one clear line, on a VPC, subnet, image or key pair that does not exist."""
     ec2.given.update({"VPC": settings.vpc, "image (AMI)": settings.image})
     ec2.call(f"check VPC {settings.vpc}", "describe_vpcs", VpcIds=[settings.vpc])
-    if settings.subnet:
-        ec2.given["subnet"] = settings.subnet
-        found = ec2.call(f"check subnet {settings.subnet}", "describe_subnets", SubnetIds=[settings.subnet])
-        subnet_vpc = found["Subnets"][0].get("VpcId")
-        if subnet_vpc and subnet_vpc != settings.vpc:
-            raise UsageError(f"subnet {settings.subnet} is in {subnet_vpc}, not in --vpc {settings.vpc}")
     ec2.call(f"check image {settings.image}", "describe_images", ImageIds=[settings.image])
     if settings.key_name:
         ec2.given["key pair"] = settings.key_name
@@ -114,7 +115,9 @@ def _token(prefix: str, index: int, run_id: str) -> str:
     return f"stackrig-{digest}-{index}-{run_id}"
 
 
-def _launch_one(ec2: Ec2, settings: UpSettings, group_id: str, index: int, run_id: str) -> FleetInstance:
+def _launch_one(
+    ec2: Ec2, settings: UpSettings, group_id: str, index: int, *, run_id: str, subnet: Subnet
+) -> FleetInstance:
     name = f"{settings.prefix}-{index}"
     tags = [{"Key": "Name", "Value": name}, {"Key": FLEET_TAG, "Value": settings.prefix}]
     tags += [{"Key": k, "Value": v} for k, v in settings.tags]
@@ -131,10 +134,20 @@ def _launch_one(ec2: Ec2, settings: UpSettings, group_id: str, index: int, run_i
     }
     if settings.key_name:
         params["KeyName"] = settings.key_name
-    params["SecurityGroupIds"] = [group_id]
-    if settings.subnet:
-        params["SubnetId"] = settings.subnet  # its own public-IP setting applies
-    made = ec2.call(f"launch {name}", "run_instances", **params)
+    if settings.public_ip is None:  # the subnet's own public-IP setting applies
+        params["SubnetId"] = subnet.subnet_id
+        params["SecurityGroupIds"] = [group_id]
+    else:  # AssociatePublicIpAddress exists only on a network interface given with the launch
+        params["NetworkInterfaces"] = [
+            {
+                "DeviceIndex": 0,
+                "SubnetId": subnet.subnet_id,
+                "Groups": [group_id],
+                "AssociatePublicIpAddress": settings.public_ip,
+                "DeleteOnTermination": True,
+            }
+        ]
+    made = ec2.call(f"launch {name} in {subnet.subnet_id} ({subnet.zone})", "run_instances", **params)
     return as_fleet_instance(made["Instances"][0])
 
 
@@ -179,6 +192,7 @@ def fleet_up(target: AwsTarget, settings: UpSettings, progress: Progress = quiet
     """Converge the fleet ``settings.prefix`` in ``target``'s region on the settings."""
     ec2 = Ec2(target)
     _validate(ec2, settings)
+    subnets = fleet_subnets(ec2, settings.vpc, settings.subnet)
     members = order(settings.prefix, [as_fleet_instance(i) for i in ec2.fleet_instances(settings.prefix)])
     surplus = members[settings.count :]
     if surplus and not settings.scale_down:
@@ -212,10 +226,13 @@ def fleet_up(target: AwsTarget, settings: UpSettings, progress: Progress = quiet
         used = {idx for m in kept if (idx := member_index(settings.prefix, m.name)) is not None}
         free = (i for i in range(1, 10**6) if i not in used)
         run_id = uuid.uuid4().hex[:12]
+        spreader = Spreader.around(subnets, kept)
         for _ in range(settings.count - len(kept)):
             index = next(free)
-            progress(f"launching {settings.prefix}-{index}")
-            made = _launch_one(ec2, settings, group.group_id, index, run_id)
+            subnet = spreader.next()
+            progress(f"launching {settings.prefix}-{index} in {subnet.subnet_id} ({subnet.zone})")
+            made = _launch_one(ec2, settings, group.group_id, index, run_id=run_id, subnet=subnet)
+            spreader.record(subnet, made.instance_id)
             known[made.instance_id] = made
             launched.append(made.instance_id)
         final_ids = [m.instance_id for m in kept] + launched
@@ -243,6 +260,8 @@ def fleet_up(target: AwsTarget, settings: UpSettings, progress: Progress = quiet
         ),
         waited=settings.wait,
         reservations=tuple(jsonable(reservations)),
+        subnets=spreader.uses(),
+        outside_vpc=tuple(m.instance_id for m in kept if m.vpc_id and m.vpc_id != settings.vpc),
     )
 
 
@@ -262,6 +281,23 @@ class UpOutcome:
         data = {k: v for k, v in to_jsonable(self.result).items() if k != "reservations"}
         data["inventory"] = self.inventory.to_dict() if self.inventory is not None else None
         return dict(data)
+
+
+def _placement_warnings(settings: UpSettings, result: UpResult, request: InventoryRequest) -> list[str]:
+    warnings: list[str] = []
+    if result.outside_vpc:
+        warnings.append(
+            f"instance(s) {', '.join(result.outside_vpc)} of fleet {settings.prefix} are not in "
+            f"--vpc {settings.vpc}: fleet down --prefix {settings.prefix} and up again moves them"
+        )
+    private_only = [u.subnet_id for u in result.subnets if not u.public_ip_on_launch]
+    if settings.public_ip is None and private_only and request.options.address != "private":
+        warnings.append(
+            f"subnet(s) {', '.join(private_only)} give no public address (MapPublicIpOnLaunch is off): "
+            "the instances launched there are reached on their private addresses; --public-ip gives "
+            "them one, --no-public-ip says private is meant"
+        )
+    return warnings
 
 
 def up_inventory(
@@ -284,7 +320,7 @@ def up_inventory(
         raise
     if cache_root is not None:
         forget_region(cache_root, target, result.region)
-    warnings: list[str] = []
+    warnings = _placement_warnings(settings, result, request)
     if result.security_group.extra:
         warnings.append(
             f"security group {result.security_group.group_name} has rules that were not asked for: "

@@ -5,19 +5,33 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from stackrig.fleet._model import ProviderParseError
 
-__all__ = ["as_dict", "as_list", "is_ipv4", "last_segment", "text", "where"]
+__all__ = ["Place", "as_dict", "as_list", "is_ipv4", "last_segment", "text"]
 
 
-def where(doc: int, item: int | None = None) -> str:
-    """``document 2, item 5`` (1-based) for error messages."""
-    place = f"document {doc + 1}"
-    if item is not None:
-        place += f", item {item + 1}"
-    return place
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a document came from, to name a position inside it in the provider's own terms.
+
+    ``source`` is the file name (``<stdin>`` for standard input), ``document`` the document's
+    number in that source (0-based; named only from the second on, since most files hold one)
+    and ``first_reservation`` the number of the first reservation of an AWS document that is
+    read one reservation at a time.
+    """
+
+    source: str = "<input>"
+    document: int = 0
+    first_reservation: int = 0
+
+    def at(self, *steps: str | tuple[str, int]) -> str:
+        """``FILE: reservation 3, instance 2`` (1-based); plain strings are used as they are."""
+        parts = [f"document {self.document + 1}"] if self.document else []
+        parts += [step if isinstance(step, str) else f"{step[0]} {step[1] + 1}" for step in steps]
+        return f"{self.source}: {', '.join(parts)}" if parts else self.source
 
 
 def text(value: Any) -> str | None:
@@ -57,11 +71,9 @@ def is_ipv4(value: str) -> bool:
         return False
 
 
-def require_object(value: Any, doc: int, item: int) -> Mapping[str, Any]:
+def require_object(value: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(value, dict):
-        raise ProviderParseError(
-            f"{where(doc, item)}: expected an object for one instance, found {type(value).__name__}"
-        )
+        raise ProviderParseError(f"{where}: expected an object, found {type(value).__name__}")
     return value
 
 

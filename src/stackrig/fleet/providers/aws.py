@@ -2,9 +2,11 @@
 
 Every instance of every reservation is read (a common script reads only ``Instances[0]``).
 The primary address is the one of the network interface with ``DeviceIndex`` 0;
-``PublicIpAddress`` and ``Tags`` are often absent (private subnets, untagged,
-stopped or terminated instances). ``LaunchTime`` is a string from the CLI and a
-datetime from boto3.
+``PublicIpAddress`` and ``Tags`` are often absent (private subnets, untagged, stopped or
+terminated instances). ``LaunchTime`` is a string from the CLI and a datetime from boto3.
+An IPv6-only instance has no ``PrivateIpAddress``: its ``Ipv6Address`` (or its primary
+interface's first IPv6 address) is kept for ``ansible_host``. Positions are named the AWS
+way: ``reservation 3, instance 2``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from stackrig.fleet._model import Host, ProviderParseError
-from stackrig.fleet.providers._common import as_dict, as_list, require_object, text, where
+from stackrig.fleet.providers._common import Place, as_dict, as_list, require_object, text
 
 __all__ = ["detect", "parse"]
 
@@ -32,33 +34,33 @@ def _instance_list(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and isinstance(value[0], dict) and "InstanceId" in value[0]
 
 
-def _instances(doc: Any, index: int) -> Iterator[tuple[int, Any]]:
+def _instances(doc: Any, place: Place) -> Iterator[tuple[str, Any]]:
     if isinstance(doc, dict):
         if "Reservations" in doc:
             reservations = doc["Reservations"]
             if not isinstance(reservations, list):
-                raise ProviderParseError(f"{where(index)}: Reservations is not a list")
-            n = 0
-            for reservation in reservations:
-                for instance in as_list(as_dict(reservation).get("Instances")):
-                    yield n, instance
-                    n += 1
+                raise ProviderParseError(f"{place.at()}: Reservations is not a list")
+            for r, reservation in enumerate(reservations, start=place.first_reservation):
+                for n, instance in enumerate(as_list(as_dict(reservation).get("Instances"))):
+                    yield place.at(("reservation", r), ("instance", n)), instance
             return
-        if "Instances" in doc:  # run-instances output
-            yield from enumerate(as_list(doc["Instances"]))
+        if "Instances" in doc:  # run-instances output: one reservation
+            for n, instance in enumerate(as_list(doc["Instances"])):
+                yield place.at(("instance", n)), instance
             return
-        yield 0, doc
+        yield place.at(), doc
         return
     if isinstance(doc, list):  # --query 'Reservations[].Instances[]'
-        yield from enumerate(doc)
+        for n, instance in enumerate(doc):
+            yield place.at(("instance", n)), instance
         return
-    raise ProviderParseError(f"{where(index)}: not describe-instances output")
+    raise ProviderParseError(f"{place.at()}: not describe-instances output")
 
 
 def _primary_nic(instance: Mapping[str, Any]) -> Mapping[str, Any]:
     nics = [as_dict(n) for n in as_list(instance.get("NetworkInterfaces"))]
     for nic in nics:
-        if as_dict(nic.get("Attachment")).get("DeviceIndex") == 0:
+        if as_dict(nic.get("Attachment")).get("DeviceIndex") in (0, "0"):
             return nic
     return nics[0] if nics else {}
 
@@ -70,17 +72,44 @@ def region_of(zone: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def parse(doc: Any, index: int = 0) -> Iterator[Host]:
-    for n, raw in _instances(doc, index):
-        instance = require_object(raw, index, n)
+def _addresses(instance: Mapping[str, Any]) -> tuple[dict[str, str | None], dict[str, str]]:
+    """(private, public, ipv6 addresses) and the field each came from."""
+    nic = _primary_nic(instance)
+    found: dict[str, str | None] = {}
+    fields: dict[str, str] = {}
+    candidates = {
+        "private": (
+            (instance.get("PrivateIpAddress"), "PrivateIpAddress"),
+            (nic.get("PrivateIpAddress"), "NetworkInterfaces[].PrivateIpAddress"),
+        ),
+        "public": (
+            (instance.get("PublicIpAddress"), "PublicIpAddress"),
+            (as_dict(nic.get("Association")).get("PublicIp"), "NetworkInterfaces[].Association.PublicIp"),
+        ),
+        "ipv6": (
+            (instance.get("Ipv6Address"), "Ipv6Address"),
+            *(
+                (as_dict(v6).get("Ipv6Address"), "NetworkInterfaces[].Ipv6Addresses[]")
+                for v6 in as_list(nic.get("Ipv6Addresses"))
+            ),
+        ),
+    }
+    for kind, options in candidates.items():
+        found[kind] = None
+        for value, field in options:
+            if (given := text(value)) is not None:
+                found[kind], fields[kind] = given, field
+                break
+    return found, fields
+
+
+def parse(doc: Any, place: Place | None = None) -> Iterator[Host]:
+    for where, raw in _instances(doc, place or Place()):
+        instance = require_object(raw, where)
         instance_id = text(instance.get("InstanceId"))
         if instance_id is None:
-            raise ProviderParseError(f"{where(index, n)}: instance without InstanceId")
-        nic = _primary_nic(instance)
-        private = text(instance.get("PrivateIpAddress")) or text(nic.get("PrivateIpAddress"))
-        public = text(instance.get("PublicIpAddress")) or text(
-            as_dict(nic.get("Association")).get("PublicIp")
-        )
+            raise ProviderParseError(f"{where}: instance without InstanceId")
+        addresses, fields = _addresses(instance)
         state_doc = as_dict(instance.get("State"))
         raw_state = text(state_doc.get("Name"))
         state = raw_state if raw_state in _STATES else "unknown"
@@ -97,7 +126,6 @@ def parse(doc: Any, index: int = 0) -> Iterator[Host]:
             ("SubnetId", "subnet_id"),
             ("PrivateDnsName", "private_dns_name"),
             ("PublicDnsName", "public_dns_name"),
-            ("Ipv6Address", "ipv6_address"),
             ("Architecture", "architecture"),
             ("Platform", "platform"),
         ):
@@ -113,8 +141,9 @@ def parse(doc: Any, index: int = 0) -> Iterator[Host]:
             name=tags.get("Name") or None,
             state=state,
             raw_state=raw_state,
-            private_address=private,
-            public_address=public,
+            private_address=addresses["private"],
+            public_address=addresses["public"],
+            ipv6_address=addresses["ipv6"],
             region=region_of(zone),
             zone=zone,
             instance_type=text(instance.get("InstanceType")),
@@ -123,4 +152,5 @@ def parse(doc: Any, index: int = 0) -> Iterator[Host]:
             launch_time=text(instance.get("LaunchTime")),
             tags=tags,
             extra=extra,
+            address_fields=fields,
         )

@@ -1,25 +1,29 @@
-"""``gcloud compute instances list --format=json`` → :class:`Host`.
+"""GCE instances → :class:`Host`: ``gcloud compute instances list --format=json`` and the API's lists.
 
-``zone`` and ``machineType`` are URLs (the last segment is kept); the primary
-NIC is ``networkInterfaces[0]`` (nic0), its public address the ``natIP`` of an
-access config, absent for internal-only VMs. ``status`` TERMINATED means
-stopped in GCE. Labels are the tags; network tags go to ``gce_network_tags``.
+The CLI prints a list of instance resources; the API (``instances.list``) wraps them in
+``{"items": [...]}`` and ``aggregatedList`` in ``{"items": {"zones/ZONE": {"instances":
+[...]}}}`` (a zone without instances carries a ``warning`` instead). ``zone`` and
+``machineType`` are URLs (the last segment is kept); the primary NIC is
+``networkInterfaces[0]`` (nic0), its public address the ``natIP`` of an access config,
+absent for internal-only VMs; its IPv6 address the ``externalIpv6`` of an IPv6 access
+config, else ``ipv6Address``. ``status`` TERMINATED means stopped in GCE. Labels are the
+tags; network tags go to ``gce_network_tags``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from stackrig.fleet._model import Host, ProviderParseError
 from stackrig.fleet.providers._common import (
+    Place,
     as_dict,
     as_list,
     last_segment,
     require_object,
     string_tags,
     text,
-    where,
 )
 
 __all__ = ["detect", "parse"]
@@ -34,6 +38,7 @@ _STATUS = {
     "suspended": "stopped",
     "terminated": "stopped",
 }
+_LISTS = ("compute#instanceList", "compute#instanceAggregatedList")
 
 
 def _looks_like_instance(item: Any) -> bool:
@@ -49,9 +54,30 @@ def _looks_like_instance(item: Any) -> bool:
 
 
 def detect(doc: Any) -> bool:
+    if isinstance(doc, dict) and ("items" in doc or doc.get("kind") in _LISTS):
+        items = doc.get("items")
+        if isinstance(items, dict):  # aggregatedList
+            return all(isinstance(scope, dict) for scope in items.values())
+        return doc.get("kind") in _LISTS or (isinstance(items, list) and detect(items))
     if isinstance(doc, list):
         return bool(doc) and _looks_like_instance(doc[0])
     return _looks_like_instance(doc)
+
+
+def _instances(doc: Any, place: Place) -> Iterator[tuple[str, Any]]:
+    if isinstance(doc, dict) and ("items" in doc or doc.get("kind") in _LISTS):
+        items = doc.get("items")
+        if isinstance(items, dict):
+            for scope, body in items.items():
+                for n, item in enumerate(as_list(as_dict(body).get("instances"))):
+                    yield place.at(str(scope), ("item", n)), item
+            return
+        doc = as_list(items)
+    if isinstance(doc, list):
+        for n, item in enumerate(doc):
+            yield place.at(("item", n)), item
+        return
+    yield place.at(), doc
 
 
 def _region(zone: str | None) -> str | None:
@@ -60,20 +86,23 @@ def _region(zone: str | None) -> str | None:
     return zone.rsplit("-", 1)[0]
 
 
-def parse(doc: Any, index: int = 0) -> Iterator[Host]:
-    items = doc if isinstance(doc, list) else [doc]
-    for n, raw in enumerate(items):
-        vm = require_object(raw, index, n)
+def _first(nic: Mapping[str, Any], configs: str, key: str) -> str | None:
+    for config in as_list(nic.get(configs)):
+        if value := text(as_dict(config).get(key)):
+            return value
+    return None
+
+
+def parse(doc: Any, place: Place | None = None) -> Iterator[Host]:
+    for where, raw in _instances(doc, place or Place()):
+        vm = require_object(raw, where)
         instance_id = text(vm.get("id")) or text(vm.get("name"))
         if instance_id is None:
-            raise ProviderParseError(f"{where(index, n)}: instance without id or name")
+            raise ProviderParseError(f"{where}: instance without id or name")
         nics = [as_dict(nic) for nic in as_list(vm.get("networkInterfaces"))]
         nic0 = nics[0] if nics else {}
-        public = None
-        for config in as_list(nic0.get("accessConfigs")):
-            public = text(as_dict(config).get("natIP"))
-            if public:
-                break
+        public = _first(nic0, "accessConfigs", "natIP")
+        ipv6 = _first(nic0, "ipv6AccessConfigs", "externalIpv6") or text(nic0.get("ipv6Address"))
         raw_state = text(vm.get("status"))
         zone = last_segment(vm.get("zone"))
         extra: dict[str, Any] = {}
@@ -97,11 +126,17 @@ def parse(doc: Any, index: int = 0) -> Iterator[Host]:
             raw_state=raw_state,
             private_address=text(nic0.get("networkIP")),
             public_address=public,
+            ipv6_address=ipv6,
             region=_region(zone),
             zone=zone,
             instance_type=last_segment(vm.get("machineType")),
-            image=last_segment(vm.get("sourceMachineImage")),
+            image=last_segment(vm.get("sourceMachineImage") or vm.get("image")),
             launch_time=text(vm.get("creationTimestamp")),
             tags=string_tags(as_dict(vm.get("labels"))),
             extra=extra,
+            address_fields={
+                "private": "networkInterfaces[0].networkIP",
+                "public": "networkInterfaces[0].accessConfigs[].natIP",
+                "ipv6": "networkInterfaces[0].ipv6AccessConfigs[].externalIpv6 / ipv6Address",
+            },
         )
