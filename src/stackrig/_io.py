@@ -93,7 +93,6 @@ def atomic_write(
     :class:`~stackrig.errors.OutputPathError` naming the path.
     """
     target = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
     folder = target.parent if str(target.parent) else Path()
     try:
         if not folder.is_dir():
@@ -127,7 +126,8 @@ def atomic_write(
         with os.fdopen(fd, "wb") as handle:
             if new_mode != SECRET_MODE:
                 os.fchmod(handle.fileno(), new_mode)
-            handle.write(payload)
+            for piece in _pieces(data):
+                handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         tmp.replace(target)
@@ -141,6 +141,18 @@ def atomic_write(
         raise
     _fsync_dir(folder)
     return target
+
+
+_PIECE = 1 << 20
+
+
+def _pieces(data: str | bytes) -> Iterator[bytes]:
+    """``data`` as bytes; a str encoded a megabyte at a time, never as a second whole copy."""
+    if isinstance(data, bytes):
+        yield data
+        return
+    for start in range(0, len(data), _PIECE):
+        yield data[start : start + _PIECE].encode("utf-8")
 
 
 def _fsync_dir(folder: Path) -> None:
