@@ -22,7 +22,7 @@ __all__ = ["EXTRAS", "NEEDS", "MissingExtraError", "Need", "check_command", "for
 # The import names each extra brings (pyproject.toml's [project.optional-dependencies]).
 EXTRAS: dict[str, tuple[str, ...]] = {
     "fleet": ("ansible", "boto3", "botocore"),
-    "bench": ("numpy", "matplotlib", "PIL"),
+    "bench": ("numpy", "matplotlib", "PIL", "uvicorn", "starlette", "httptools", "uvloop"),
     "qos": ("networkx",),
     "tune": ("numpy",),
     "migrate": ("jsonschema", "boto3", "botocore", "pymysql", "psycopg"),
@@ -42,6 +42,10 @@ class Need:
 
 _GRAPHS = ("numpy", "PIL", "matplotlib")
 _GRAPHS_WHY = "graphs (numpy, Pillow, matplotlib)"
+_SERVER = ("numpy", "uvicorn", "starlette", "httptools")
+_SERVER_WHY = "the dashboard's server (uvicorn, Starlette) and series (numpy)"
+_GRAPHS_SERVED = (*_GRAPHS, *_SERVER[1:])
+_GRAPHS_SERVED_WHY = _GRAPHS_WHY + ", the dashboard (uvicorn)"
 
 NEEDS: tuple[Need, ...] = (
     Need("fleet up", "fleet", "the AWS API (boto3)", modules=("botocore",)),
@@ -52,12 +56,12 @@ NEEDS: tuple[Need, ...] = (
     Need("bench run", "fleet", "runs ansible-inventory (ansible-core)", when="--inventory"),
     Need("bench plot", "bench", _GRAPHS_WHY, modules=_GRAPHS),
     Need("bench report", "bench", _GRAPHS_WHY, modules=_GRAPHS),
-    Need("bench serve", "bench", "the dashboard's series (numpy)", modules=_GRAPHS),
-    Need("bench aio", "bench", _GRAPHS_WHY, modules=_GRAPHS),
-    Need("bench container", "bench", _GRAPHS_WHY, modules=_GRAPHS),
+    Need("bench serve", "bench", _SERVER_WHY, modules=_SERVER),
+    Need("bench aio", "bench", _GRAPHS_SERVED_WHY, modules=_GRAPHS_SERVED),
+    Need("bench container", "bench", _GRAPHS_SERVED_WHY, modules=_GRAPHS_SERVED),
     Need("bench container run", "bench", _GRAPHS_WHY, modules=_GRAPHS),
     Need("bench container plot", "bench", _GRAPHS_WHY, modules=_GRAPHS),
-    Need("bench container serve", "bench", "the dashboard's series (numpy)", modules=_GRAPHS),
+    Need("bench container serve", "bench", _SERVER_WHY, modules=_SERVER),
     Need("bench sweep", "bench", _GRAPHS_WHY, modules=_GRAPHS),
     Need("tune audit", "fleet", "runs ansible on the hosts (ansible-core)", when="--inventory"),
     Need("tune apply", "fleet", "runs ansible on the hosts (ansible-core)", when="--inventory"),

@@ -182,6 +182,10 @@ def emit(report: Report, *, command: str, json_mode: bool, file: IO[str] | None 
 
 
 def _print_failed(err: Console, report: Report) -> None:
+    if report.exit_code != ExitCode.OK:
+        # The failed parts are why the command exits 1: errors, said even under -q. With
+        # --allow-partial (exit 0) they are warnings, and -q silences them like any warning.
+        err = stderr_console(quiet=False)
     for part in report.failed:
         err.print("[red]failed:[/red] ", end="", markup=True, highlight=False)
         err.print(part, markup=False, highlight=False)

@@ -200,6 +200,10 @@ def test_import_copies_and_names_corrupt_file(
     text = stackrig(*home_args, "bench", "import", str(source))
     assert "broken.json" in text.stderr
     assert text.returncode == 1
+    quiet = stackrig("-q", *home_args, "bench", "import", str(source))
+    assert quiet.returncode == 1
+    assert "broken.json" in quiet.stderr  # the reason for exit 1 is an error: said under -q too
+    assert "warning" not in quiet.stderr
     allowed = stackrig(*home_args, "bench", "import", str(source), "--allow-partial", "--json")
     assert allowed.returncode == 0, allowed.stderr
     assert json.loads(allowed.stdout)["partial"] is True

@@ -315,7 +315,7 @@ def test_interrupt_keeps_folder_and_exits_130(home_args: list[str], data_dir: Pa
         runs = data_dir / "runs"
 
         def fio_running() -> bool:
-            folders = list(runs.glob("*-cut")) if runs.exists() else []
+            folders = list(runs.glob("*-cut*")) if runs.exists() else []  # built as .partial-...-cut-XXXX
             return bool(folders) and (folders[0] / "fio.stderr").exists()
 
         wait_until(fio_running, timeout=60, what="fio started")

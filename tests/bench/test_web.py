@@ -265,7 +265,7 @@ def test_runs_folder_without_history(runs_env: RunsEnv, tmp_path: Path) -> None:
     shutil.copytree(runs_env.folder, runs / runs_env.folder.name)
     (runs / "not-a-run").mkdir()
     dash = start(DashboardSettings(runs_dir=runs, db=tmp_path / "none.db", port=0))
-    port = int(dash.server.server_address[1])
+    port = dash.port
     try:
         status, doc = _get(port, "/api/runs")
         assert status == 200

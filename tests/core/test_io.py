@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stackrig._io import atomic_write, ensure_dir, ensure_not_input, read_text, safe_join
+from stackrig._io import LEFTOVER_AGE, atomic_write, ensure_dir, ensure_not_input, read_text, safe_join
 from stackrig.errors import ConflictError, ExitCode, OutputPathError, UsageError
 from tests.services import run_unprivileged
 
@@ -140,6 +140,12 @@ def test_killed_writer_leaves_old_file_intact(tmp_path: Path) -> None:
     (leftover,) = (p for p in tmp_path.iterdir() if p.name.startswith(".inventory.ini.stackrig-"))
     assert leftover.name.endswith(".tmp")
     assert leftover.stat().st_size > 0
+    # A minute on, the next write to the folder removes what the killed one left.
+    a_minute_ago = time.time() - LEFTOVER_AGE - 1
+    os.utime(leftover, (a_minute_ago, a_minute_ago))
+    atomic_write(target, "NEXT")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.ini"]
+    assert target.read_text() == "NEXT"
 
 
 def test_the_next_write_removes_leftovers_older_than_a_minute(tmp_path: Path) -> None:

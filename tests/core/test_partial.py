@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from stackrig import output
 from stackrig.errors import ExitCode
 from stackrig.output import Report, emit
 
@@ -43,3 +44,17 @@ def test_failed_parts_are_named_on_stderr_in_both_modes(
         assert doc["warnings"] == ["a warning", "region x: denied [red]"]
     else:
         assert "warning: a warning" in err
+
+
+def test_under_quiet_failed_parts_are_errors_unless_allowed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(output, "_quiet", True)  # what -q sets at the CLI edge
+    out = io.StringIO()
+    code = emit(_partial().settled(allow_partial=False), command="x", json_mode=False, file=out)
+    assert code == ExitCode.FAILED
+    err = capsys.readouterr().err
+    assert err == "failed: region x: denied [red]\npartial result: 1 part(s) failed; exit 1\n"  # no warning
+    code = emit(_partial().settled(allow_partial=True), command="x", json_mode=False, file=out)
+    assert code == ExitCode.OK
+    assert capsys.readouterr().err == ""  # allowed: the failed parts are warnings, silent under -q

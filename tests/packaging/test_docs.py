@@ -85,6 +85,10 @@ def test_extras_modules_match_pyproject() -> None:
         "jsonschema": "jsonschema",
         "PyMySQL": "pymysql",
         "psycopg[binary]": "psycopg",
+        "uvicorn": "uvicorn",
+        "starlette": "starlette",
+        "httptools": "httptools",
+        "uvloop": "uvloop",
     }
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     for name, modules in EXTRAS.items():

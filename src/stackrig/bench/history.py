@@ -25,7 +25,8 @@ from types import TracebackType
 from typing import Any
 
 from stackrig import store
-from stackrig.bench.model import META_FILE, RunRecord, read_meta
+from stackrig.bench import liveness
+from stackrig.bench.model import META_FILE, RunRecord, RunStatus, read_meta
 from stackrig.bench.results import FioResults, ResultsError, load_results
 from stackrig.errors import ConflictError, OutputPathError, UsageError
 
@@ -303,8 +304,10 @@ class History:
             raise OutputPathError(f"cannot read the bench history in {self.path}: {exc}") from exc
 
     def record_of(self, row: sqlite3.Row) -> RunRecord:
+        """The run of a row; a ``running`` run whose process is gone reads as ``interrupted``."""
         meta = json.loads(row["meta"])
-        return RunRecord.from_meta(meta, Path(row["folder"]))
+        record = RunRecord.from_meta(meta, Path(row["folder"]))
+        return liveness.effective(record) if record.status is RunStatus.RUNNING else record
 
     def _filter(
         self,

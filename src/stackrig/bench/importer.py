@@ -14,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from stackrig.bench import liveness
 from stackrig.bench._importscan import FileNote, ImportPlan, PlannedRun, plan_import, sha256_of
 from stackrig.bench.history import History
 from stackrig.bench.model import (
@@ -26,7 +27,6 @@ from stackrig.bench.model import (
     RunRecord,
     RunStatus,
     SourceFile,
-    make_run_folder,
     new_run_id,
     read_meta,
     write_meta,
@@ -109,7 +109,23 @@ def _version(results: FioResults | None) -> str | None:
 def _create(
     run: PlannedRun, history: History, runs_dir: Path, labels: Mapping[str, str], digests: dict[Path, str]
 ) -> RunRecord:
-    folder = make_run_folder(runs_dir, run.name, _started(run))
+    # Built under a hidden name and renamed when every file is in: a killed import leaves no run
+    # (bench fsck --repair removes what it left).
+    folder = liveness.partial_folder(runs_dir, run.name, _started(run))
+    try:
+        with liveness.hold_lock(folder):
+            record = _fill(folder, run, labels, digests)
+            write_meta(record)
+            record = replace(record, folder=liveness.finish_folder(folder))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # still the hidden name: nobody saw it
+        raise
+    history.add(record, run.parsed)
+    return record
+
+
+def _fill(folder: Path, run: PlannedRun, labels: Mapping[str, str], digests: dict[Path, str]) -> RunRecord:
+    """Copy a planned run's files into ``folder``; the record of the imported run."""
     names: set[str] = set()
     sources: list[SourceFile] = []
     if run.results is not None:
@@ -154,8 +170,6 @@ def _create(
         sources=tuple(sources),
         log_only=run.log_only,
     )
-    write_meta(record)
-    history.add(record, results)
     return record
 
 

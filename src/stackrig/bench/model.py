@@ -201,6 +201,8 @@ class RunRecord:
     group: GroupMember | None = None
     steady: Mapping[str, Any] = field(default_factory=dict)
     """Per job: whether fio's steady state was attained and after how long (``--steady-state``)."""
+    owner: Mapping[str, Any] = field(default_factory=dict)
+    """While running: the process running it (pid, host, boot id, start time); see bench.liveness."""
 
     @property
     def results_path(self) -> Path:
@@ -228,6 +230,7 @@ class RunRecord:
             "log_only": self.log_only,
             "group": _group_meta(self.group),
             "steady": dict(self.steady),
+            **({"owner": dict(self.owner)} if self.owner else {}),
         }
 
     @classmethod
@@ -283,6 +286,7 @@ class RunRecord:
             log_only=doc.get("log_only") is True,
             group=_group_of(doc.get("group")),
             steady=dict(doc["steady"]) if isinstance(doc.get("steady"), Mapping) else {},
+            owner=dict(doc["owner"]) if isinstance(doc.get("owner"), Mapping) else {},
         )
 
 

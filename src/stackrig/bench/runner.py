@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from stackrig import _io, _proc, _units
 from stackrig._units import format_count, format_size
-from stackrig.bench import jobfile, phases
+from stackrig.bench import jobfile, liveness, phases
 from stackrig.bench.history import History, ResultRow, rows_from_results
 from stackrig.bench.model import (
     RESULTS_FILE,
@@ -38,13 +38,12 @@ from stackrig.bench.model import (
     RunSettings,
     RunStatus,
     machine_info,
-    make_run_folder,
     new_run_id,
     write_meta,
 )
 from stackrig.bench.results import FioResults, ResultsError, parse_results, split_output
 from stackrig.bench.runplan import SCRATCH_DIR, Prepared, build_argv, prepare, replay_of
-from stackrig.errors import FailedError, InterruptError, MissingError
+from stackrig.errors import FailedError, InterruptError, MissingError, StackrigError
 
 __all__ = [
     "FioRunFailedError",
@@ -361,47 +360,17 @@ def run_jobs(settings: RunSettings, *, progress: ProgressCallback | None = None)
     with History.open(settings.db) as history:  # a bad database fails before fio runs
         started = dt.datetime.now(dt.UTC)
         name = settings.name or Path(jobs[0].file).stem
-        folder = make_run_folder(settings.runs_dir, name, started)
-        # Without --target, fio lays out its data files in a scratch folder removed after the run.
-        scratch = folder / SCRATCH_DIR if prepared.scratch else None
-        if scratch is not None:
-            _io.ensure_dir(scratch)
-        for job in jobs:
-            _io.atomic_write(folder / job.file, job.data)  # byte for byte, as given
-            if prepared.changed:
-                _io.atomic_write(folder / job.effective, prepared.text(job))
-        argv = build_argv(settings, prepared.run_files)
-        record = RunRecord(
-            id=new_run_id(),
-            name=name,
-            folder=folder,
-            status=RunStatus.RUNNING,
-            started=started,
-            ended=None,
-            exit_code=None,
-            command=("fio", *argv),
-            jobs=tuple(job.record(effective=prepared.changed) for job in jobs),
-            labels=dict(settings.labels),
-            hosts=tuple(str(h) for h in settings.hosts),
-            machine=machine_info(),
-            replay=replay_of(settings),
-            group=settings.group,
-        )
-        write_meta(record)
-        log.info("running fio in %s", folder)
-        failure = None
+        # Built under a hidden name, renamed when complete; locked while this process runs it.
+        folder = liveness.partial_folder(settings.runs_dir, name, started)
         try:
-            failure = _precondition(folder, prepared, settings, scratch) if settings.precondition else None
-            if failure is None:
-                returncode, interrupted, lines = _execute(folder, argv, settings, progress, scratch)
-            else:
-                returncode, interrupted, lines = 1, False, []
-        except KeyboardInterrupt:  # during the precondition: fio was stopped with it
-            returncode, interrupted, lines = 130, True, []
-        finally:
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
-        record, results = _record_outcome(record, history, returncode, interrupted, lines, failure=failure)
+            with liveness.hold_lock(folder):  # on a full disk, taking the lock fails already
+                record, results = _run_in(
+                    folder, settings, prepared, name=name, started=started, history=history, progress=progress
+                )
+        except (StackrigError, OSError) as exc:  # a full disk, fio gone: the history says so
+            liveness.abandon(history, folder, getattr(exc, "message", None) or str(exc))
+            raise
+    folder = record.folder
     if record.status is RunStatus.INTERRUPTED:
         raise InterruptError(f"interrupted; the partial run {record.id} is kept in {folder}")
     if record.status is RunStatus.FAILED:
@@ -410,6 +379,61 @@ def run_jobs(settings: RunSettings, *, progress: ProgressCallback | None = None)
             hint=f"see {folder / STDERR_FILE}",
         )
     return RunResult(record, tuple(rows_from_results(results)) if results is not None else ())
+
+
+def _run_in(
+    folder: Path,
+    settings: RunSettings,
+    prepared: Prepared,
+    *,
+    name: str,
+    started: dt.datetime,
+    history: History,
+    progress: ProgressCallback | None,
+) -> tuple[RunRecord, FioResults | None]:
+    """Run fio in the (partial) run folder; the final record (its folder renamed) and results."""
+    # Without --target, fio lays out its data files in a scratch folder removed after the run.
+    scratch = folder / SCRATCH_DIR if prepared.scratch else None
+    if scratch is not None:
+        _io.ensure_dir(scratch)
+    for job in prepared.jobs:
+        _io.atomic_write(folder / job.file, job.data)  # byte for byte, as given
+        if prepared.changed:
+            _io.atomic_write(folder / job.effective, prepared.text(job))
+    argv = build_argv(settings, prepared.run_files)
+    record = RunRecord(
+        id=new_run_id(),
+        name=name,
+        folder=folder,
+        status=RunStatus.RUNNING,
+        started=started,
+        ended=None,
+        exit_code=None,
+        command=("fio", *argv),
+        jobs=tuple(job.record(effective=prepared.changed) for job in prepared.jobs),
+        labels=dict(settings.labels),
+        hosts=tuple(str(h) for h in settings.hosts),
+        machine=machine_info(),
+        replay=replay_of(settings),
+        group=settings.group,
+        owner=liveness.owner(),
+    )
+    write_meta(record)
+    history.add(record, None)  # the history knows the run while it runs
+    log.info("running fio in %s", folder)
+    failure = None
+    try:
+        failure = _precondition(folder, prepared, settings, scratch) if settings.precondition else None
+        if failure is None:
+            returncode, interrupted, lines = _execute(folder, argv, settings, progress, scratch)
+        else:
+            returncode, interrupted, lines = 1, False, []
+    except KeyboardInterrupt:  # during the precondition: fio was stopped with it
+        returncode, interrupted, lines = 130, True, []
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return _record_outcome(record, history, returncode, interrupted, lines, failure=failure)
 
 
 def _precondition(
@@ -458,7 +482,9 @@ def _record_outcome(
         error=error,
         fio_version=version,
         steady=phases.steady_outcome(results),
+        owner={},
     )
     write_meta(record)
+    record = replace(record, folder=liveness.finish_folder(folder))  # complete: its final name
     history.add(record, results)
     return record, results

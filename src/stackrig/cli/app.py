@@ -20,6 +20,7 @@ import click
 import typer
 
 from stackrig import __version__, _extras, output
+from stackrig.cli import _memory
 from stackrig.cli import completion as _completion
 from stackrig.cli._common import State, state
 from stackrig.cli.doctor import doctor
@@ -215,6 +216,19 @@ def _fail(
     return code
 
 
+def _out_of_memory(exc: MemoryError, st: State, *, json_mode: bool, command: str) -> int:
+    """Exit 70 with a log, taking the path that needs the least memory (see cli/_memory.py)."""
+    log_file = _memory.out_of_memory_log(exc, st.paths.logs, __version__)
+    return _fail(
+        json_mode=json_mode,
+        command=command,
+        type_name="InternalError",
+        message=f"out of memory; the traceback is in {log_file}",
+        code=int(ExitCode.INTERNAL),
+        hint="give stackrig more memory (ulimit -v, the container's limit) or a smaller input",
+    )
+
+
 def _stdout_closed_by_reader() -> bool:
     """True once click met EPIPE on stdout: it wraps stdout to silence later flushes and exits 1."""
     return isinstance(sys.stdout, click.utils.PacifyFlushWrapper)
@@ -249,6 +263,8 @@ def _unexpected(exc: Exception, st: State, *, json_mode: bool, command: str) -> 
     A bug (an InternalError stackrig raised, or an exception that is no StackrigError) exits 70
     with its traceback in a log file.
     """
+    if isinstance(exc, MemoryError):  # first: the handling below needs memory the reserve gives back
+        return _out_of_memory(exc, st, json_mode=json_mode, command=command)
     missing = _extras.for_missing_module(command, exc.name) if isinstance(exc, ModuleNotFoundError) else None
     known = missing or disk_full(exc)
     if known is not None:
@@ -292,6 +308,7 @@ def _stackrig_error(caught: StackrigError, st: State, *, json_mode: bool, comman
 
 def run(args: Sequence[str] | None = None) -> int:
     """Run the CLI on ``args``; return the exit code (never raises for user errors)."""
+    _memory.keep_reserve()
     argv = list(sys.argv[1:] if args is None else args)
     json_mode = _json_requested(argv)
     name = " ".join(a for a in argv[:2] if not a.startswith("-"))

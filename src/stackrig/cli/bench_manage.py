@@ -1,4 +1,4 @@
-"""``stackrig bench compare|import|export|delete|prune``: the history's runs, compared and kept.
+"""``stackrig bench compare|import|export|delete|prune|fsck``: the history's runs, compared and kept.
 
 Registered on the bench family's Typer app by :func:`register` (called from ``stackrig.cli.bench``).
 """
@@ -359,6 +359,46 @@ def prune(  # noqa: PLR0917 - Typer maps parameters to flags
         deleted = bench.delete_runs(history, doomed)
     draw = lambda console: console.print(f"deleted {len(deleted)} runs", markup=False)  # noqa: E731
     finish(ctx, output.Report({"deleted": deleted}, render=draw), json_mode=json_)
+
+
+@_command(epilog="Example: stackrig bench fsck --repair")
+def fsck(
+    ctx: typer.Context,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Fix what is found (without it, only report: a dry run).")
+    ] = False,
+    runs_dir: RunsDirOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Check that the history and the runs folder agree; --repair makes them.
+
+    Finds runs still marked running whose process is gone (recorded as interrupted), rows
+    whose folder is gone (deleted), run folders the history does not know (indexed) and
+    half-built folders of killed imports (removed). Exits 1 when something is wrong and
+    was not repaired.
+    """
+    from stackrig import bench
+    from stackrig.bench.fsck import fsck as check
+
+    with bench.History.open(db_path(ctx, db)) as history:
+        result = check(history, runs_path(ctx, runs_dir), repair=repair)
+
+    def draw(console: Console) -> None:
+        for f in result.findings:
+            done = " (repaired)" if f.repaired else ""
+            console.print(f"{f.kind}: {f.run_id or '-'} {f.folder}: {f.detail}{done}", markup=False)
+        verdict = "clean" if not result.findings else "repaired" if result.clean else "not repaired"
+        console.print(
+            f"fsck: {result.rows} runs in the history, {result.folders} run folders, "
+            f"{len(result.findings)} problems: {verdict}",
+            markup=False,
+        )
+        if result.findings and not repair:
+            console.print("run `stackrig bench fsck --repair` to fix them", markup=False)
+
+    code = ExitCode.OK if result.clean else ExitCode.FAILED
+    finish(ctx, output.Report(result, render=draw, exit_code=code), json_mode=json_)
 
 
 def register(app: typer.Typer) -> None:

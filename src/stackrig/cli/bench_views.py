@@ -72,7 +72,7 @@ def _warn_public(host: str) -> None:
 
 
 def _serve_dashboard(runs_dir: Path, db: Path, host: str, port: int, *, url_to_stderr: bool = False) -> None:
-    """Serve until Ctrl-C; the URL goes to stdout, or to stderr when stdout holds a JSON envelope."""
+    """Serve until Ctrl-C or SIGTERM; the URL goes to stdout (stderr when stdout holds JSON)."""
     from stackrig.bench.web import DashboardSettings, serve_dashboard
 
     _warn_public(host)
@@ -82,10 +82,8 @@ def _serve_dashboard(runs_dir: Path, db: Path, host: str, port: int, *, url_to_s
         stream.write(f"dashboard: {url} (Ctrl-C stops it)\n")
         stream.flush()
 
-    try:
-        serve_dashboard(DashboardSettings(runs_dir=runs_dir, db=db, host=host, port=port), on_ready=ready)
-    except KeyboardInterrupt:
-        sys.stderr.write("dashboard stopped\n")
+    how = serve_dashboard(DashboardSettings(runs_dir=runs_dir, db=db, host=host, port=port), on_ready=ready)
+    sys.stderr.write(f"dashboard stopped ({how})\n")
 
 
 def plot(  # noqa: PLR0917 - Typer maps parameters to flags

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -253,12 +254,14 @@ def host_vars(host: Host, address: str, options: InventoryOptions, via_private: 
     ]
     if host.ipv6_address is not None:
         facts.append(("ipv6_address", host.ipv6_address))
+    # sys.intern: one copy of each variable name for the whole fleet, not one per host
     for key, value in facts:
         if value is not None:
-            out[f"{p}_{key}"] = value
-    out[f"{p}_tags"] = dict(host.tags)
+            out[sys.intern(f"{p}_{key}")] = value
+    # the host's own tags (a dict nobody changes) rather than a copy per host
+    out[sys.intern(f"{p}_tags")] = host.tags if type(host.tags) is dict else dict(host.tags)
     for key, value in host.extra.items():
-        out.setdefault(f"{p}_{key}", value)
+        out.setdefault(sys.intern(f"{p}_{key}"), value)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,14 @@ class NoHostsError(FailedError):
     """No host is left after filtering (or none has a usable address)."""
 
 
+_SHARED_FIELDS = ("state", "raw_state", "region", "zone", "instance_type", "key_name", "image")
+_SHARED_LONGEST = 64
+
+
+def _shared(value: Any) -> Any:
+    return sys.intern(value) if type(value) is str and len(value) <= _SHARED_LONGEST else value
+
+
 @dataclass(frozen=True, slots=True)
 class Host:
     """One cloud instance, as every provider parser returns it.
@@ -75,6 +84,19 @@ class Host:
     extra: Mapping[str, Any] = field(default_factory=dict)
     address_fields: Mapping[str, str] = field(default_factory=dict)
     address_note: str | None = None
+
+    def __post_init__(self) -> None:
+        # A fleet repeats a few states, regions, zones, types, images and tag keys over and over;
+        # JSON decoding makes a new string for each occurrence. One shared copy of each keeps
+        # 1,000,000 hosts in far less memory than the parsed document would take (issue 25).
+        for name in _SHARED_FIELDS:
+            value = getattr(self, name)
+            if type(value) is str and len(value) <= _SHARED_LONGEST:
+                object.__setattr__(self, name, sys.intern(value))
+        if self.tags:
+            object.__setattr__(self, "tags", {_shared(k): v for k, v in self.tags.items()})
+        if self.extra:
+            object.__setattr__(self, "extra", {_shared(k): _shared(v) for k, v in self.extra.items()})
 
     @property
     def address(self) -> str | None:

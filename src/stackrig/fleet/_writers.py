@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from stackrig._fileset import write_set
 from stackrig._io import atomic_write, ensure_dir, safe_join
 from stackrig.errors import OutputPathError
 from stackrig.fleet._inventory import TRUSTED_VARS, Format, InventoryResult
@@ -210,12 +211,23 @@ def _host_var_files(folder: Path, files: Mapping[str, str]) -> Iterator[tuple[Pa
 
 
 def write_host_vars(folder: str | Path, files: InventoryFiles) -> None:
-    """Write ``host_vars/<host>.yml`` files (INI's untrusted values, tagged ``!unsafe``)."""
+    """Write ``host_vars/<host>.yml`` files (INI's untrusted values, tagged ``!unsafe``), all at once."""
     if not files.host_vars:
         return
-    base = ensure_dir(folder)
-    for var_file, text in _host_var_files(base, files.host_vars):
-        atomic_write(var_file, text)
+    _write_set(None, files, Path(folder))
+
+
+def _write_set(inventory: Path | None, files: InventoryFiles, host_vars_dir: Path) -> None:
+    """The inventory and its host_vars as one set: a reader finds both old or both new, and a
+    full disk half-way leaves both as they were. The folder's other files stay."""
+    base = host_vars_dir.resolve()  # a host_vars that is a symlink: its target is swapped
+    if not base.parent.is_dir():
+        ensure_dir(base.parent)
+    with write_set(files=[inventory] if inventory else [], folders=[base]) as stage:
+        for var_file, text in _host_var_files(base, files.host_vars):
+            stage.write(var_file, text)
+        if inventory is not None:
+            stage.write(inventory, files.content)
 
 
 def write_inventory(
@@ -234,8 +246,8 @@ def write_inventory(
             f"cannot write {target}: folder {parent} does not exist",
             hint="create the folder first or choose another path",
         )
-    if host_vars_dir is not None:
-        write_host_vars(host_vars_dir, files)
-    # The inventory last: when it exists, its host_vars are complete.
-    atomic_write(target, files.content)
+    if host_vars_dir is not None and files.host_vars:
+        _write_set(target, files, Path(host_vars_dir))
+    else:
+        atomic_write(target, files.content)
     return files

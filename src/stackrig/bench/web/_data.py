@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import stat
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,7 @@ from stackrig.bench import _binning as binning
 from stackrig.bench._chart import unit_scale
 from stackrig.bench.compare import DEFAULT_METRICS, compare_runs
 from stackrig.bench.history import History, ResultRow, RunNotFoundError
+from stackrig.bench.lognames import LogName
 from stackrig.bench.logs import find_logs, read_log
 from stackrig.bench.model import META_FILE, RunRecord, read_meta
 from stackrig.errors import StackrigError
@@ -20,16 +24,28 @@ KINDS = ("bw", "iops", "clat", "lat", "slat")
 _MAX_POINTS = 600
 
 
+_local = threading.local()
+
+
 @contextlib.contextmanager
 def _history(db: Path) -> Iterator[History | None]:
-    if not db.is_file():
+    """The history, opened once per worker thread and kept (None when there is no database:
+    the dashboard never creates one). A database replaced on disk is opened anew."""
+    try:
+        st = db.stat()
+    except OSError:
         yield None
         return
-    history = History.open(db)
-    try:
-        yield history
-    finally:
-        history.close()
+    if not stat.S_ISREG(st.st_mode):
+        yield None
+        return
+    opened: dict[Path, tuple[tuple[int, int], History]] = _local.__dict__.setdefault("histories", {})
+    known = opened.get(db)
+    if known is None or known[0] != (st.st_dev, st.st_ino):
+        if known is not None:
+            known[1].close()
+        opened[db] = ((st.st_dev, st.st_ino), History.open(db))
+    yield opened[db][1]
 
 
 def _inside(folder: Path, runs_dir: Path) -> bool:
@@ -48,13 +64,13 @@ def _find(runs_dir: Path, history: History | None, run_id: str) -> RunRecord:
     for record in _scan(runs_dir):  # a folder the history does not know (or no history)
         if run_id in (record.id, record.folder.name):
             return record
-    raise RunNotFoundError(f"no run {run_id!r} in {runs_dir}")
+    raise RunNotFoundError(f"no run {run_id!r}")
 
 
 def _scan(runs_dir: Path) -> list[RunRecord]:
     found = []
     for meta in sorted(runs_dir.glob(f"*/{META_FILE}")):
-        if not meta.parent.is_symlink():
+        if not meta.parent.is_symlink() and not meta.parent.name.startswith("."):  # no half-built runs
             with contextlib.suppress(StackrigError):
                 found.append(read_meta(meta.parent))
     return sorted(found, key=lambda r: r.started, reverse=True)
@@ -191,8 +207,35 @@ def _aligned(series: list[binning.Series], div: float) -> tuple[list[float], lis
     return [round(float(x), 3) for x in t], columns
 
 
+_SERIES_CACHE = 64  # binned series of (run folder, kind), kept while the logs are unchanged
+_series_cache: OrderedDict[tuple[str, str], tuple[Any, tuple[list[binning.Series], int]]] = OrderedDict()
+_series_lock = threading.Lock()
+
+
 def _series_of(folder: Path, kind: str) -> tuple[list[binning.Series], int]:
-    logs = [read_log(n.path) for n in find_logs(folder) if n.kind == kind]
+    """The binned series of one kind of log of a run, cached by the logs' names, sizes and mtimes."""
+    names = [n for n in find_logs(folder) if n.kind == kind]
+    stamp = []
+    for n in names:
+        with contextlib.suppress(OSError):
+            st = n.path.stat()
+            stamp.append((n.path.name, st.st_size, st.st_mtime_ns))
+    key = (str(folder), kind)
+    with _series_lock:
+        hit = _series_cache.get(key)
+        if hit is not None and hit[0] == stamp:
+            _series_cache.move_to_end(key)
+            return hit[1]
+    found = _bin_series(names)
+    with _series_lock:
+        _series_cache[key] = (stamp, found)
+        while len(_series_cache) > _SERIES_CACHE:
+            _series_cache.popitem(last=False)
+    return found
+
+
+def _bin_series(names: Sequence[LogName]) -> tuple[list[binning.Series], int]:
+    logs = [read_log(n.path) for n in names]
     logs = [log for log in logs if not log.no_data]
     window = binning.auto_window_ms(logs, max_points=_MAX_POINTS)
     return [s for log in logs for s in binning.bin_log(log, window)], window

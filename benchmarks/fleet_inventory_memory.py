@@ -1,0 +1,191 @@
+"""Peak memory of ``stackrig fleet inventory`` beside ``json.load`` of the same file, up to 1 GB.
+
+``fleet inventory`` reads cloud JSON with a streaming reader; the goal (issue 25) is that its peak
+memory stays below what ``json.load`` alone needs for the same document, at every size. Shapes:
+
+- ``compact``: ``aws ec2 describe-instances --output json`` squeezed, one small instance per
+  reservation (the most instances per byte: the hardest case for per-host memory);
+- ``pretty``: the aws CLI's indented output with realistic instances (NICs, block devices, tags);
+- ``list``: ``--query 'Reservations[].Instances[]'`` (one top-level array, as az, gcloud and
+  openstack print theirs).
+
+Each is generated at the sizes asked (default 10 MB, 100 MB, 1 GB), then measured as separate
+processes (peak RSS from wait4), one after the other. Prints the ratio stackrig / json.load, and
+first what each process needs for an empty input (at 10 MB that fixed part still weighs).
+Usage: python benchmarks/fleet_inventory_memory.py [--sizes-mb 10,100,1000] [--shapes compact,pretty,list]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def _small(n: int) -> dict[str, object]:
+    return {
+        "InstanceId": f"i-{n:017x}",
+        "PrivateIpAddress": f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}",
+        "State": {"Code": 16, "Name": "running"},
+        "Placement": {"AvailabilityZone": "us-east-1a"},
+        "InstanceType": "t3.micro",
+        "Tags": [{"Key": "Name", "Value": f"web-{n}"}],
+    }
+
+
+def _rich(n: int) -> dict[str, object]:
+    doc = _small(n)
+    doc.update(
+        ImageId="ami-0abcdef1234567890",
+        KeyName="ops",
+        LaunchTime="2026-01-01T00:00:00+00:00",
+        VpcId="vpc-0123456789abcdef0",
+        SubnetId="subnet-0123456789abcdef0",
+        PrivateDnsName=f"ip-10-0-{n >> 8 & 255}-{n & 255}.ec2.internal",
+        Architecture="x86_64",
+        BlockDeviceMappings=[
+            {"DeviceName": "/dev/xvda", "Ebs": {"VolumeId": f"vol-{n:017x}", "Status": "attached"}}
+        ],
+        NetworkInterfaces=[
+            {
+                "NetworkInterfaceId": f"eni-{n:017x}",
+                "PrivateIpAddress": doc["PrivateIpAddress"],
+                "Attachment": {"DeviceIndex": 0, "Status": "attached"},
+                "Groups": [{"GroupId": "sg-0123456789abcdef0", "GroupName": "web"}],
+            }
+        ],
+        SecurityGroups=[{"GroupId": "sg-0123456789abcdef0", "GroupName": "web"}],
+    )
+    doc["Tags"] = [*doc["Tags"], {"Key": "team", "Value": f"t{n % 7}"}, {"Key": "env", "Value": "prod"}]  # type: ignore[misc]
+    return doc
+
+
+def _chunks(shape: str, target: int) -> Iterator[str]:
+    """The document in pieces until it is about ``target`` bytes."""
+    written, n = 0, 0
+    if shape == "list":
+        yield "["
+        while written < target:
+            piece = ("," if n else "") + json.dumps(_small(n), separators=(",", ":"))
+            written += len(piece)
+            n += 1
+            yield piece
+        yield "]"
+        return
+    yield '{"Reservations": ['
+    while written < target:
+        if shape == "pretty":
+            reservation = {
+                "Groups": [],
+                "Instances": [_rich(n)],
+                "OwnerId": "123456789012",
+                "ReservationId": f"r-{n:017x}",
+            }
+            piece = ("," if n else "") + "\n" + json.dumps(reservation, indent=4)
+        else:
+            reservation = {"Instances": [_small(n)], "ReservationId": f"r-{n:017x}"}
+            piece = ("," if n else "") + json.dumps(reservation, separators=(",", ":"))
+        written += len(piece)
+        n += 1
+        yield piece
+    yield "]}"
+
+
+def generate(path: Path, shape: str, target: int) -> None:
+    with path.open("w") as handle:
+        buffer: list[str] = []
+        size = 0
+        for piece in _chunks(shape, target):
+            buffer.append(piece)
+            size += len(piece)
+            if size > 1 << 22:
+                handle.write("".join(buffer))
+                buffer, size = [], 0
+        handle.write("".join(buffer))
+
+
+def measure(argv: list[str], cwd: Path, *, quiet: bool = False) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MiB, exit code) of one process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0 and not quiet and proc.stderr is not None:
+        print(f"   ! exit {code}: {proc.stderr.read().decode()[-300:]}")
+    if proc.stderr is not None:
+        proc.stderr.close()
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, code
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes-mb", default="10,100,1000")
+    parser.add_argument("--shapes", default="compact,pretty,list")
+    args = parser.parse_args()
+    sizes = [int(s) * 1_000_000 for s in args.sizes_mb.split(",")]
+    shapes = args.shapes.split(",")
+    print("fleet inventory peak memory beside json.load (separate processes, same file)")
+    print(
+        f"{'shape':<8} {'MB':>6} | {'json.load MiB':>13} {'s':>6} | "
+        f"{'stackrig MiB':>12} {'s':>6} | ratio  (load)"
+    )
+    load: Callable[[], str] = lambda: " ".join(f"{x:.1f}" for x in os.getloadavg())  # noqa: E731
+    with tempfile.TemporaryDirectory(prefix="stackrig-bench-fleetmem-") as tmp:
+        work = Path(tmp)
+        home = str(work / "home")
+        # What each process costs before any input: the interpreter, and stackrig's own code.
+        empty = work / "empty.json"
+        empty.write_text('{"Reservations": []}')
+        python = measure(
+            [sys.executable, "-c", "import json,sys; json.load(open(sys.argv[1]))", str(empty)], work
+        )
+        ours = measure(
+            [
+                str(BIN / "stackrig"),
+                "--data-dir",
+                home,
+                "fleet",
+                "inventory",
+                str(empty),
+                "-o",
+                str(work / "h"),
+            ],
+            work,
+            quiet=True,
+        )
+        print(
+            f"empty input: json.load {python[1]:.0f} MiB, stackrig {ours[1]:.0f} MiB (its code, not its data)"
+        )
+        for shape in shapes:
+            for size in sizes:
+                source = work / f"{shape}-{size}.json"
+                generate(source, shape, size)
+                mb = source.stat().st_size / 1e6
+                base = measure(
+                    [sys.executable, "-c", "import json,sys; json.load(open(sys.argv[1]))", str(source)], work
+                )
+                ours = measure(
+                    [str(BIN / "stackrig"), "--data-dir", home, "fleet", "inventory", str(source),
+                     "--state", "any", "-o", str(work / "hosts.ini")],
+                    work,
+                )  # fmt: skip
+                verdict = "below" if ours[1] < base[1] else "ABOVE"
+                print(
+                    f"{shape:<8} {mb:6.0f} | {base[1]:13.0f} {base[0]:6.1f} | "
+                    f"{ours[1]:12.0f} {ours[0]:6.1f} | "
+                    f"{ours[1] / base[1]:5.2f} {verdict}  ({load()})"
+                )
+                source.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
