@@ -1,5 +1,6 @@
-"""qos path speed: shortest path on a generated 10,000-switch topology, and a path push over a
-50-switch line of real userspace OVS bridges, side by side with what people do by hand.
+"""qos path speed: shortest path on a generated 10,000-switch topology, and a path push (and a
+``policy list --check``) over a 50-switch line of real userspace OVS bridges, side by side with
+what people do by hand.
 
 - path: stackrig's find_path (graph built once) next to a bare networkx.shortest_path on the
   same graph (the floor), and the graph build itself. Goal: under 50 ms per path.
@@ -7,6 +8,9 @@
   bridge, bridges in parallel) next to the seed's way of pushing one flow per process
   (ovs-ofctl add-meter + ovs-ofctl add-flow per switch, one after the other). Goal: under 0.5 s.
   Needs root and Open vSwitch (it builds `qos lab up --topo linear,50` and takes it down again).
+- check: stackrig's state check of that path (flows and meters of every bridge read in parallel,
+  compared by meaning, orphans looked for) next to reading each bridge's flows and meters with
+  ovs-ofctl one bridge after the other (what a script would do before comparing anything).
 
 Run: .venv/bin/python benchmarks/qos_path.py [--skip-push]
 """
@@ -23,7 +27,9 @@ import time
 from pathlib import Path
 
 from stackrig.qos.backends.ovs import OvsBackend
+from stackrig.qos.drift import check
 from stackrig.qos.manage import PathRequest, add_policies, plan_path, remove_policies
+from stackrig.qos.model import Policy
 from stackrig.qos.topology import HostInfo, Link, Topology, find_path, graph_of
 
 SWITCHES = 10_000
@@ -150,8 +156,37 @@ def bench_push() -> None:
         print(f"  stackrig topology + plan + push                 {_ms(statistics.median(ours_total))}")
         print(f"  one ovs-ofctl process per meter and per flow     {_ms(statistics.median(by_hand))}")
         print("  (median of 3 runs each)")
+        bench_check(state, policies)
     finally:
         _stackrig(data, "qos", "lab", "down", "--name", "qb")
+
+
+def bench_check(state: Path, policies: list[Policy]) -> None:
+    """``policy list --check`` over the line next to reading every bridge's flows and meters by hand."""
+    backend = OvsBackend()
+    add_policies(backend, state, policies, command="path")
+    bridges = [backend.topology().bridges[p.switch] for p in policies]
+    try:
+        ours, by_hand = [], []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            result = check(state, lambda k, t: OvsBackend(), scan_ovs=True)
+            ours.append(time.perf_counter() - t0)
+            if not result.in_sync:
+                raise SystemExit(f"check: {result.summary}")
+            t0 = time.perf_counter()
+            for bridge in bridges:
+                _run("ovs-ofctl", "-O", "OpenFlow13", "dump-flows", bridge)
+                _run("ovs-ofctl", "-O", "OpenFlow13", "dump-meters", bridge)
+            by_hand.append(time.perf_counter() - t0)
+        mine, hand = statistics.median(ours), statistics.median(by_hand)
+        head = f"{len(bridges)}-switch line ({len(policies)} policies, orphans scanned)"
+        print(f"policy list --check over the {head}:")
+        print(f"  stackrig check (bridges read in parallel, compared) {_ms(mine)}")
+        print(f"  dump-flows + dump-meters per bridge, one by one     {_ms(hand)}")
+        print(f"  ratio stackrig / by hand: {mine / hand:.2f}  (median of 5 runs each)")
+    finally:
+        remove_policies(state, [policies[0].group or ""], lambda k, t: backend, command="remove")
 
 
 def main() -> int:

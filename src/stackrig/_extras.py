@@ -69,6 +69,7 @@ NEEDS: tuple[Need, ...] = (
     Need("tune flavors", "tune", "placement's arithmetic (numpy)", modules=("numpy",)),
     Need("tune capacity", "tune", "placement's arithmetic (numpy)", modules=("numpy",)),
     Need("qos path", "qos", "the shortest path on the topology (networkx)", modules=("networkx",)),
+    Need("qos verify", "qos", "the switches on the path between the hosts (networkx)", modules=("networkx",)),
     Need(
         "migrate compose", "migrate", "the Compose Specification schema (jsonschema)", modules=("jsonschema",)
     ),

@@ -121,7 +121,12 @@ TOOLS: dict[str, Tool] = {
             ("qos lab", "qos queues", "qos policy", "qos path"),
             _OVS,
         ),
-        Tool("ovs-ofctl", "writes OpenFlow flows and meters", ("qos policy", "qos path"), _OVS),
+        Tool(
+            "ovs-ofctl",
+            "writes OpenFlow flows and meters, reads them and their counters back",
+            ("qos policy", "qos path", "qos verify"),
+            _OVS,
+        ),
         Tool(
             "ovs-ctl",
             "starts and stops the Open vSwitch daemons",
@@ -132,8 +137,15 @@ TOOLS: dict[str, Tool] = {
         ),
         Tool(
             "ip",
-            "creates namespaces and veths, runs iperf3 inside them",
+            "creates namespaces and veths, runs iperf3 and the DSCP capture in them",
             ("qos lab", "qos verify"),
+            _apt("iproute2"),
+            version_args=("-V",),
+        ),
+        Tool(
+            "tc",
+            "shows traffic-control classes",
+            ("qos queues --check",),
             _apt("iproute2"),
             version_args=("-V",),
         ),

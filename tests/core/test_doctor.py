@@ -154,7 +154,7 @@ def _credits(label: str, command: str) -> bool:
 def test_the_registry_lists_exactly_the_programs_the_code_runs() -> None:
     sites = run_sites()
     assert sorted(_tools.TOOLS) == sorted(sites)
-    for gone in ("aws", "tc", "mysql", "mysqladmin", "psql", "fio2gnuplot"):  # no code runs these
+    for gone in ("aws", "mysql", "mysqladmin", "psql", "fio2gnuplot"):  # no code runs these
         assert gone not in _tools.TOOLS
 
 

@@ -54,6 +54,36 @@ def _ryu_answer(dpid: str, ok: bool, details: str) -> list[dict[str, Any]]:
 
 
 RYU_MATCH = {"in_port", "dl_type", "nw_src", "nw_dst", "nw_proto", "tp_src", "tp_dst", "ip_dscp"}
+_RYU_INTS = {"in_port", "tp_src", "tp_dst", "ip_dscp"}
+
+
+def _ryu_listing(sim: Sim, kind: str, dpid: str, vlan: str | None) -> list[dict[str, Any]]:
+    """rest_qos's GET answers: rules as ``get_qos`` lists them (flow stats turned back into REST
+    fields: ports as numbers, ``dl_type``/``nw_proto`` as names, actions as a list), meters as
+    ``get_meter`` does (ofctl's meter stats keyed by the decimal datapath id)."""
+    if kind == "meter":
+        stats = [
+            {"meter_id": int(key.split("/")[1]), "flow_count": 1, "packet_in_count": 0, "band_stats": []}
+            for key in sim.meters
+            if key.startswith(f"{dpid}/")
+        ]
+        return [{"switch_id": dpid, "command_result": {str(int(dpid, 16)): stats}}]
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for key, body in sim.rules.items():
+        switch, qos_id = key.split("/")[:2]
+        if switch != dpid:
+            continue
+        rule_vlan = int(body.get("_vlan", 0))
+        if vlan not in (None, "all") and int(vlan) != rule_vlan:
+            continue
+        match = {k: int(v) if k in _RYU_INTS else v for k, v in body["match"].items()}
+        if rule_vlan:
+            match["dl_vlan"] = rule_vlan
+        actions = [{k: str(v)} for k, v in body["actions"].items()]
+        rule = {"qos_id": int(qos_id), "priority": int(body["priority"]), **match, "actions": actions}
+        groups.setdefault(rule_vlan, []).append(rule)
+    result = [{"qos": rules} if not v else {"vlan_id": v, "qos": rules} for v, rules in groups.items()]
+    return [{"switch_id": dpid, "command_result": result}]
 
 
 def ryu(sim: Sim, method: str, path: str, body: Any) -> tuple[int, Any]:  # noqa: PLR0912 - one route table
@@ -104,11 +134,13 @@ def ryu(sim: Sim, method: str, path: str, body: Any) -> tuple[int, Any]:  # noqa
             sim.queues.clear()
         details = {body["port_name"]: {"config": {}}} if method == "POST" else {}
         return 200, [{"switch_id": dpid, "command_result": {"result": "success", "details": details}}]
-    found = re.fullmatch(r"/qos/(meter|rules)/([0-9a-f]{16})(?:/(\d+))?", path)
+    found = re.fullmatch(r"/qos/(meter|rules)/([0-9a-f]{16})(?:/(\d+|all))?", path)
     if not found:
         return 404, {"error": path}
     kind, dpid = found.group(1), found.group(2)
     sim.check(dpid in DPIDS, f"unknown switch {dpid}")
+    if method == "GET":
+        return 200, _ryu_listing(sim, kind, dpid, found.group(3))
     if kind == "meter" and method == "POST":
         sim.check(set(body) == {"meter_id", "flags", "bands"}, f"meter keys {sorted(body)}")
         sim.check(isinstance(body["meter_id"], str) and body["meter_id"].isdigit(), "meter_id")
@@ -136,7 +168,7 @@ def ryu(sim: Sim, method: str, path: str, body: Any) -> tuple[int, Any]:  # noqa
         if "meter" in body["actions"]:
             sim.check(f"{dpid}/{body['actions']['meter']}" in sim.meters, "rule names a meter that exists")
         qos_id = sim.next_id()
-        sim.rules[f"{dpid}/{qos_id}"] = body
+        sim.rules[f"{dpid}/{qos_id}"] = {**body, **({"_vlan": found.group(3)} if found.group(3) else {})}
         return 200, _ryu_answer(dpid, True, f"QoS added. : qos_id={qos_id}")
     if kind == "rules" and method == "DELETE":
         sim.check(set(body) == {"qos_id"}, "rule delete keys")
@@ -182,6 +214,25 @@ SFP = {
 }
 
 
+def _fl_policy(pid: str, body: dict[str, str]) -> dict[str, Any]:
+    """A QoS module policy as its GET lists it: QoSPolicy's fields serialised (numbers as numbers)."""
+    number = lambda key: int(body[key]) if key in body else 0  # noqa: E731
+    return {
+        "policyid": int(pid),
+        "name": body["name"],
+        "sw": body["sw"],
+        "protocol": number("protocol"),
+        "ingressport": number("ingress-port"),
+        "tcpudpsrcport": number("tcp-udp-src-port"),
+        "tcpudpdstport": number("tcp-udp-dst-port"),
+        "vlanid": int(body.get("vlan-id", -1)),
+        "queue": int(body.get("queue", -1)),
+        "enqueueport": number("enqueue-port"),
+        "service": body.get("service"),
+        "priority": number("priority"),
+    }
+
+
 def floodlight(sim: Sim, method: str, path: str, body: Any) -> tuple[int, Any]:  # noqa: PLR0912 - one route table
     if method == "GET" and path == "/wm/core/controller/switches/json":
         return 200, [{"switchDPID": colon(d)} for d in DPIDS]
@@ -215,9 +266,16 @@ def floodlight(sim: Sim, method: str, path: str, body: Any) -> tuple[int, Any]: 
                 for i in (1, 2, 3)
             ]
         }
+    if method == "GET" and path == "/wm/staticflowpusher/list/all/json":
+        listing: dict[str, list[dict[str, Any]]] = {}
+        for name, flow in sim.flows.items():
+            listing.setdefault(flow["switch"], []).append(
+                {name: {"priority": flow["priority"], "active": "true"}}
+            )
+        return 200, listing
     if path == "/wm/qos/policy/json":
         if method == "GET":
-            return 200, [{"policyid": pid, **p} for pid, p in sim.policies.items()]
+            return 200, [_fl_policy(pid, p) for pid, p in sim.policies.items()]
         if method == "POST":
             sim.check(set(body) <= QOS_POLICY, f"policy keys {sorted(set(body) - QOS_POLICY)}")
             sim.check(all(isinstance(v, str) for v in body.values()), "policy values are strings")

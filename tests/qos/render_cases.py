@@ -11,7 +11,7 @@ from stackrig.qos.manage import ChangeResult
 from stackrig.qos.model import Action, Match, Policy, Service
 from stackrig.qos.queues import PortQueues, QueuesResult
 from stackrig.qos.state import Installed, JournalEntry, PolicyState
-from stackrig.qos.verify import Measurement, VerifyResult
+from stackrig.qos.verify import Measurement, SwitchReport, VerifyResult
 
 STATE = Path("/data/qos/state.json")
 
@@ -94,6 +94,16 @@ def verify_results() -> dict[str, VerifyResult]:
     rev = Measurement("h2", "h1", 5202, 987_654_321.0, None)
     return {
         "ok": VerifyResult(fwd, rev, 3_500_000, None, True, ()),
+        # measured only (no policy): the switches have no flow to count, so only the JSON lists them
+        "measured": VerifyResult(
+            fwd,
+            None,
+            None,
+            1_000_000,
+            True,
+            (),
+            switches=tuple(SwitchReport(f"lab-s{i}", f"{i:016x}", (), 0, 0, (), 0, 0, 0, 0) for i in (1, 2)),
+        ),
         "fail": VerifyResult(
             fwd,
             None,
@@ -138,3 +148,117 @@ def change_results() -> dict[str, ChangeResult]:
 
 def gold_removed() -> Service:
     return replace(services()[0], ids={"backend": "fake", "target": "memory", "service": "gold"})
+
+
+# ------------------------------------------------------------ issue 20: check, sync, verify, queues --check
+
+
+def check_result():  # type: ignore[no-untyped-def]
+    from stackrig.qos.backends import Orphan
+    from stackrig.qos.drift import BackendCheck, CheckResult, PolicyCheck
+
+    records = installed()
+    statuses = [
+        ("present", ""),
+        ("missing", "no flow with cookie 0x1 on lab-s1"),
+        ("changed", "meter 2 is gone"),
+    ]
+    statuses.append(("unknown", "its backend could not be read"))
+    checks = tuple(
+        PolicyCheck(r.policy.name, r.policy.group, r.policy.switch, r.backend, r.target, st, detail)
+        for r, (st, detail) in zip(records, statuses, strict=True)
+    )
+    orphan = Orphan(
+        "ovs",
+        "lab-s1",
+        "0x5700000000000abc",
+        "cookie=0x5700000000000abc, duration=1.2s, table=0, n_packets=0, n_bytes=0, "
+        "priority=100,ip actions=drop",
+    )
+    backends = (
+        BackendCheck("ovs", "local", 1, 1, 0, 1),
+        BackendCheck("ryu", "local", error="Ryu at http://127.0.0.1:1 does not answer"),
+    )
+    return CheckResult(str(STATE), checks, (orphan,), backends)
+
+
+def verify_policy_result() -> VerifyResult:
+    from stackrig.qos.verify import DscpReport, QueueReport, RunReport, SwitchReport, Tolerance
+
+    fwd = Measurement("h1", "h2", 5201, 1_900_000.0, 12)
+    switches = (
+        SwitchReport(
+            "lab-s1", "0000000000000001", ("p-fwd-1",), 6888, 977_232, (1,), 6888, 977_232, 1856, 263_552
+        ),
+        SwitchReport(
+            "lab-s2",
+            "0000000000000002",
+            ("p-fwd-2",),
+            5032,
+            713_680,
+            (),
+            0,
+            0,
+            0,
+            0,
+            (QueueReport("1", 1, 0, 0, 5000),),
+        ),
+        SwitchReport("lab-s3", "0000000000000003", (), 0, 0, (), 0, 0, 0, 0),
+    )
+    runs = (
+        RunReport("tcp", 512, 512, 2.0e6, 1.9e6, 712_000, 700_000, None, 12, 977_232, 1856, None, 3e6, True),
+        RunReport("udp", 64, None, 4.0e6, 1.2e6, 1_000_000, 300_000, 70.0, None, 90, 0, 1.5e6, 2.5e6, False),
+    )
+    return VerifyResult(
+        fwd,
+        None,
+        None,
+        None,
+        False,
+        ("udp 64 B: 1.2 Mbit/s for a 2 Mbit/s meter (expected 1.5 Mbit/s-2.5 Mbit/s)",),
+        "p",
+        ("p-fwd-1", "p-fwd-2"),
+        "meter",
+        2_000_000,
+        "h1",
+        "h2",
+        5201,
+        Tolerance(),
+        switches,
+        runs,
+        DscpReport(46, 100, 99, {"46": 99, "0": 1}, True),
+    )
+
+
+def queues_check():  # type: ignore[no-untyped-def]
+    from stackrig.qos.queues import PortCheck, QueueCheck, QueuesCheck
+
+    return QueuesCheck(
+        "lab-s1",
+        (
+            PortCheck(
+                "lab-h1-e",
+                "linux-htb",
+                10**10,
+                10**10,
+                (
+                    QueueCheck(0, 10**10, None, 10**10, True),
+                    QueueCheck(
+                        1, 20_000_000, 2_000_000, 20_000_000, False, "the record differs from --queue"
+                    ),
+                ),
+                False,
+            ),
+            PortCheck(
+                "lab-s1-s2",
+                "linux-htb",
+                10**10,
+                None,
+                (QueueCheck(1, 20_000_000, None, None, False),),
+                False,
+                "no such network device (a patch port?): the kernel cannot shape it",
+            ),
+            PortCheck("lab-h2-e", None, None, None, (), False, "no QoS record on this port"),
+        ),
+        False,
+    )

@@ -194,3 +194,63 @@ def test_parse_topo_and_controller() -> None:
     assert check_controller("none") == "none"
     assert check_controller("127.0.0.1:6653") == "tcp:127.0.0.1:6653"
     assert check_controller("tcp:127.0.0.1:6653") == "tcp:127.0.0.1:6653"
+
+
+def test_check_and_sync_options(cli: Any, data_dir: Path) -> None:
+    empty = cli("qos", "policy", "list", "--check", "--json")
+    assert empty.returncode == 0, empty.stderr
+    assert empty.json()["data"]["check"]["policies"] == []
+    quiet = cli("qos", "policy", "list", "--check", "--quiet")
+    assert quiet.stdout == f"qos state in sync: 0 present ({data_dir / 'qos' / 'state.json'})\n"
+    done = cli("qos", "policy", "list", "--quiet")
+    assert done.returncode == 2
+    assert "--quiet goes with --check" in done.stderr
+    done = cli("qos", "policy", "sync")
+    assert done.returncode == 2
+    assert "say which way to sync" in done.stderr
+    done = cli("qos", "policy", "sync", "--reinstall", "--forget", "--json")
+    assert done.returncode == 2
+    assert "pull opposite ways" in done.json()["error"]["message"]
+    nothing = cli("qos", "policy", "sync", "--reinstall", "--remove-orphans")
+    assert nothing.returncode == 0
+    assert "nothing to do" in nothing.stdout
+    assert not (data_dir / "qos" / "state.json").exists()
+
+
+def test_verify_and_queues_check_options(cli: Any) -> None:
+    for args, message in (
+        (("--tolerance", "lots"), "invalid --tolerance"),
+        (("--sizes", "64,huge"), "invalid --sizes"),
+        (("--protocol", "sctp"), "invalid --protocol"),
+        (("--duration", "1500ms"), "invalid --duration 1.5s: iperf3 runs whole seconds, 1s-600s"),
+        (("--seconds", "0.5"), "invalid --duration 0.5s"),
+        (("-t", "soon"), "--duration"),
+    ):
+        done = cli("qos", "verify", "--src", "h1", "--dst", "h2", *args)
+        assert done.returncode == 2, args
+        assert message in done.stderr
+    done = cli("qos", "queues", "s1", "p1", "--check", "--clear")
+    assert done.returncode == 2
+    assert "--check reads local OVS" in done.stderr
+
+
+def test_ovs_not_running_is_missing_with_how_to_start_it(cli: Any, data_dir: Path, tmp_path: Path) -> None:
+    """The real ovs-vsctl pointed at an empty run folder: OVS is not running (exit 3, MISSING)."""
+    state = data_dir / "qos" / "state.json"
+    assert cli("qos", "service", "add", "gold", "--dscp", "46").returncode == 0  # a state file to keep
+    before = state.read_bytes()
+    env = {"OVS_RUNDIR": str(tmp_path)}
+    for args, needs in (
+        (("policy", "add", json.dumps(GOOD)), "stackrig qos needs it"),
+        (("path", "--src", "10.0.0.1", "--dst", "10.0.0.2", "--rate", "2M"), "stackrig qos needs it"),
+        (("queues", "s1", "p1", "--queue", "1=1M"), "stackrig qos queues needs it"),
+        (("queues", "s1", "p1", "--check"), "stackrig qos queues needs it"),
+    ):
+        done = cli("qos", *args, env=env)
+        assert done.returncode == 3, (args, done.stderr)
+        said = "Open vSwitch is not running on this machine: ovs-vsctl cannot reach its database"
+        assert f"{said} ({needs})" in done.stderr
+        assert "ovs-ctl start" in done.stderr
+        assert state.read_bytes() == before
+    # --check: with no lab and no OVS record nothing is asked of OVS, so it stays in sync
+    assert cli("qos", "policy", "list", "--check", env=env).returncode == 0

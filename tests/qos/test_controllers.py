@@ -17,7 +17,7 @@ from stackrig.qos.backends.ryu import RyuBackend, rule_body
 from stackrig.qos.manage import PathRequest, add_policies, plan_path, remove_policies, rollback
 from stackrig.qos.model import Policy
 from tests.qos.conftest import TCP_5201_AT_2M, path_args
-from tests.qos.controllers import Sim, serve
+from tests.qos.controllers import DPIDS, Sim, serve
 from tests.services import free_port
 
 
@@ -364,3 +364,92 @@ def test_ryu_refusal_with_a_dict_command_result(ryu_ctl: tuple[str, Sim]) -> Non
         _result(answer, "queues")
     with pytest.raises(FailedError, match="unexpected answer"):
         _result({"odd": 1}, "queues")
+
+
+def test_check_and_sync_against_ryu(cli: Any, ryu_ctl: tuple[str, Sim]) -> None:
+    url, sim = ryu_ctl
+    backend = ("--backend", "ryu", "--controller", url)
+    assert cli(*path_args("10.0.0.1", "10.0.0.3", *TCP_5201_AT_2M, "--name", "p", *backend)).returncode == 0
+    vlan = {
+        "name": "v",
+        "switch": "2",
+        "match": {"vlan": 10, "ipv4_dst": "10.0.0.9"},
+        "action": {"kind": "dscp", "dscp": 8},
+    }
+    assert cli("qos", "policy", "add", json.dumps(vlan), *backend).returncode == 0
+    done = cli("qos", "policy", "list", "--check", "--json")
+    assert done.returncode == 0, done.stdout
+    assert {p["status"] for p in done.json()["data"]["check"]["policies"]} == {"present"}
+    assert [(b["backend"], b["present"]) for b in done.json()["data"]["check"]["backends"]] == [("ryu", 4)]
+
+    # behind stackrig's back: one rule deleted, one rule's priority changed, one meter deleted
+    keys = sorted(sim.rules, key=lambda k: int(k.split("/")[1]))
+    del sim.rules[keys[0]]
+    sim.rules[keys[1]] = {**sim.rules[keys[1]], "priority": "7"}
+    del sim.meters[next(k for k in sim.meters if k.startswith(DPIDS[2]))]
+    done = cli("qos", "policy", "list", "--check", "--json")
+    assert done.returncode == 1
+    seen = {p["name"]: (p["status"], p["detail"]) for p in done.json()["data"]["check"]["policies"]}
+    assert seen["p-fwd-1"][0] == "missing"
+    assert seen["p-fwd-2"] == ("changed", f"rule {keys[1].split('/')[1]} differs in priority")
+    assert seen["p-fwd-3"][0] == "changed"
+    assert "meter" in seen["p-fwd-3"][1]
+    assert seen["v"][0] == "present"
+    done = cli("qos", "policy", "sync", "--reinstall", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert cli("qos", "policy", "list", "--check").returncode == 0
+    assert len(sim.rules) == 4
+    assert sim.errors == []
+
+
+def test_check_and_forget_against_floodlight(cli: Any, fl_ctl: tuple[str, Sim]) -> None:
+    url, sim = fl_ctl
+    backend = ("--backend", "floodlight", "--controller", url)
+    assert cli(*path_args("10.0.0.1", "10.0.0.2", "--queue", "1", "--name", "p", *backend)).returncode == 0
+    mark = {"name": "mark", "switch": "3", "match": {"in_port": 1}, "action": {"kind": "dscp", "dscp": 46}}
+    assert cli("qos", "policy", "add", json.dumps(mark), *backend).returncode == 0
+    assert set(sim.flows) == {"mark"}
+    assert cli("qos", "policy", "list", "--check", "--quiet").stdout.startswith(
+        "qos state in sync: 3 present"
+    )
+
+    first = next(iter(sim.policies))
+    sim.policies[first] = {**sim.policies[first], "queue": "2"}
+    sim.flows.clear()
+    done = cli("qos", "policy", "list", "--check", "--json")
+    assert done.returncode == 1
+    seen = {p["name"]: p["status"] for p in done.json()["data"]["check"]["policies"]}
+    assert seen == {"p-fwd-1": "changed", "p-fwd-2": "present", "mark": "missing"}
+    done = cli("qos", "policy", "sync", "--forget", "--yes")
+    assert done.returncode == 0, done.stdout  # the changed one is not --forget's business
+    assert "OUT OF SYNC: 1 present, 1 changed" in done.stdout
+    assert [
+        r["policy"]["name"] for r in cli("qos", "policy", "list", "--json").json()["data"]["installed"]
+    ] == ["p-fwd-1", "p-fwd-2"]
+    assert sim.errors == []
+
+
+def test_check_with_a_controller_down_is_partial(cli: Any, ryu_ctl: tuple[str, Sim], data_dir: Path) -> None:
+    url, _sim = ryu_ctl
+    pol = {"name": "p", "switch": "1", "action": {"kind": "queue", "queue": 1, "port": 2}}
+    assert (
+        cli("qos", "policy", "add", json.dumps(pol), "--backend", "ryu", "--controller", url).returncode == 0
+    )
+    state = data_dir / "qos" / "state.json"
+    doc = json.loads(state.read_text())
+    doc["installed"][0]["target"] = f"http://127.0.0.1:{free_port()}"  # the controller moved away
+    state.write_text(json.dumps(doc))
+    done = cli("qos", "policy", "list", "--check", "--json")
+    assert done.returncode == 1
+    envelope = done.json()
+    assert envelope["partial"] is True
+    assert envelope["data"]["check"]["policies"][0]["status"] == "unknown"
+    text = cli("qos", "policy", "list", "--check")
+    assert "could not read ryu http://127.0.0.1:" in text.stderr
+    assert "does not answer" in text.stderr
+    allowed = cli("qos", "policy", "list", "--check", "--allow-partial", "--json")
+    assert allowed.returncode == 0
+    assert allowed.json()["partial"] is True
+    assert cli("qos", "policy", "sync", "--forget").returncode == 1  # nothing it can plan, but partial
+    assert cli("qos", "policy", "sync", "--forget", "--allow-partial").returncode == 0
+    assert json.loads(state.read_text()) == doc

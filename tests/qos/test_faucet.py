@@ -33,9 +33,9 @@ def _until(predicate: Any, timeout: float, what: str) -> None:
     raise AssertionError(f"{what} not within {timeout} s")
 
 
-def _pings(src: str, dst: str) -> bool:
+def _pings(lab: Lab, src: str, dst: str) -> bool:
     return "1 received" in sh(
-        "ip", "netns", "exec", f"lab-{src}", "ping", "-c", "1", "-W", "1", dst, check=False
+        "ip", "netns", "exec", lab.netns(src), "ping", "-c", "1", "-W", "1", dst, check=False
     )
 
 
@@ -46,12 +46,17 @@ def _metered(bridge: str) -> bool:
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any) -> Lab:
     lab = lab_factory("--topo", "linear,4", "--controller", "faucet")
-    _until(lambda: _pings("h1", "10.0.0.2") and _pings("h2", "10.0.0.1"), 60, "h1 and h2 reaching each other")
+    _until(
+        lambda: _pings(lab, "h1", "10.0.0.2") and _pings(lab, "h2", "10.0.0.1"),
+        60,
+        "h1 and h2 reaching each other",
+    )
     return lab
 
 
-def test_faucet_path_meters_and_remove_rollback(lab: Lab) -> None:
+def test_faucet_path_meters_check_sync_verify_remove_rollback(lab: Lab) -> None:
     state = lab.state()
+    s1, s2 = lab.bridge(1), lab.bridge(2)
     assert state["controller"] == "faucet"
     status = lab.run("qos", "lab", "status", "--json").json()["data"]
     assert status["controller_alive"] is True
@@ -59,30 +64,58 @@ def test_faucet_path_meters_and_remove_rollback(lab: Lab) -> None:
     done = lab.run(*path_args("h1", "h2", *TCP_5201_AT_2M, "--backend", "faucet", "--json"))
     assert done.returncode == 0, done.stderr
     doc = yaml.safe_load(config.read_text())
-    assert set(doc["acls"]) == {"stackrig-lab-s1-1", "stackrig-lab-s2-2"}
-    assert doc["dps"]["lab-s1"]["interfaces"][1]["acls_in"] == ["stackrig-lab-s1-1"]
+    assert set(doc["acls"]) == {f"stackrig-{s1}-1", f"stackrig-{s2}-2"}
+    assert doc["dps"][s1]["interfaces"][1]["acls_in"] == [f"stackrig-{s1}-1"]
     assert all(m["entry"]["bands"] == [{"type": "DROP", "rate": 2000}] for m in doc["meters"].values())
-    _until(lambda: _metered("lab-s1") and _metered("lab-s2"), 30, "Faucet installing the metered flows")
+    _until(lambda: _metered(s1) and _metered(s2), 30, "Faucet installing the metered flows")
     assert any(
-        "rate=2000" in line
-        for line in sh("ovs-ofctl", "-O", "OpenFlow13", "dump-meters", "lab-s1").split("\n")
+        "rate=2000" in line for line in sh("ovs-ofctl", "-O", "OpenFlow13", "dump-meters", s1).split("\n")
     )
 
-    shaped = lab.rates("--port", "5201", "--reverse")
-    assert 0.8 * MBIT <= shaped["forward"]["bits_per_second"] <= 3.5 * MBIT, shaped
-    assert shaped["reverse"]["bits_per_second"] > 50 * MBIT, shaped
+    # the state against Faucet's configuration: a rule deleted behind stackrig's back is missing
+    assert lab.run("qos", "policy", "list", "--check").returncode == 0
+    edited = yaml.safe_load(config.read_text())
+    edited["acls"][f"stackrig-{s2}-2"] = [
+        r for r in edited["acls"][f"stackrig-{s2}-2"] if "meter" not in r["rule"].get("actions", {})
+    ]
+    config.write_text(yaml.safe_dump(edited, sort_keys=False))
+    drift = lab.run("qos", "policy", "list", "--check", "--json")
+    assert drift.returncode == 1
+    assert {p["name"]: p["status"] for p in drift.json()["data"]["check"]["policies"]} == {
+        "path-h1-h2-fwd-1": "present",
+        "path-h1-h2-fwd-2": "missing",
+    }
+    assert drift.json()["data"]["check"]["orphans"] == []  # Faucet's flows carry Faucet's cookie
+    repaired = lab.run("qos", "policy", "sync", "--reinstall", "--yes")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert lab.run("qos", "policy", "list", "--check").returncode == 0
+    _until(lambda: _metered(s2), 30, "Faucet reinstalling the metered flow")
+
+    # proof from the switches: Faucet's meter on the first switch drops while shaping
+    shaped = lab.run("qos", "verify", "--src", "h1", "--dst", "h2", "--seconds", "2", "--reverse", "--json")
+    assert shaped.returncode == 0, shaped.stdout
+    data = shaped.json()["data"]
+    assert 0.8 * MBIT <= data["forward"]["bits_per_second"] <= 3.5 * MBIT, data
+    assert data["reverse"]["bits_per_second"] > 50 * MBIT, data
+    assert data["switches"][0]["bridge"] == s1
+    assert data["switches"][0]["matched_packets"] > 0
+    assert data["switches"][0]["dropped_packets"] > 0
 
     removed = lab.run("qos", "policy", "remove", "path-h1-h2")
     assert removed.returncode == 0, removed.stderr
     assert "acls" not in yaml.safe_load(config.read_text())
-    _until(lambda: not _metered("lab-s1") and not _metered("lab-s2"), 30, "Faucet removing the metered flows")
-    assert lab.rates("--port", "5201")["forward"]["bits_per_second"] > 50 * MBIT
+    _until(lambda: not _metered(s1) and not _metered(s2), 30, "Faucet removing the metered flows")
+    unshaped = lab.run(
+        "qos", "verify", "--src", "h1", "--dst", "h2", "--seconds", "2", "--expect-min", "50M", "--json"
+    )
+    assert unshaped.returncode == 0, unshaped.stdout
+    assert unshaped.json()["data"]["switches"][0]["dropped_packets"] == 0
 
     back = lab.run("qos", "policy", "rollback")
     assert back.returncode == 0, back.stderr
-    _until(lambda: _metered("lab-s1"), 30, "the rolled-back policy returning")
+    _until(lambda: _metered(s1), 30, "the rolled-back policy returning")
     assert lab.run("qos", "policy", "rollback").returncode == 0
-    _until(lambda: not _metered("lab-s1"), 30, "the path going again")
+    _until(lambda: not _metered(s1), 30, "the path going again")
     assert lab.run("qos", "policy", "list", "--json").json()["data"]["installed"] == []
 
 
@@ -103,7 +136,7 @@ def test_faucet_rejections_change_nothing(lab: Lab, tmp_path: Path) -> None:
     broken = tmp_path / "faucet.yaml"
     doc = yaml.safe_load(before)
     doc["acls"] = {"mine": [{"rule": {"actions": {"meter": "nosuch", "allow": 1}}}]}
-    doc["dps"]["lab-s3"]["interfaces"][1]["acls_in"] = ["mine"]
+    doc["dps"][lab.bridge(3)]["interfaces"][1]["acls_in"] = ["mine"]
     broken.write_text(yaml.safe_dump(doc))
     original = broken.read_text()
     done = lab.run(

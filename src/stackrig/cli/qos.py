@@ -7,10 +7,22 @@ from typing import Annotated
 
 import typer
 
+from stackrig._units import Seconds
 from stackrig.cli import qos_views as views
 from stackrig.cli._common import finish, state
-from stackrig.cli._params import Opt, option_group
-from stackrig.cli.options import JsonOpt
+from stackrig.cli._qos_options import (
+    ControllerOpt,
+    LabNameOpt,
+    LabOpt,
+    NameOpt,
+    StateOpt,
+    backend_group,
+    faucet_group,
+    full_backend_group,
+    spec_of,
+)
+from stackrig.cli.options import AllowPartialOpt, Duration, JsonOpt
+from stackrig.errors import UsageError
 from stackrig.qos import commands as cmd
 
 app = typer.Typer(
@@ -27,64 +39,9 @@ app.add_typer(lab_app, name="lab")
 app.add_typer(policy_app, name="policy")
 app.add_typer(service_app, name="service")
 
-LabOpt = Annotated[str, typer.Option("--lab", help="Lab name (for hosts, Faucet config and PID).")]
-NameOpt = Annotated[str, typer.Option("--name", help="Lab name (interface names stay within 15 characters).")]
-StateOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--state", help="Policy state file (default: qos/state.json in the data folder).", dir_okay=False
-    ),
-]
-BackendOpt = Annotated[str, typer.Option("--backend", help="ovs | faucet | ryu | floodlight.")]
-ControllerOpt = Annotated[
-    str | None,
-    typer.Option("--controller", help="Controller REST URL (ryu, floodlight), e.g. http://127.0.0.1:8080."),
-]
-FaucetConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--faucet-config",
-        help="Faucet YAML (default: the lab's, else /etc/faucet/faucet.yaml).",
-        dir_okay=False,
-    ),
-]
-FaucetPidOpt = Annotated[
-    Path | None,
-    typer.Option("--faucet-pid", help="File holding the running Faucet's PID (default: the lab's)."),
-]
-FaucetMetricsOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--faucet-metrics", help="Faucet's Prometheus URL (default: the lab's, else http://127.0.0.1:9302)."
-    ),
-]
 
-
-def _ctx(ctx: typer.Context, state_file: Path | None = None, lab: str = "lab") -> cmd.Context:
+def _ctx(ctx: typer.Context, state_file: Path | None = None, lab: str | None = None) -> cmd.Context:
     return cmd.Context(state(ctx).paths.qos, state_file, lab)
-
-
-def _spec(
-    *,
-    backend: str = "ovs",
-    controller: str | None = None,
-    faucet_config: Path | None = None,
-    faucet_pid: Path | None = None,
-    faucet_metrics: str | None = None,
-) -> cmd.BackendSpec:
-    return cmd.BackendSpec(backend, controller, faucet_config, faucet_pid, faucet_metrics)
-
-
-_BACKEND = (Opt("backend", BackendOpt, "ovs"), Opt("controller", ControllerOpt, None))
-_FAUCET_RUNNING = (Opt("faucet_pid", FaucetPidOpt, None), Opt("faucet_metrics", FaucetMetricsOpt, None))
-#: The backend options, passed to a command as one ``spec: cmd.BackendSpec``.
-backend_group = option_group("spec", _spec, *_BACKEND)
-#: ... with Faucet's config, PID file and metrics URL (commands that install).
-full_backend_group = option_group(
-    "spec", _spec, *_BACKEND, Opt("faucet_config", FaucetConfigOpt, None), *_FAUCET_RUNNING
-)
-#: Only the running Faucet's (commands that remove through the backend recorded in the state).
-faucet_group = option_group("spec", _spec, *_FAUCET_RUNNING)
 
 
 # ------------------------------------------------------------------ lab
@@ -108,15 +65,20 @@ def lab_up(
 
 
 @lab_app.command("down", epilog="Example: sudo stackrig qos lab down")
-def lab_down(ctx: typer.Context, name: NameOpt = "lab", json_: JsonOpt = False) -> None:
-    """Remove exactly what `lab up` made (also after a crashed `lab up`)."""
-    finish(ctx, views.lab_down(cmd.lab_down(_ctx(ctx), name)), json_mode=json_)
+def lab_down(
+    ctx: typer.Context, name: LabNameOpt = None, state_file: StateOpt = None, json_: JsonOpt = False
+) -> None:
+    """Remove exactly what `lab up` made (also after a crashed `lab up`), and drop the policies on its
+    switches from the state (journaled: `policy rollback` puts them back once the lab is up again)."""
+    c = _ctx(ctx, state_file, name)
+    finish(ctx, views.lab_down(cmd.lab_down(c, c.lab)), json_mode=json_)
 
 
 @lab_app.command("status", epilog="Example: stackrig qos lab status --json")
-def lab_status(ctx: typer.Context, name: NameOpt = "lab", json_: JsonOpt = False) -> None:
+def lab_status(ctx: typer.Context, name: LabNameOpt = None, json_: JsonOpt = False) -> None:
     """Show the lab's bridges, hosts and controller, and whether each is alive (exit 1 if not)."""
-    finish(ctx, views.lab_status(cmd.lab_status(_ctx(ctx), name)), json_mode=json_)
+    c = _ctx(ctx, None, name)
+    finish(ctx, views.lab_status(cmd.lab_status(c, c.lab)), json_mode=json_)
 
 
 # ------------------------------------------------------------------ queues
@@ -124,7 +86,8 @@ def lab_status(ctx: typer.Context, name: NameOpt = "lab", json_: JsonOpt = False
 
 @app.command(
     "queues",
-    epilog="Example: sudo stackrig qos queues lab-s1 lab-h1-e --max-rate 10G --queue 1=20M --queue 2=2M",
+    epilog="Example: sudo stackrig qos queues lab-s1 lab-h1-e --max-rate 10G --queue 1=20M --queue 2=2M\n\n"
+    "Check: sudo stackrig qos queues lab-s1 lab-h1-e --check",
 )
 def queues(
     ctx: typer.Context,
@@ -132,10 +95,19 @@ def queues(
     switch: Annotated[str, typer.Argument(help="Bridge name or datapath id.")],
     ports: Annotated[list[str], typer.Argument(help="Port names or OpenFlow port numbers.")],
     max_rate: Annotated[
-        str, typer.Option("--max-rate", help="The port's rate and queue 0's cap (bit/s, SI).")
-    ] = "10G",
+        str | None,
+        typer.Option("--max-rate", help="The port's rate and queue 0's cap (bit/s, SI; default 10G)."),
+    ] = None,
     queue: Annotated[list[str] | None, typer.Option("--queue", help="ID=RATE, repeatable: 1=20M.")] = None,
     clear: Annotated[bool, typer.Option("--clear", help="Remove the QoS and Queue records instead.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Change nothing: read back the QoS and Queue records and `tc class show` of each port and "
+            "say whether the rates are in place (exit 1 if not); with --queue/--max-rate, also against them.",
+        ),
+    ] = False,
     backend: Annotated[str, typer.Option("--backend", help="ovs (ovs-vsctl here) | ryu (rest_qos).")] = "ovs",
     controller: ControllerOpt = None,
     ovsdb: Annotated[
@@ -144,8 +116,15 @@ def queues(
     json_: JsonOpt = False,
 ) -> None:
     """Give ports an OVS QoS record (linux-htb) with queues; idempotent; --clear removes them."""
-    spec = _spec(backend=backend, controller=controller)
-    result = cmd.queues(switch, ports, max_rate, queue or [], clear, spec=spec, ovsdb=ovsdb)
+    if check:
+        if clear or backend != "ovs":
+            raise UsageError("--check reads local OVS and tc: it goes without --clear and --backend")
+        finish(
+            ctx, views.queues_check(cmd.queues_check(switch, ports, max_rate, queue or [])), json_mode=json_
+        )
+        return
+    spec = spec_of(backend=backend, controller=controller)
+    result = cmd.queues(switch, ports, max_rate or "10G", queue or [], clear, spec=spec, ovsdb=ovsdb)
     finish(ctx, views.queues(result), json_mode=json_)
 
 
@@ -170,7 +149,7 @@ def policy_add(
     ] = None,
     spec: cmd.BackendSpec,
     state_file: StateOpt = None,
-    lab: LabOpt = "lab",
+    lab: LabOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Install policies (match → meter | queue | DSCP on a switch) and record them."""
@@ -178,10 +157,71 @@ def policy_add(
     finish(ctx, views.added(result), json_mode=json_)
 
 
-@policy_app.command("list", epilog="Example: stackrig qos policy list --json")
-def policy_list(ctx: typer.Context, state_file: StateOpt = None, json_: JsonOpt = False) -> None:
-    """List the installed policies and where they are."""
-    finish(ctx, views.policy_list(cmd.policy_list(_ctx(ctx, state_file))), json_mode=json_)
+@policy_app.command(
+    "list",
+    epilog="Example: stackrig qos policy list --json\n\nFor cron: stackrig qos policy list --check --quiet",
+)
+@faucet_group
+def policy_list(
+    ctx: typer.Context,
+    *,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Compare with what the switches and controllers hold: each policy present, missing or "
+            "changed, plus stray flows with stackrig's cookie on OVS (orphans); exit 1 when they differ.",
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="With --check: print one summary line.")] = False,
+    allow_partial: AllowPartialOpt = False,
+    spec: cmd.BackendSpec,
+    state_file: StateOpt = None,
+    lab: LabOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """List the installed policies and where they are (--check: and whether they still are)."""
+    c = _ctx(ctx, state_file, lab)
+    if not check:
+        if quiet:
+            raise UsageError("--quiet goes with --check")
+        finish(ctx, views.policy_list(cmd.policy_list(c)), json_mode=json_)
+        return
+    report = views.policy_check(cmd.policy_check(c, spec), quiet=quiet, allow_partial=allow_partial)
+    finish(ctx, report, json_mode=json_)
+
+
+@policy_app.command(
+    "sync",
+    epilog="Example: stackrig qos policy sync --reinstall --remove-orphans (dry run), then again with --yes",
+)
+@faucet_group
+def policy_sync(
+    ctx: typer.Context,
+    *,
+    reinstall: Annotated[
+        bool, typer.Option("--reinstall", help="Push what the state says where it is missing or changed.")
+    ] = False,
+    forget: Annotated[
+        bool,
+        typer.Option("--forget", help="Drop from the state what the network no longer has (journaled)."),
+    ] = False,
+    remove_orphans: Annotated[
+        bool, typer.Option("--remove-orphans", help="Delete OVS flows with stackrig's cookie in no record.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Do it (without: a dry run that exits 1 if anything would change).")
+    ] = False,
+    allow_partial: AllowPartialOpt = False,
+    spec: cmd.BackendSpec,
+    state_file: StateOpt = None,
+    lab: LabOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Make the state and the network agree, in the direction you pick (a dry run unless --yes)."""
+    req = cmd.SyncRequest(reinstall, forget, remove_orphans, yes)
+    result = cmd.policy_sync(_ctx(ctx, state_file, lab), spec, req)
+    finish(ctx, views.policy_sync(result, allow_partial=allow_partial), json_mode=json_)
 
 
 @policy_app.command("remove", epilog="Example: stackrig qos policy remove path-h1-h2")
@@ -192,7 +232,7 @@ def policy_remove(
     names: Annotated[list[str], typer.Argument(help="Policy names or group names (a path's name).")],
     spec: cmd.BackendSpec,
     state_file: StateOpt = None,
-    lab: LabOpt = "lab",
+    lab: LabOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Remove policies from the network (through the backend that installed them) and the state."""
@@ -207,7 +247,7 @@ def policy_rollback(
     *,
     spec: cmd.BackendSpec,
     state_file: StateOpt = None,
-    lab: LabOpt = "lab",
+    lab: LabOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Undo the last change: remove what it added, put back what it removed."""
@@ -285,7 +325,7 @@ def path(
     name: Annotated[str | None, typer.Option("--name", help="Group name (default path-SRC-DST).")] = None,
     spec: cmd.BackendSpec,
     state_file: StateOpt = None,
-    lab: LabOpt = "lab",
+    lab: LabOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Install one policy per switch on the shortest path between two hosts."""
@@ -303,17 +343,58 @@ def path(
 
 
 @app.command(
-    "verify", epilog="Example: sudo stackrig qos verify --src h1 --dst h2 --expect-max 3.5M --reverse"
+    "verify",
+    epilog="Example: sudo stackrig qos verify --src h1 --dst h2 --sizes 64,512,1400\n\n"
+    "Without a policy: sudo stackrig qos verify --src h1 --dst h2 --expect-min 50M",
 )
 def verify(
     ctx: typer.Context,
     *,
     src: Annotated[str, typer.Option("--src", help="Sending lab host (h1 or 10.0.0.1).")],
     dst: Annotated[str, typer.Option("--dst", help="Receiving lab host (runs the iperf3 server).")],
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            "--policy", help="Policy or group to check (default: the path group recorded for --src/--dst)."
+        ),
+    ] = None,
+    sizes: Annotated[
+        str | None,
+        typer.Option(
+            "--sizes",
+            help="Payload sizes in bytes, e.g. 64,512,1400: UDP datagrams (-l) at twice the meter's rate, "
+            "TCP segments (--set-mss, at least 88); one test per size and protocol.",
+        ),
+    ] = None,
+    protocol: Annotated[
+        str,
+        typer.Option("--protocol", help="auto (the policy's; TCP without --sizes) | tcp | udp | both."),
+    ] = "auto",
+    tolerance: Annotated[
+        str | None,
+        typer.Option(
+            "--tolerance",
+            help="How far from a meter's rate is still enforced: TCP at most 1+T times it (default 50%), "
+            "UDP within ±T (default 25%); 30% sets both, tcp=60%,udp=20% each.",
+        ),
+    ] = None,
     port: Annotated[
-        int, typer.Option("--port", help="iperf3 server port (the reverse test uses port+1).")
-    ] = 5201,
-    seconds: Annotated[float, typer.Option("--seconds", help="Length of each test.")] = 3.0,
+        int | None,
+        typer.Option(
+            "--port",
+            help="iperf3 server port (default: the policy's, else 5201; the reverse test uses port+1).",
+        ),
+    ] = None,
+    seconds: Annotated[
+        float,
+        typer.Option(
+            "--duration",
+            "--seconds",
+            "-t",
+            click_type=Duration(),
+            help="Length of each test, whole seconds (iperf3's -t): 3s, 1m; a bare number is seconds.",
+        ),
+    ] = Seconds(3),
     reverse: Annotated[bool, typer.Option("--reverse", help="Also measure dst→src.")] = False,
     expect_max: Annotated[
         str | None, typer.Option("--expect-max", help="Fail (exit 1) above this rate.")
@@ -321,10 +402,12 @@ def verify(
     expect_min: Annotated[
         str | None, typer.Option("--expect-min", help="Fail (exit 1) below this rate.")
     ] = None,
-    lab: LabOpt = "lab",
+    state_file: StateOpt = None,
+    lab: LabOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Measure the rate between two lab hosts with iperf3 (inside their namespaces)."""
+    """Prove a policy is enforced: iperf3 between two lab hosts (in their namespaces) and the switches'
+    counters (flows, meters, queues) before and after; DSCP from a capture on the receiver."""
     req = cmd.verify_request(
         src=src,
         dst=dst,
@@ -333,5 +416,9 @@ def verify(
         reverse=reverse,
         expect_max=expect_max,
         expect_min=expect_min,
+        policy=policy,
+        sizes=sizes,
+        protocol=protocol,
+        tolerance=tolerance,
     )
-    finish(ctx, views.verify(cmd.verify(_ctx(ctx, None, lab), req)), json_mode=json_)
+    finish(ctx, views.verify(cmd.verify(_ctx(ctx, state_file, lab), req)), json_mode=json_)

@@ -17,12 +17,13 @@ from stackrig.errors import ExitCode
 from stackrig.qos.model import Policy, Service, format_rate
 
 if TYPE_CHECKING:
-    from stackrig.qos.commands import LabDown, PolicyListing, ServiceListing
+    from stackrig.qos.commands import CheckedListing, LabDown, PolicyListing, ServiceListing
+    from stackrig.qos.drift import CheckResult, SyncResult
     from stackrig.qos.lab import LabState, LabStatus
     from stackrig.qos.manage import ChangeResult
-    from stackrig.qos.queues import QueuesResult
+    from stackrig.qos.queues import QueuesCheck, QueuesResult
     from stackrig.qos.state import Installed
-    from stackrig.qos.verify import VerifyResult
+    from stackrig.qos.verify import RunReport, SwitchReport, VerifyResult
 
 __all__ = [
     "added",
@@ -30,8 +31,11 @@ __all__ = [
     "lab_status",
     "lab_up",
     "path",
+    "policy_check",
     "policy_list",
+    "policy_sync",
     "queues",
+    "queues_check",
     "removed",
     "rollback",
     "service",
@@ -86,8 +90,15 @@ def lab_down(result: LabDown) -> output.Report:
         console.print(
             f"lab {result.name} down; removed: {', '.join(result.removed) or 'nothing (already gone)'}"
         )
+        if result.forgotten:
+            names = ", ".join(r.policy.name for r in result.forgotten)
+            console.print(
+                f"dropped {len(result.forgotten)} policies on its switches from the state: {names} "
+                "(`stackrig qos policy rollback` puts them back once the lab is up again)"
+            )
 
-    return output.Report({"name": result.name, "removed": list(result.removed)}, render)
+    data = {"name": result.name, "removed": list(result.removed), "forgotten": result.forgotten}
+    return output.Report(data, render)
 
 
 def lab_status(status: LabStatus) -> output.Report:
@@ -111,6 +122,30 @@ def lab_status(status: LabStatus) -> output.Report:
 # ------------------------------------------------------------------ queues
 
 
+def queues_check(result: QueuesCheck) -> output.Report:
+    """``queues --check``: each port's records against its tc classes."""
+
+    def render(console: Console) -> None:
+        for port in result.ports:
+            head = f"{result.bridge} {port.port}: "
+            if port.qos_type is None:
+                console.print(head + f"NOT in place: {port.detail}", markup=False)
+                continue
+            rate = format_rate(port.max_rate) if port.max_rate else "?"
+            state = "in place" if port.ok else "NOT in place"
+            tail = f" ({port.detail})" if port.detail else ""
+            console.print(f"{head}{port.qos_type} max {rate}: {state}{tail}", markup=False)
+            for q in port.queues:
+                want = format_rate(q.configured) if q.configured else "-"
+                tc = format_rate(q.in_tc) if q.in_tc else "none"
+                note = f" ({q.detail})" if q.detail else ""
+                console.print(
+                    f"  q{q.queue}: record {want}, tc ceil {tc}: {'ok' if q.ok else 'NOT ok'}{note}"
+                )
+
+    return output.Report(result, render, exit_code=ExitCode.OK if result.ok else ExitCode.FAILED)
+
+
 def queues(result: QueuesResult) -> output.Report:
     def render(console: Console) -> None:
         for port in result.ports:
@@ -127,8 +162,9 @@ def queues(result: QueuesResult) -> output.Report:
 
 
 def added(result: ChangeResult) -> output.Report:
-    """``policy add``: the records it installed."""
-    return output.Report(result, _installed(f"added {len(result.added)} policies", result.added))
+    """``policy add``: the records it installed (a note for each stale record it replaced)."""
+    render = _installed(f"added {len(result.added)} policies", result.added)
+    return output.Report(result, render, warnings=result.notes)
 
 
 def removed(result: ChangeResult) -> output.Report:
@@ -160,7 +196,85 @@ def path(result: ChangeResult) -> output.Report:
             table.add_row(*_policy_row(p))
         console.print(table)
 
-    return output.Report(result, render)
+    return output.Report(result, render, warnings=result.notes)
+
+
+# ------------------------------------------------------------------ check, sync
+
+
+_STATUS_STYLE = {"present": "green", "missing": "red", "changed": "yellow", "unknown": "dim"}
+
+
+def _check_exit(result: CheckResult, allow_partial: bool) -> ExitCode:
+    drifted = any(p.status in ("missing", "changed") for p in result.policies) or result.orphans
+    if drifted or (result.partial and not allow_partial):
+        return ExitCode.FAILED
+    return ExitCode.OK
+
+
+def _failed_parts(result: CheckResult) -> tuple[str, ...]:
+    return tuple(f"could not read {b.backend} {b.target}: {b.error}" for b in result.backends if b.error)
+
+
+def _render_check(result: CheckResult, console: Console) -> None:
+    for p in result.policies:
+        if p.status != "present":
+            console.print(f"{p.status}: {p.name} ({p.backend} {p.target}): {p.detail}", markup=False)
+    if result.orphans:
+        console.print("orphan flows (stackrig's cookie, in no record):")
+        for o in result.orphans:
+            rule = "priority=" + o.flow.split("priority=", 1)[-1] if "priority=" in o.flow else o.flow
+            console.print(f"  {o.switch} cookie={o.cookie}: {rule}", markup=False)
+    console.print(result.summary, markup=False)
+
+
+def policy_check(listing: CheckedListing, *, quiet: bool, allow_partial: bool) -> output.Report:
+    """``policy list --check``: each policy's status; ``--quiet``: the summary line only."""
+    result = listing.check
+
+    def render(console: Console) -> None:
+        if quiet:
+            console.print(result.summary, markup=False)
+            return
+        console.print(f"{len(listing.installed)} policies in {listing.state_file}")
+        if listing.installed:
+            table = _table("name", "switch", "match", "action", "backend", "status")
+            for record, seen in zip(listing.installed, result.policies, strict=True):
+                status = f"[{_STATUS_STYLE[seen.status]}]{seen.status}[/]"
+                table.add_row(*_policy_row(record.policy), record.backend, status)
+            console.print(table)
+        _render_check(result, console)
+
+    return output.Report(
+        listing,
+        render,
+        warnings=_failed_parts(result),
+        partial=result.partial,
+        exit_code=_check_exit(result, allow_partial),
+    )
+
+
+def policy_sync(result: SyncResult, *, allow_partial: bool) -> output.Report:
+    def render(console: Console) -> None:
+        verb = {"reinstall": "reinstall", "forget": "forget", "remove-orphan": "remove orphan flow"}
+        done = {"reinstall": "reinstalled", "forget": "forgot", "remove-orphan": "removed orphan flow"}
+        for a in result.actions:
+            word = f"would {verb[a.action]}" if result.dry_run else done[a.action]
+            where = (
+                f"{a.switch} ({a.backend})"
+                if a.action == "remove-orphan"
+                else f"{a.backend} {int(a.switch, 16):#x}"
+            )
+            console.print(f"{word} {a.name} on {where}", markup=False)
+        if not result.actions:
+            console.print("nothing to do in the directions asked for")
+        elif result.dry_run:
+            console.print("dry run: nothing changed; run again with --yes to do it")
+        console.print((result.after or result.before).summary, markup=False)
+
+    final = result.after or result.before
+    code = ExitCode.OK if result.settled and (allow_partial or not final.partial) else ExitCode.FAILED
+    return output.Report(result, render, warnings=_failed_parts(final), partial=final.partial, exit_code=code)
 
 
 # ------------------------------------------------------------------ services
@@ -194,12 +308,66 @@ def service_list(listing: ServiceListing) -> output.Report:
 # ------------------------------------------------------------------ verify
 
 
+def _count(n: int, unit: str) -> str:
+    return f"{n:,} {unit}"
+
+
+def _switch_line(s: SwitchReport) -> str:
+    head = f"{s.bridge} ({int(s.switch, 16):#x}): "
+    if not s.policies:
+        return head + "no flow of the policy"
+    line = head + f"matched {_count(s.matched_packets, 'packets')} ({_count(s.matched_bytes, 'bytes')})"
+    if s.meters:
+        meters = ",".join(str(m) for m in s.meters)
+        share = f" ({100 * s.dropped_packets / s.meter_packets:.0f}%)" if s.meter_packets else ""
+        line += f"; meter {meters} dropped {_count(s.dropped_packets, 'packets')}{share}"
+    for q in s.queues:
+        line += f"; port {q.port} queue {q.queue}: {_count(q.packets, 'packets')}"
+    return line
+
+
+def _run_line(r: RunReport) -> str:
+    name = {"tcp": "tcp", "udp": "udp"}[r.protocol]
+    if r.protocol == "udp":
+        name += f" {r.size} B" if r.size else ""
+        sent = f" of {format_rate(r.sent_bps)} sent"
+    else:
+        name += f" mss {r.mss}" if r.mss else ""
+        sent = ""
+    line = f"{name}: {format_rate(r.received_bps)}{sent}"
+    if r.high_bps is not None:
+        bound = (
+            f"{format_rate(r.low_bps)}-{format_rate(r.high_bps)}"
+            if r.low_bps
+            else f"<= {format_rate(r.high_bps)}"
+        )
+        line += f" (expected {bound})"
+    return line + (": ok" if r.ok else ": FAIL")
+
+
 def verify(result: VerifyResult) -> output.Report:
     def render(console: Console) -> None:
-        for m in (result.forward, result.reverse):
-            if m is not None:
-                console.print(f"{m.src} → {m.dst} (port {m.port}): {m.human}")
+        if result.policy is not None:
+            kind = (
+                f" ({result.kind}{f' {format_rate(result.limit)}' if result.limit else ''})"
+                if result.kind
+                else ""
+            )
+            console.print(f"policy {result.policy}{kind}: {result.src} → {result.dst}, port {result.port}")
+        for s in result.switches if result.policy is not None else ():  # measured only: no flows to count
+            console.print(_switch_line(s), markup=False)
+        if result.policy is None:
+            m = result.forward
+            console.print(f"{m.src} → {m.dst} (port {m.port}): {m.human}")
+        for r in result.runs if result.policy is not None else ():
+            console.print(_run_line(r), markup=False)
+        if result.dscp is not None:
+            d = result.dscp
+            console.print(f"dscp on {result.dst}: {d.marked} of {d.packets} packets marked {d.expected}")
+        if result.reverse is not None:
+            m = result.reverse
+            console.print(f"{m.src} → {m.dst} (port {m.port}): {m.human}")
         for problem in result.problems:
-            console.print(f"FAIL: {problem}")
+            console.print(f"FAIL: {problem}", markup=False)
 
     return output.Report(result, render, exit_code=ExitCode.OK if result.ok else ExitCode.FAILED)

@@ -25,6 +25,7 @@ __all__ = [
     "LabSpec",
     "LabState",
     "check_controller",
+    "default_lab",
     "lab_file",
     "lab_names",
     "load_lab",
@@ -145,6 +146,12 @@ def _host_dict(host: LabHost) -> dict[str, Any]:
 
 def lab_file(qos_dir: Path, name: str) -> Path:
     return qos_dir / "labs" / f"{check_name(name, '--name')}.json"
+
+
+def default_lab(qos_dir: Path) -> str:
+    """The lab commands mean when none is named: the only one in the data folder, else ``lab``."""
+    names = sorted(p.stem for p in (qos_dir / "labs").glob("*.json"))
+    return names[0] if len(names) == 1 else "lab"
 
 
 def load_lab(qos_dir: Path, name: str) -> LabState:

@@ -10,15 +10,33 @@ from typing import Any
 
 from stackrig._io import read_text
 from stackrig.errors import UsageError
+from stackrig.qos import drift, manage
 from stackrig.qos import lab as _lab
-from stackrig.qos import manage
 from stackrig.qos import verify as _verify
 from stackrig.qos.backends import BackendSpec, open_backend, opener
+from stackrig.qos.drift import SyncRequest
 from stackrig.qos.model import Policy, Service, parse_rate
-from stackrig.qos.queues import QueuesRequest, QueuesResult, apply_queues, apply_queues_ryu, parse_queue
+from stackrig.qos.queues import (
+    QueuesCheck,
+    QueuesRequest,
+    QueuesResult,
+    apply_queues,
+    apply_queues_ryu,
+    check_queues,
+    parse_queue,
+)
 from stackrig.qos.state import Installed, PolicyState
 
-__all__ = ["BackendSpec", "Context", "JournalLine", "LabDown", "PolicyListing", "ServiceListing"]
+__all__ = [
+    "BackendSpec",
+    "CheckedListing",
+    "Context",
+    "JournalLine",
+    "LabDown",
+    "PolicyListing",
+    "ServiceListing",
+    "SyncRequest",
+]
 
 DEFAULT_FAUCET_CONFIG = Path("/etc/faucet/faucet.yaml")
 DEFAULT_FAUCET_METRICS = "http://127.0.0.1:9302"
@@ -28,19 +46,24 @@ DEFAULT_FAUCET_METRICS = "http://127.0.0.1:9302"
 class Context:
     qos_dir: Path
     state_file: Path | None = None
-    lab: str = "lab"
+    lab_name: str | None = None  # None: the only lab in the data folder, else "lab"
 
     @property
     def state_path(self) -> Path:
         return self.state_file or self.qos_dir / "state.json"
 
+    @property
+    def lab(self) -> str:
+        return self.lab_name or _lab.default_lab(self.qos_dir)
+
 
 @dataclass(frozen=True, slots=True)
 class LabDown:
-    """What ``lab down`` removed."""
+    """What ``lab down`` removed from the machine, and the policies it dropped from the state."""
 
     name: str
     removed: tuple[str, ...]
+    forgotten: tuple[Installed, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +85,16 @@ class PolicyListing:
     def of(cls, state: PolicyState) -> PolicyListing:
         journal = tuple(JournalLine(j.txn, j.command, j.time) for j in state.journal)
         return cls(str(state.path), tuple(state.installed), journal)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedListing:
+    """``policy list --check``: the listing, and what the network holds of it."""
+
+    state_file: str
+    installed: tuple[Installed, ...]
+    journal: tuple[JournalLine, ...]
+    check: drift.CheckResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +124,11 @@ def resolve_spec(ctx: Context, spec: BackendSpec) -> BackendSpec:
         config = config or DEFAULT_FAUCET_CONFIG
     # Also for records of the faucet backend removed or rolled back without --backend.
     metrics = metrics or DEFAULT_FAUCET_METRICS
-    return replace(spec, faucet_config=config, faucet_pid_file=pid_file, faucet_metrics=metrics)
+    # A lab's OVS backend sees only the lab's bridges: every lab numbers its switches from 1.
+    bridges = spec.ovs_bridges or (tuple(lab.bridges) if lab is not None else None)
+    return replace(
+        spec, faucet_config=config, faucet_pid_file=pid_file, faucet_metrics=metrics, ovs_bridges=bridges
+    )
 
 
 # ------------------------------------------------------------------ lab
@@ -104,7 +141,12 @@ def lab_up(ctx: Context, topo: str, controller: str, name: str) -> _lab.LabState
 
 
 def lab_down(ctx: Context, name: str) -> LabDown:
-    return LabDown(name, tuple(_lab.lab_down(ctx.qos_dir, name)))
+    """Remove the lab, then the policies on its switches from the state (journaled)."""
+    _lab.require_root()
+    lab = _lab.load_lab(ctx.qos_dir, name)
+    removed = tuple(_lab.lab_down(ctx.qos_dir, name))
+    forgotten = manage.forget_lab(ctx.state_path, name, lab.bridges, lab.faucet_config)
+    return LabDown(name, removed, forgotten)
 
 
 def lab_status(ctx: Context, name: str) -> _lab.LabStatus:
@@ -140,6 +182,13 @@ def queues(
     raise UsageError(f"qos queues works with --backend ovs or ryu, not {spec.kind}")
 
 
+def queues_check(
+    switch: str, ports: Sequence[str], max_rate: str | None, queue: Sequence[str]
+) -> QueuesCheck:
+    rate = parse_rate(max_rate, field_name="--max-rate") if max_rate is not None else None
+    return check_queues(switch, ports, queues=[parse_queue(q) for q in queue], max_rate=rate)
+
+
 # ------------------------------------------------------------------ policies
 
 
@@ -164,9 +213,7 @@ def _open(ctx: Context, spec: BackendSpec) -> Any:
 
 
 def _opener(ctx: Context, spec: BackendSpec) -> manage.Opener:
-    resolved = resolve_spec(ctx, spec)
-    open_for = opener(resolved)
-    return open_for  # type: ignore[no-any-return]
+    return opener(resolve_spec(ctx, spec))
 
 
 def policy_add(
@@ -174,11 +221,28 @@ def policy_add(
 ) -> manage.ChangeResult:
     services = manage.list_state(ctx.state_path).services
     policies = _load_policies(texts, file, services)
-    return manage.add_policies(_open(ctx, spec), ctx.state_path, policies, command="policy add")
+    return manage.add_policies(
+        _open(ctx, spec), ctx.state_path, policies, command="policy add", opener=_opener(ctx, spec)
+    )
+
+
+def _lab_in_use(ctx: Context) -> bool:
+    return _lab_or_none(ctx) is not None
 
 
 def policy_list(ctx: Context) -> PolicyListing:
     return PolicyListing.of(manage.list_state(ctx.state_path))
+
+
+def policy_check(ctx: Context, spec: BackendSpec) -> CheckedListing:
+    """The listing with each policy's status on the network, and OVS orphans."""
+    listing = policy_list(ctx)
+    result = drift.check(ctx.state_path, _opener(ctx, spec), scan_ovs=_lab_in_use(ctx))
+    return CheckedListing(listing.state_file, listing.installed, listing.journal, result)
+
+
+def policy_sync(ctx: Context, spec: BackendSpec, req: drift.SyncRequest) -> drift.SyncResult:
+    return drift.sync(ctx.state_path, _opener(ctx, spec), req, scan_ovs=_lab_in_use(ctx))
 
 
 def policy_remove(ctx: Context, spec: BackendSpec, names: Sequence[str]) -> manage.ChangeResult:
@@ -232,24 +296,40 @@ def path(ctx: Context, spec: BackendSpec, req: manage.PathRequest, dry_run: bool
     policies = manage.plan_path(backend.topology(), req)
     if dry_run:
         return manage.ChangeResult("path", dry_run=True, planned=tuple(policies))
-    return manage.add_policies(backend, ctx.state_path, policies, command="path")
+    return manage.add_policies(backend, ctx.state_path, policies, command="path", opener=_opener(ctx, spec))
 
 
 def verify_request(
     *,
     src: str,
     dst: str,
-    port: int,
+    port: int | None,
     seconds: float,
     reverse: bool,
     expect_max: str | None,
     expect_min: str | None,
+    policy: str | None = None,
+    sizes: str | None = None,
+    protocol: str = "auto",
+    tolerance: str | None = None,
 ) -> _verify.VerifyRequest:
     hi = parse_rate(expect_max, field_name="--expect-max") if expect_max else None
     lo = parse_rate(expect_min, field_name="--expect-min") if expect_min else None
-    return _verify.VerifyRequest(src, dst, port, seconds, reverse, hi, lo)
+    return _verify.VerifyRequest(
+        src,
+        dst,
+        port,
+        seconds,
+        reverse,
+        hi,
+        lo,
+        policy,
+        _verify.parse_sizes(sizes),
+        protocol.lower(),
+        _verify.parse_tolerance(tolerance),
+    )
 
 
 def verify(ctx: Context, req: _verify.VerifyRequest) -> _verify.VerifyResult:
     lab = _lab.load_lab(ctx.qos_dir, ctx.lab)
-    return _verify.verify(lab, req)
+    return _verify.verify(lab, req, manage.list_state(ctx.state_path).installed)

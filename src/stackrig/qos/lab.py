@@ -27,6 +27,7 @@ from stackrig.qos._lab_plan import (
     LabSpec,
     LabState,
     check_controller,
+    default_lab,
     lab_file,
     lab_names,
     load_lab,
@@ -37,10 +38,12 @@ from stackrig.qos._lab_system import (
     existing_links,
     existing_netns,
     in_netns,
+    machine_lock,
     ovs_running,
     pid_is,
     require_root,
     start_ovs,
+    started_ovs,
     stop_ovs,
     stop_pid,
 )
@@ -52,6 +55,7 @@ __all__ = [
     "LabState",
     "LabStatus",
     "check_controller",
+    "default_lab",
     "lab_down",
     "lab_file",
     "lab_names",
@@ -59,6 +63,7 @@ __all__ = [
     "lab_up",
     "load_lab",
     "parse_topo",
+    "require_root",
     "stop_pid",
 ]
 
@@ -79,27 +84,34 @@ def lab_up(
         )
     for tool in ("ovs-vsctl", "ip", "ethtool"):
         _tools.require(tool, needed_for="qos lab")
-    if not ovs_running():
-        start_ovs()
-        state.started_ovs = True
-    busy = (set(state.bridges) & existing_bridges()) | (
-        {h.veth for h in state.hosts} | set(state.bridges)
-    ) & existing_links()
-    busy |= {h.netns for h in state.hosts} & existing_netns()
-    if busy:
-        if state.started_ovs:
-            stop_ovs()
-        raise ConflictError(
-            f"lab {spec.name!r} would reuse names that exist: {', '.join(sorted(busy))}",
-            hint="pick another --name, or remove them",
-        )
-    if spec.controller == "faucet":
-        _faucet.plan_faucet(state)
-    state.save()  # the plan is on disk before the first thing exists
-    try:
+    with machine_lock():
+        if not ovs_running():
+            start_ovs()
+            state.started_ovs = True
+        busy = (set(state.bridges) & existing_bridges()) | (
+            {h.veth for h in state.hosts} | set(state.bridges)
+        ) & existing_links()
+        busy |= {h.netns for h in state.hosts} & existing_netns()
+        if busy:
+            if state.started_ovs:
+                stop_ovs()
+            raise ConflictError(
+                f"lab {spec.name!r} would reuse names that exist: {', '.join(sorted(busy))}",
+                hint="pick another --name, or remove them",
+            )
         if spec.controller == "faucet":
-            _faucet.start_faucet(state)
-        _build(state)
+            _faucet.plan_faucet(state)
+        state.save()  # the plan is on disk before the first thing exists
+        try:
+            if spec.controller == "faucet":
+                _faucet.start_faucet(state)
+            _build(state)
+        except BaseException:
+            log.warning("lab up failed; removing what it made")
+            with contextlib.suppress(StackrigError):
+                _teardown(state)
+            raise
+    try:
         if spec.controller == "faucet":
             _faucet.wait_connected(state)
         if start_controller is not None:
@@ -108,7 +120,7 @@ def lab_up(
         state.save()
     except BaseException:
         log.warning("lab up failed; removing what it made")
-        with contextlib.suppress(StackrigError):
+        with contextlib.suppress(StackrigError), machine_lock():
             _teardown(state)
         raise
     return state
@@ -197,6 +209,36 @@ def _build(state: LabState) -> None:
                 )
 
 
+def _our_qos(bridges: set[str]) -> tuple[list[str], list[str], list[str]]:
+    """The ports of these bridges that carry a QoS record stackrig made (``qos queues``), those
+    records, and their queues."""
+    if not bridges:
+        return [], [], []
+    from stackrig.qos.backends.ovs import vsctl_list
+
+    bridge_rows, port_rows, qos_rows = vsctl_list(
+        ("Bridge", "name,ports"),
+        ("Port", "_uuid,name,qos"),
+        ("QoS", "_uuid,queues,external_ids"),
+        needed_for="qos lab down",
+    )
+    ports = {
+        p
+        for b in bridge_rows
+        if b["name"] in bridges
+        for p in (b["ports"] if isinstance(b["ports"], list) else [b["ports"]])
+    }
+    ours = {
+        str(q["_uuid"]): q
+        for q in qos_rows
+        if isinstance(q["external_ids"], dict) and q["external_ids"].get("stackrig") == "qos"
+    }
+    on = [p for p in port_rows if p["_uuid"] in ports and isinstance(p["qos"], str) and p["qos"] in ours]
+    qos = sorted({str(p["qos"]) for p in on})
+    queues = [str(u) for q in qos if isinstance(ours[q]["queues"], dict) for u in ours[q]["queues"].values()]
+    return [str(p["name"]) for p in on], qos, queues
+
+
 def _teardown(state: LabState) -> list[str]:
     """Remove everything the lab lists that still exists; returns what was removed."""
     removed: list[str] = []
@@ -205,6 +247,16 @@ def _teardown(state: LabState) -> list[str]:
         removed.append(f"controller pid {state.controller_pid}")
     if ovs_running():
         bridges = existing_bridges()
+        # QoS and Queue are root tables: they outlive the ports they were on unless destroyed. The
+        # ports let go of them first, in their own transaction (not in the del-br one: OVSDB then
+        # still counts the deleted ports' references).
+        ports, qos, queues = _our_qos(set(state.bridges) & bridges)
+        if qos:
+            args = ["--timeout=30"] + [x for port in ports for x in ("--", "clear", "port", port, "qos")]
+            args += [x for q in qos for x in ("--", "destroy", "qos", q)]
+            args += [x for q in queues for x in ("--", "destroy", "queue", q)]
+            _proc.run("ovs-vsctl", args, timeout=60)
+            removed.append(f"{len(qos)} QoS records")
         args = ["--timeout=30"]
         for bridge in state.bridges:
             if bridge in bridges:
@@ -213,17 +265,20 @@ def _teardown(state: LabState) -> list[str]:
         if len(args) > 1:
             _proc.run("ovs-vsctl", args, timeout=60)
     netns = existing_netns()
+    veths = [h.veth for h in state.hosts if h.veth in existing_links()]
     for host in state.hosts:
         if host.netns in netns:
             _proc.run("ip", ["netns", "del", host.netns], timeout=30)
             removed.append(f"netns {host.netns}")
+    # A namespace's end of a veth goes with it, and the kernel then drops the pair (some at once,
+    # some a little later): the veths that existed are all reported, whichever way they went.
     links = existing_links()
-    for host in state.hosts:
-        if host.veth in links:
-            _proc.run("ip", ["link", "del", host.veth], timeout=30, check=False)
-            removed.append(f"veth {host.veth}")
-    if state.started_ovs and ovs_running() and not existing_bridges():
-        stop_ovs()
+    for veth in veths:
+        if veth in links:
+            _proc.run("ip", ["link", "del", veth], timeout=30, check=False)
+        removed.append(f"veth {veth}")
+    if (state.started_ovs or started_ovs()) and ovs_running() and not existing_bridges():
+        stop_ovs()  # the last lab on an OVS a lab started
         removed.append("OVS daemons")
     return removed
 
@@ -231,7 +286,8 @@ def _teardown(state: LabState) -> list[str]:
 def lab_down(qos_dir: Path, name: str) -> list[str]:
     require_root()
     state = load_lab(qos_dir, name)
-    removed = _teardown(state)
+    with machine_lock():
+        removed = _teardown(state)
     if state.path is not None:
         with contextlib.suppress(FileNotFoundError):
             state.path.unlink()

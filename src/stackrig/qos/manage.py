@@ -14,6 +14,7 @@ from pathlib import Path
 
 from stackrig.errors import ConflictError, StackrigError, UsageError
 from stackrig.qos.backends._base import Backend
+from stackrig.qos.drift import clear_leftovers, observe_records
 from stackrig.qos.model import PROTOCOLS, Action, Match, Policy, Service, check_name
 from stackrig.qos.state import Installed, PolicyState, locked_state
 from stackrig.qos.topology import Topology, find_path
@@ -23,6 +24,7 @@ __all__ = [
     "PathRequest",
     "add_policies",
     "add_service",
+    "forget_lab",
     "list_state",
     "plan_path",
     "remove_policies",
@@ -44,6 +46,7 @@ class ChangeResult:
     dry_run: bool = False
     planned: tuple[Policy, ...] = ()
     state_file: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def list_state(path: Path) -> PolicyState:
@@ -57,9 +60,19 @@ def _push(backend: Backend, state: PolicyState, policies: Sequence[Policy]) -> l
 
 
 def add_policies(
-    backend: Backend, state_path: Path, policies: Sequence[Policy], *, command: str
+    backend: Backend,
+    state_path: Path,
+    policies: Sequence[Policy],
+    *,
+    command: str,
+    opener: Opener | None = None,
 ) -> ChangeResult:
-    """Install ``policies`` and record them; names must be new."""
+    """Install ``policies`` and record them; names must be new.
+
+    A name that is recorded but whose flows are gone from the network (``--check`` would
+    call it missing; asked through ``opener``) is not a conflict: it is installed again and
+    the stale record replaced, with a note.
+    """
     if not policies:
         raise UsageError("no policies to add")
     names = [p.name for p in policies]
@@ -67,21 +80,47 @@ def add_policies(
     if dup:
         raise UsageError(f"policy name {sorted(dup)[0]!r} is given twice")
     with locked_state(state_path) as state:
-        existing = {r.policy.name for r in state.installed} | {r.policy.group for r in state.installed}
-        clash = [n for n in names if n in existing]
-        if clash:
-            raise ConflictError(
-                f"a policy named {clash[0]!r} is already installed",
-                hint=f"remove it first: stackrig qos policy remove {clash[0]}",
-            )
+        groups_in_use = {r.policy.group for r in state.installed if r.policy.group}
+        clash_group = [n for n in names if n in groups_in_use]
+        if clash_group:
+            raise ConflictError(f"a policy named {clash_group[0]!r} is already installed (a group)")
+        stale = [r for r in state.installed if r.policy.name in set(names)]
+        if stale:
+            _stale_or_conflict(stale, opener)
         groups = {p.group for p in policies if p.group} - {p.name for p in policies}
-        installed_names = {r.policy.name for r in state.installed}
+        installed_names = {r.policy.name for r in state.installed} - {r.policy.name for r in stale}
         if groups & installed_names:
             raise ConflictError(f"group name {sorted(groups & installed_names)[0]!r} is a policy name")
+        state.installed = [r for r in state.installed if r not in stale]
+        if stale and opener is not None:
+            clear_leftovers(stale, opener)
         added = _push(backend, state, policies)
-        state.record(command, added, [])
+        state.installed += stale  # record() removes them again, journaled
+        state.record(command, added, stale)
         _save_or_undo(state, lambda: backend.delete(added))
-        return ChangeResult(command, added=tuple(added), state_file=str(state_path))
+        notes = tuple(
+            f"policy {r.policy.name!r} was recorded but its flows were gone ({r.backend} {r.target}): "
+            "installed again"
+            for r in stale
+        )
+        return ChangeResult(command, added=tuple(added), state_file=str(state_path), notes=notes)
+
+
+def _stale_or_conflict(records: list[Installed], opener: Opener | None) -> None:
+    """Pass when every record is missing on the network, else raise the name conflict."""
+    name = records[0].policy.name
+    conflict = ConflictError(
+        f"a policy named {name!r} is already installed",
+        hint=f"remove it first: stackrig qos policy remove {name}",
+    )
+    if opener is None:
+        raise conflict
+    seen, _orphans, errors = observe_records(records, opener)
+    there = [r for r in records if seen.get(r.key) is None or seen[r.key].status != "missing"]
+    if there or errors:
+        if there:
+            conflict.message = f"a policy named {there[0].policy.name!r} is already installed"
+        raise conflict
 
 
 def _save_or_undo(state: PolicyState, undo: Callable[[], None]) -> None:
@@ -118,6 +157,8 @@ def rollback(state_path: Path, opener: Opener) -> ChangeResult:
         if not state.journal:
             raise UsageError(f"nothing to roll back in {state_path}")
         entry = state.journal[-1]
+        if entry.command.startswith("lab down "):
+            _switches_back(entry.command, entry.removed, opener)
         live = {r.key: r for r in state.installed}
         added = [live[k] for k in entry.added if k in live]
         _delete(added, opener)
@@ -142,6 +183,41 @@ def rollback(state_path: Path, opener: Opener) -> ChangeResult:
         return ChangeResult(
             f"rollback of {entry.command}", tuple(restored), tuple(added), state_file=str(state_path)
         )
+
+
+def _switches_back(command: str, records: Sequence[Installed], opener: Opener) -> None:
+    """A USAGE error naming the lab's switches when they are not (yet) back."""
+    wanted = {r.ids.get("bridge") or r.ids.get("dp") or "" for r in records} - {""}
+    try:
+        present = set(opener("ovs", "local").topology().bridges.values())
+    except StackrigError:
+        present = set()
+    gone = sorted(wanted - present)
+    if gone:
+        lab = command.removeprefix("lab down ").strip()
+        raise UsageError(
+            f"cannot roll back {command!r}: its switches are gone ({', '.join(gone)})",
+            hint=f"bring the lab back first: stackrig qos lab up --name {lab}, then roll back",
+        )
+
+
+def forget_lab(
+    state_path: Path, lab: str, bridges: Sequence[str], faucet_config: str | None
+) -> tuple[Installed, ...]:
+    """Drop from the state the policies on a lab's switches (journaled as ``lab down LAB``)."""
+    if not state_path.exists():
+        return ()
+    with locked_state(state_path) as state:
+        on_lab = [
+            r
+            for r in state.installed
+            if (r.backend == "ovs" and r.ids.get("bridge") in set(bridges))
+            or (r.backend == "faucet" and faucet_config is not None and r.target == faucet_config)
+        ]
+        if on_lab:
+            state.record(f"lab down {lab}", [], on_lab)
+            state.save()
+        return tuple(on_lab)
 
 
 # ------------------------------------------------------------------ services

@@ -6,14 +6,34 @@ removed through the backend and target it was installed with.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from stackrig.errors import UsageError
-from stackrig.qos.backends._base import BACKENDS, Backend, BackendSpec, push_per_switch
+from stackrig.qos.backends._base import (
+    BACKENDS,
+    Backend,
+    BackendSpec,
+    Observation,
+    Orphan,
+    Seen,
+    push_per_switch,
+)
 from stackrig.qos.backends.fake import FakeBackend
 
-__all__ = ["BACKENDS", "Backend", "BackendSpec", "FakeBackend", "open_backend", "opener", "push_per_switch"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "BackendSpec",
+    "FakeBackend",
+    "Observation",
+    "Orphan",
+    "Seen",
+    "open_backend",
+    "opener",
+    "push_per_switch",
+]
 
 
 def open_backend(spec: BackendSpec) -> Backend:
@@ -21,7 +41,7 @@ def open_backend(spec: BackendSpec) -> Backend:
     if spec.kind == "ovs":
         from stackrig.qos.backends.ovs import OvsBackend
 
-        return OvsBackend(timeout=spec.timeout)
+        return OvsBackend(timeout=spec.timeout, bridges=spec.ovs_bridges)
     if spec.kind in ("ryu", "floodlight"):
         if not spec.controller:
             raise UsageError(f"--backend {spec.kind} needs --controller URL (e.g. http://127.0.0.1:8080)")
@@ -39,7 +59,7 @@ def open_backend(spec: BackendSpec) -> Backend:
     raise UsageError(f"invalid --backend {spec.kind!r}: use one of {', '.join(BACKENDS)}")
 
 
-def opener(spec: BackendSpec):  # type: ignore[no-untyped-def]
+def opener(spec: BackendSpec) -> Callable[[str, str], Backend]:
     """A function that opens the backend a record was installed with (kind, target)."""
 
     def open_for(kind: str, target: str) -> Backend:

@@ -19,7 +19,7 @@ from stackrig.qos.model import Policy, Service
 from stackrig.qos.state import Installed
 from stackrig.qos.topology import Topology
 
-__all__ = ["BACKENDS", "Backend", "BackendSpec", "push_per_switch"]
+__all__ = ["BACKENDS", "Backend", "BackendSpec", "Observation", "Orphan", "Seen", "push_per_switch"]
 
 log = logging.getLogger("stackrig.qos")
 
@@ -36,6 +36,34 @@ class BackendSpec:
     faucet_pid_file: Path | None = None
     faucet_metrics: str | None = None
     timeout: float = 20.0
+    #: Only these OVS bridges (a lab's), so labs with the same datapath ids do not mix; None = all.
+    ovs_bridges: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What the network holds of one recorded policy."""
+
+    status: str  # present | missing | changed
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Orphan:
+    """A flow that carries stackrig's cookie but is in no record (OVS only: Faucet's flows all
+    carry Faucet's cookie, and controllers keep their own ids)."""
+
+    backend: str
+    switch: str  # the bridge
+    cookie: str
+    flow: str
+    meter: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    seen: dict[str, Seen]  # record key -> what is there
+    orphans: tuple[Orphan, ...] = ()
 
 
 class Backend(Protocol):
@@ -53,6 +81,15 @@ class Backend(Protocol):
         ...
 
     def delete(self, installed: Sequence[Installed]) -> None: ...
+
+    def observe(self, installed: Sequence[Installed], *, orphans: bool = False) -> Observation:
+        """Compare ``installed`` (records of this backend and target) with what the network holds;
+        with ``orphans``, also list stackrig's flows that no record names."""
+        ...
+
+    def delete_orphans(self, orphans: Sequence[Orphan]) -> None:
+        """Delete flows :meth:`observe` called orphans (and meters only they used)."""
+        ...
 
     def add_service(self, service: Service) -> dict[str, str]:
         """Tell the controller about a service (most backends keep services local: return {})."""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from stackrig.errors import FailedError
-from stackrig.qos.backends._base import push_per_switch
+from stackrig.qos.backends._base import Observation, Orphan, Seen, push_per_switch
 from stackrig.qos.model import Policy, Service
 from stackrig.qos.state import Installed, new_key
 from stackrig.qos.topology import Topology
@@ -60,6 +60,21 @@ class FakeBackend:
         for record in installed:
             self.calls.append(f"delete {record.policy.switch} {record.ids['rule']}")
             self.flows.get(record.policy.switch, {}).pop(record.ids["rule"], None)
+
+    def observe(self, installed: Sequence[Installed], *, orphans: bool = False) -> Observation:
+        seen: dict[str, Seen] = {}
+        for record in installed:
+            held = self.flows.get(record.policy.switch, {}).get(record.ids.get("rule", ""))
+            if held is None:
+                seen[record.key] = Seen(
+                    "missing", f"no rule {record.ids.get('rule')} on {record.policy.switch}"
+                )
+            else:
+                seen[record.key] = Seen("present" if held == record.policy else "changed")
+        return Observation(seen)
+
+    def delete_orphans(self, orphans: Sequence[Orphan]) -> None:
+        return None
 
     def add_service(self, service: Service) -> dict[str, str]:
         self.services[service.name] = service

@@ -31,7 +31,7 @@ import yaml
 from stackrig import _proc
 from stackrig._io import atomic_write, read_text
 from stackrig.errors import FailedError, MissingError, UsageError, WaitTimeoutError
-from stackrig.qos.backends._base import BackendSpec
+from stackrig.qos.backends._base import BackendSpec, Observation, Orphan, Seen
 from stackrig.qos.model import Policy, Service
 from stackrig.qos.state import Installed, new_key
 from stackrig.qos.topology import Topology
@@ -46,6 +46,11 @@ ALLOW_ALL = {"rule": {"description": f"{TAG}allow-rest", "actions": {"allow": 1}
 
 def config_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def meter_entry(rate: int) -> dict[str, Any]:
+    """A Faucet meter entry dropping above ``rate`` bit/s."""
+    return {"flags": ["KBPS"], "bands": [{"type": "DROP", "rate": max(1, round(rate / 1000))}]}
 
 
 def acl_rule(policy: Policy, key: str, meter: str | None) -> dict[str, Any]:
@@ -260,11 +265,7 @@ class FaucetBackend:
                 meter_id = next(i for i in range(1, 2**31) if i not in used_ids)
                 used_ids.add(meter_id)
                 meter_name = f"stackrig-{key}"
-                kbps = max(1, round((policy.action.rate or 0) / 1000))
-                meters[meter_name] = {
-                    "meter_id": meter_id,
-                    "entry": {"flags": ["KBPS"], "bands": [{"type": "DROP", "rate": kbps}]},
-                }
+                meters[meter_name] = {"meter_id": meter_id, "entry": meter_entry(policy.action.rate or 0)}
             port = policy.match.in_port
             slot = (dp, port)
             if slot not in touched:
@@ -304,11 +305,49 @@ class FaucetBackend:
             doc.pop("meters")
         self._apply(old, yaml.safe_dump(doc, sort_keys=False))
 
+    def observe(self, installed: Sequence[Installed], *, orphans: bool = False) -> Observation:
+        """The config file against the records: the rule (by its ``stackrig:<key>`` description),
+        the port's ``acls_in`` and the meter's entry."""
+        if not self.config.exists():
+            return Observation(
+                {r.key: Seen("missing", f"Faucet config {self.config} is gone") for r in installed}
+            )
+        _text, doc = self._load()
+        return Observation({r.key: _seen_in(doc, r) for r in installed})
+
+    def delete_orphans(self, orphans: Sequence[Orphan]) -> None:
+        return None
+
     def add_service(self, service: Service) -> dict[str, str]:
         return {}
 
     def delete_service(self, service: Service) -> None:
         return None
+
+
+def _seen_in(doc: dict[str, Any], record: Installed) -> Seen:
+    dp, port, tag = record.ids.get("dp", ""), record.ids.get("port", ""), record.ids.get("rule", "")
+    acl = f"stackrig-{dp}-{port}"
+    rules = (doc.get("acls") or {}).get(acl) or []
+    mine = [r for r in rules if isinstance(r, dict) and (r.get("rule") or {}).get("description") == tag]
+    if not mine:
+        return Seen("missing", f"no rule {tag} in ACL {acl}")
+    meter = record.ids.get("meter")
+    # The rule carries the key it was pushed with (a rollback or sync keeps the record's older key).
+    expected = acl_rule(record.policy, tag.removeprefix(TAG), meter)
+    if mine[0] != expected:
+        return Seen("changed", f"rule {tag} in ACL {acl} differs from the record")
+    try:
+        applied = FaucetBackend._interface(doc, dp, int(port)).get("acls_in") or []
+    except (UsageError, KeyError, TypeError, ValueError):
+        return Seen("missing", f"Faucet dp {dp} has no interface {port}")
+    if acl not in applied:
+        return Seen("changed", f"ACL {acl} is not applied to port {port} of {dp}")
+    if meter is not None:
+        entry = ((doc.get("meters") or {}).get(meter) or {}).get("entry")
+        if entry != meter_entry(record.policy.action.rate or 0):
+            return Seen("changed", f"meter {meter} is not the recorded {record.policy.action.describe()}")
+    return Seen("present")
 
 
 def wait_metrics(url: str, timeout: float) -> None:

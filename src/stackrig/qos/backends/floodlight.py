@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stackrig.errors import FailedError, UsageError
-from stackrig.qos.backends._base import push_per_switch
+from stackrig.qos.backends._base import Observation, Orphan, Seen, push_per_switch
 from stackrig.qos.backends._http import JsonClient
 from stackrig.qos.model import Policy, Service, format_dpid, parse_dpid
 from stackrig.qos.state import Installed, new_key
@@ -201,6 +201,42 @@ class FloodlightBackend:
                 )
             self._status(answer, f"delete of {record.policy.name}")
 
+    def _listed_flows(self) -> dict[str, set[str]]:
+        """Static flow pusher entries by switch (colon form): ``{switch: [{name: {...}}]}``."""
+        answer = self.client.call("GET", "/wm/staticflowpusher/list/all/json") or {}
+        try:
+            return {
+                str(sw).lower(): {str(name) for entry in entries for name in entry}
+                for sw, entries in answer.items()
+            }
+        except (AttributeError, TypeError) as exc:
+            raise FailedError(f"Floodlight's flow listing is not as documented: {answer!r:.200}") from exc
+
+    def observe(self, installed: Sequence[Installed], *, orphans: bool = False) -> Observation:
+        """QoS policies by ``policyid`` in ``GET /wm/qos/policy/json`` (same name, queue and priority);
+        DSCP flows by name in the static flow pusher's list."""
+        seen: dict[str, Seen] = {}
+        policies: dict[str, dict[str, Any]] | None = None
+        flows: dict[str, set[str]] | None = None
+        for record in installed:
+            if "flow" in record.ids:
+                flows = self._listed_flows() if flows is None else flows
+                switch = format_dpid(record.policy.switch, colons=True)
+                ok = record.ids["flow"] in flows.get(switch, set())
+                detail = "" if ok else f"no static flow {record.ids['flow']} on {switch}"
+                seen[record.key] = Seen("present" if ok else "missing", detail)
+                continue
+            if policies is None:
+                listing = self.client.call("GET", "/wm/qos/policy/json") or []
+                policies = {
+                    str(e.get("policyid", e.get("policy-id"))): e for e in listing if isinstance(e, dict)
+                }
+            seen[record.key] = _seen_policy(record, policies)
+        return Observation(seen)
+
+    def delete_orphans(self, orphans: Sequence[Orphan]) -> None:
+        return None
+
     def add_service(self, service: Service) -> dict[str, str]:
         if service.dscp is None:
             raise UsageError(f"service {service.name}: Floodlight's QoS services need --dscp (their ToS)")
@@ -216,3 +252,17 @@ class FloodlightBackend:
     def delete_service(self, service: Service) -> None:
         answer = self.client.call("DELETE", "/wm/qos/service/json", {"sid": service.ids.get("sid", "")})
         self._status(answer, f"delete of service {service.name}")
+
+
+def _seen_policy(record: Installed, policies: dict[str, dict[str, Any]]) -> Seen:
+    pid = record.ids.get("policy_id", "")
+    entry = policies.get(pid)
+    if entry is None:
+        return Seen("missing", f"no QoS policy with id {pid}")
+    want = {"name": record.policy.name, "priority": str(record.policy.priority)}
+    if record.policy.action.kind == "queue":
+        want["queue"] = str(record.policy.action.queue)
+    differs = [k for k, v in want.items() if k in entry and str(entry[k]) != v]
+    if differs:
+        return Seen("changed", f"QoS policy {pid} differs in {', '.join(differs)}")
+    return Seen("present")

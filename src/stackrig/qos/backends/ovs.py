@@ -18,18 +18,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from stackrig import _proc
-from stackrig.errors import FailedError, StackrigError, UsageError
+from stackrig.errors import FailedError, MissingError, StackrigError, UsageError
+from stackrig.qos.backends import _ofctl as ofc
+from stackrig.qos.backends._base import Observation, Orphan, Seen
 from stackrig.qos.model import Policy, Service
 from stackrig.qos.state import Installed, new_key
 from stackrig.qos.topology import HostInfo, Link, Topology
 
-__all__ = ["OvsBackend", "flow_line", "local_topology", "vsctl_list", "vsctl_tables"]
+__all__ = ["OvsBackend", "OvsNotRunningError", "flow_line", "local_topology", "vsctl_list", "vsctl_tables"]
 
 log = logging.getLogger("stackrig.qos")
 
 COOKIE_TAG = 0x57 << 56  # high byte marks flows stackrig wrote
-# --no-names: ovs-ofctl otherwise fetches every port description to map names (4x slower per call).
-OFCTL = ("-O", "OpenFlow13", "--no-names")
+OFCTL = ofc.OFCTL
 WORKERS = 8
 
 
@@ -67,12 +68,29 @@ def vsctl_tables(text: str) -> list[list[dict[str, Any]]]:
     return tables
 
 
+class OvsNotRunningError(MissingError):
+    """ovs-vsctl cannot reach the Open vSwitch database: OVS is not running on this machine."""
+
+    def __init__(self, needed_for: str) -> None:
+        super().__init__(
+            f"Open vSwitch is not running on this machine: ovs-vsctl cannot reach its database "
+            f"(stackrig {needed_for} needs it)",
+            hint="start it: /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random "
+            "(or bring up a lab, which starts it: stackrig qos lab up)",
+        )
+
+
 def vsctl_list(*tables: tuple[str, str], needed_for: str) -> list[list[dict[str, Any]]]:
     """``ovs-vsctl list`` of each (TABLE, COLUMNS) in one call: one list of rows per table."""
     args = ["--format=json", "--timeout=10"]
     for i, (table, columns) in enumerate(tables):
         args += [*(["--"] if i else []), f"--columns={columns}", "list", table]
-    done = _proc.run("ovs-vsctl", args, timeout=20, needed_for=needed_for)
+    try:
+        done = _proc.run("ovs-vsctl", args, timeout=20, needed_for=needed_for)
+    except _proc.ProcessFailedError as exc:
+        if "database connection failed (No such file or directory)" in exc.stderr:
+            raise OvsNotRunningError(needed_for) from exc
+        raise
     return vsctl_tables(done.stdout)
 
 
@@ -170,12 +188,28 @@ def flow_line(policy: Policy, cookie: int, meter: int | None) -> str:
     return ",".join(parts) + f",actions={actions}"
 
 
+def scoped(topo: Topology, bridges: Sequence[str]) -> Topology:
+    """Only the switches of ``bridges`` (a lab's), their links and hosts."""
+    keep = {dpid for dpid, name in topo.bridges.items() if name in set(bridges)}
+    return Topology(
+        tuple(s for s in topo.switches if s in keep),
+        tuple(lk for lk in topo.links if lk.a in keep and lk.b in keep),
+        tuple(h for h in topo.hosts if h.switch in keep),
+        {k: v for k, v in topo.bridges.items() if k in keep},
+    )
+
+
+def is_ours(cookie: int) -> bool:
+    return cookie >> 56 == COOKIE_TAG >> 56
+
+
 @dataclass
 class OvsBackend:
-    """Flows and meters on local OVS bridges, found by datapath id."""
+    """Flows and meters on local OVS bridges, found by datapath id (within ``bridges`` when set)."""
 
     name: str = "ovs"
     timeout: float = 20.0
+    bridges: tuple[str, ...] | None = None
     _topo: Topology | None = None
 
     @property
@@ -184,7 +218,8 @@ class OvsBackend:
 
     def topology(self) -> Topology:
         if self._topo is None:
-            self._topo = local_topology()
+            topo = local_topology()
+            self._topo = topo if self.bridges is None else scoped(topo, self.bridges)
         return self._topo
 
     def _bridge(self, dpid: str) -> str:
@@ -306,8 +341,91 @@ class OvsBackend:
             for future in futures:
                 future.result()
 
+    # ------------------------------------------------------------ drift
+
+    def _read(self, bridge: str, meters: bool) -> tuple[list[ofc.Flow], dict[int, ofc.MeterConfig]] | None:
+        """The bridge's flows (and meters when asked); None when the bridge does not exist."""
+        try:
+            flows = ofc.dump_flows(bridge, timeout=self.timeout, needed_for="qos policy list --check")
+        except _proc.ProcessFailedError as exc:
+            if "not a bridge" in exc.stderr or "No such file" in exc.stderr:
+                return None
+            raise
+        if not meters:
+            return flows, {}
+        return flows, ofc.dump_meters(bridge, timeout=self.timeout, needed_for="qos policy list --check")
+
+    def _bridges_if_running(self) -> set[str]:
+        """The bridges to scan for orphans; none when OVS is not running (its database socket is
+        absent), so the records on it are simply missing."""
+        try:
+            return set(self.topology().bridges.values())
+        except OvsNotRunningError:
+            return set()
+
+    def observe(self, installed: Sequence[Installed], *, orphans: bool = False) -> Observation:
+        by_bridge: dict[str, list[Installed]] = {}
+        for record in installed:
+            by_bridge.setdefault(record.ids.get("bridge", ""), []).append(record)
+        scan = set(by_bridge)
+        if orphans:
+            scan |= self._bridges_if_running()
+        seen: dict[str, Seen] = {}
+        found: list[Orphan] = []
+        ours = {int(r.ids["cookie"], 16) for r in installed if "cookie" in r.ids}
+        bridges = sorted(b for b in scan if b)
+        metered = [any("meter" in r.ids for r in by_bridge.get(b, [])) for b in bridges]
+        with ThreadPoolExecutor(max_workers=max(1, min(WORKERS, len(bridges)))) as pool:
+            reads = dict(zip(bridges, pool.map(self._read, bridges, metered), strict=True))
+        for bridge in sorted(scan):
+            read = reads.get(bridge)
+            if read is None:
+                for record in by_bridge.get(bridge, []):
+                    seen[record.key] = Seen("missing", f"bridge {bridge or '?'} is gone")
+                continue
+            flows, meters = read
+            for record in by_bridge.get(bridge, []):
+                seen[record.key] = _compare(record, flows, meters)
+            if orphans:
+                found += [
+                    Orphan(self.name, bridge, f"{f.cookie:#x}", f.text, f.meter)
+                    for f in flows
+                    if is_ours(f.cookie) and f.cookie not in ours
+                ]
+        return Observation(seen, tuple(found))
+
+    def delete_orphans(self, orphans: Sequence[Orphan]) -> None:
+        by_bridge: dict[str, list[Orphan]] = {}
+        for orphan in orphans:
+            by_bridge.setdefault(orphan.switch, []).append(orphan)
+        for bridge, group in by_bridge.items():
+            lines = "".join(f"cookie={o.cookie}/-1\n" for o in group)
+            self._ofctl(["--bundle", "del-flows", bridge, "-"], lines)
+            still = {f.meter for f in ofc.dump_flows(bridge, timeout=self.timeout) if f.meter is not None}
+            for meter in sorted({o.meter for o in group if o.meter is not None} - still):
+                self._del_meter(bridge, meter)
+
     def add_service(self, service: Service) -> dict[str, str]:
         return {}
 
     def delete_service(self, service: Service) -> None:
         return None
+
+
+def _compare(record: Installed, flows: list[ofc.Flow], meters: dict[int, ofc.MeterConfig]) -> Seen:
+    cookie = int(record.ids.get("cookie", "0"), 16)
+    mine = [f for f in flows if f.cookie == cookie]
+    if not mine:
+        return Seen("missing", f"no flow with cookie {cookie:#x} on {record.ids.get('bridge')}")
+    meter = int(record.ids["meter"]) if "meter" in record.ids else None
+    expected = ofc.parse_flow(flow_line(record.policy, cookie, meter))
+    if expected is None or not any(f.same_rule(expected) for f in mine):  # pragma: no branch
+        return Seen("changed", f"the flow is now: {mine[0].text.split('priority=', 1)[-1]}")
+    if meter is not None:
+        want = max(1, round((record.policy.action.rate or 0) / 1000))
+        config = meters.get(meter)
+        if config is None:
+            return Seen("changed", f"meter {meter} is gone")
+        if config.rate != want or config.unit != "kbps":
+            return Seen("changed", f"meter {meter} is {config.rate} {config.unit}, recorded {want} kbps")
+    return Seen("present")

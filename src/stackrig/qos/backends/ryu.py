@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stackrig.errors import FailedError
-from stackrig.qos.backends._base import push_per_switch
+from stackrig.qos.backends._base import Observation, Orphan, Seen, push_per_switch
 from stackrig.qos.backends._http import JsonClient
 from stackrig.qos.model import Policy, Service, parse_dpid
 from stackrig.qos.state import Installed, new_key
@@ -25,6 +25,7 @@ from stackrig.qos.topology import HostInfo, Link, Topology
 __all__ = ["RyuBackend", "rule_body"]
 
 _PROTO = {6: "TCP", 17: "UDP", 1: "ICMP"}
+RULE_FIELDS = ("in_port", "dl_type", "nw_src", "nw_dst", "nw_proto", "tp_src", "tp_dst", "ip_dscp")
 
 
 def rule_body(policy: Policy, meter: int | None) -> dict[str, Any]:
@@ -132,18 +133,7 @@ class RyuBackend:
                 meter: int | None = None
                 ids: dict[str, str] = {"switch": switch}
                 if policy.action.kind == "meter":
-                    meter = next(i for i in range(1, 2**31) if i not in used)
-                    body = {
-                        "meter_id": str(meter),
-                        "flags": "KBPS",
-                        "bands": [
-                            {"type": "DROP", "rate": str(max(1, round((policy.action.rate or 0) / 1000)))}
-                        ],
-                    }
-                    _result(
-                        self.client.call("POST", f"/qos/meter/{switch}", body), f"meter {meter} on {switch}"
-                    )
-                    used.add(meter)
+                    meter = self._add_meter(switch, policy, used)
                     ids["meter"] = str(meter)
                     # Recorded before the rule so a failing rule still removes its meter.
                     done.append(Installed(new_key(), policy, self.name, self.target, dict(ids)))
@@ -164,6 +154,22 @@ class RyuBackend:
             raise
         return done
 
+    def _add_meter(self, switch: str, policy: Policy, used: set[int]) -> int:
+        """A meter on the first free id (skipping ids the switch already has: a leftover)."""
+        kbps = str(max(1, round((policy.action.rate or 0) / 1000)))
+        for _attempt in range(64):
+            meter = next(i for i in range(1, 2**31) if i not in used)
+            used.add(meter)
+            body = {"meter_id": str(meter), "flags": "KBPS", "bands": [{"type": "DROP", "rate": kbps}]}
+            try:
+                _result(self.client.call("POST", f"/qos/meter/{switch}", body), f"meter {meter} on {switch}")
+            except FailedError as exc:
+                if "exists" in exc.message:
+                    continue
+                raise
+            return meter
+        raise FailedError(f"no free meter id on switch {switch}")
+
     def push(self, policies: Sequence[Policy], taken: Sequence[Installed]) -> list[Installed]:
         used: dict[str, set[int]] = {}
         for record in taken:
@@ -174,17 +180,62 @@ class RyuBackend:
         )
 
     def delete(self, installed: Sequence[Installed]) -> None:
+        """Each record's rule, then its meter; a part already gone does not stop the rest."""
+        errors: list[FailedError] = []
         for record in installed:
             switch = record.policy.switch
             if "qos_id" in record.ids:
                 path = f"/qos/rules/{switch}" + (
                     f"/{record.policy.match.vlan}" if record.policy.match.vlan is not None else ""
                 )
-                answer = self.client.call("DELETE", path, {"qos_id": record.ids["qos_id"]})
-                _result(answer, f"delete of rule {record.ids['qos_id']} on {switch}")
+                try:
+                    answer = self.client.call("DELETE", path, {"qos_id": record.ids["qos_id"]})
+                    _result(answer, f"delete of rule {record.ids['qos_id']} on {switch}")
+                except FailedError as exc:
+                    errors.append(exc)
             if "meter" in record.ids:
-                answer = self.client.call("DELETE", f"/qos/meter/{switch}", {"meter_id": record.ids["meter"]})
-                _result(answer, f"delete of meter {record.ids['meter']} on {switch}")
+                try:
+                    body = {"meter_id": record.ids["meter"]}
+                    answer = self.client.call("DELETE", f"/qos/meter/{switch}", body)
+                    _result(answer, f"delete of meter {record.ids['meter']} on {switch}")
+                except FailedError as exc:
+                    errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def _rules(self, switch: str) -> dict[str, dict[str, Any]]:
+        """rest_qos's rules of a switch, every VLAN group, by qos_id."""
+        answer = self.client.call("GET", f"/qos/rules/{switch}/all") or []
+        out: dict[str, dict[str, Any]] = {}
+        try:
+            for group in answer[0]["command_result"]:
+                for rule in group.get("qos", []):
+                    out[str(rule["qos_id"])] = {**rule, "vlan_id": group.get("vlan_id")}
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise FailedError(f"Ryu's rule listing is not as documented: {answer!r:.200}") from exc
+        return out
+
+    def _meters(self, switch: str) -> set[str]:
+        answer = self.client.call("GET", f"/qos/meter/{switch}") or []
+        try:
+            stats = answer[0]["command_result"]
+            entries = [m for ms in stats.values() for m in ms] if isinstance(stats, dict) else stats
+            return {str(m["meter_id"]) for m in entries}
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise FailedError(f"Ryu's meter listing is not as documented: {answer!r:.200}") from exc
+
+    def observe(self, installed: Sequence[Installed], *, orphans: bool = False) -> Observation:
+        """Each record's rule (by qos_id) in ``GET /qos/rules/<dpid>/all`` and meter in ``GET /qos/meter``."""
+        seen: dict[str, Seen] = {}
+        for switch in sorted({r.policy.switch for r in installed}):
+            rules = self._rules(switch)
+            meters = self._meters(switch) if any("meter" in r.ids for r in installed) else set()
+            for record in (r for r in installed if r.policy.switch == switch):
+                seen[record.key] = _seen_rule(record, rules, meters)
+        return Observation(seen)
+
+    def delete_orphans(self, orphans: Sequence[Orphan]) -> None:
+        return None
 
     def set_queues(
         self, switch: str, ovsdb: str, ports: Sequence[str], max_rate: int, queues: dict[int, int]
@@ -214,3 +265,26 @@ class RyuBackend:
 
     def delete_service(self, service: Service) -> None:
         return None
+
+
+def _seen_rule(record: Installed, rules: dict[str, dict[str, Any]], meters: set[str]) -> Seen:
+    qos_id = record.ids.get("qos_id")
+    rule = rules.get(qos_id or "")
+    if rule is None:
+        return Seen("missing", f"no rule with qos_id {qos_id} on {record.policy.switch}")
+    meter = record.ids.get("meter")
+    body = rule_body(record.policy, int(meter) if meter else None)
+    got = {k: str(v) for k, v in rule.items() if k in body["match"] or k in RULE_FIELDS}
+    want = {k: str(v) for k, v in body["match"].items()}
+    actions = rule.get("actions") or []
+    want_action = {k: str(v) for k, v in body["actions"].items()}
+    differs = [k for k in want if got.get(k) != want[k]] + [k for k in got if k not in want]
+    if str(rule.get("priority")) != body["priority"]:
+        differs.append("priority")
+    if not any({k: str(v) for k, v in a.items()} == want_action for a in actions if isinstance(a, dict)):
+        differs.append("actions")
+    if differs:
+        return Seen("changed", f"rule {qos_id} differs in {', '.join(differs)}")
+    if meter and meter not in meters:
+        return Seen("changed", f"meter {meter} is gone")
+    return Seen("present")
