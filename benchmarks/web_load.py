@@ -21,6 +21,7 @@ Usage: python benchmarks/web_load.py [--seconds 10] [--connections 50] [--runs 1
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import shutil
@@ -66,8 +67,13 @@ def _free_port() -> int:
 
 
 def _ms(text: str) -> float:
-    """wrk's latency figure (``812.00us``, ``1.20ms``, ``2.01s``, ``1.00m``) in milliseconds."""
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text).groups()  # type: ignore[union-attr]
+    """wrk's latency figure (``812.00us``, ``1.20ms``, ``2.01s``, ``1.00m``) in milliseconds; NaN
+    (and the text on stderr) for one it does not know."""
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    if found is None:
+        print(f"   (wrk printed a latency of {text!r})", file=sys.stderr)
+        return math.nan
+    value, unit = found.groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}[unit]
 
 
@@ -76,8 +82,7 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None = None) ->
     argv += ["-s", str(script)] if script else []
     out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p50, p99 = (_ms(m.group(1)) if (m := re.search(rf"{q}%\s+(\S+)", out)) else math.nan for q in (50, 99))
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return Figures(rps, p50, p99, errors + (int(non2xx.group(1)) if non2xx else 0))

@@ -85,12 +85,14 @@ def _write_error(exc: OSError, target: Path, folder: Path) -> StackrigError:
 
 def atomic_write(
     path: str | os.PathLike[str],
-    data: str | bytes,
+    data: str | bytes | Iterable[str],
     *,
     secret: bool = False,
     mode: int | None = None,
 ) -> Path:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never half.
+
+    ``data`` may also be pieces of text, written as they come (a text too big to hold whole).
 
     A temporary file in the same folder is written, fsynced and renamed over the
     target. An existing file's mode is kept; ``secret=True`` always gives 0600,
@@ -99,7 +101,6 @@ def atomic_write(
     :class:`~stackrig.errors.OutputPathError` naming the path.
     """
     target = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
     folder = target.parent if str(target.parent) else Path()
     try:
         if not folder.is_dir():
@@ -133,7 +134,8 @@ def atomic_write(
         with os.fdopen(fd, "wb") as handle:
             if new_mode != SECRET_MODE:
                 os.fchmod(handle.fileno(), new_mode)
-            handle.write(payload)
+            for piece in _pieces(data):
+                handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         tmp.replace(target)
@@ -147,6 +149,19 @@ def atomic_write(
         raise
     _fsync_dir(folder)
     return target
+
+
+_PIECE = 1 << 20
+
+
+def _pieces(data: str | bytes | Iterable[str]) -> Iterator[bytes]:
+    """``data`` as bytes; a str encoded a megabyte at a time, never as a second whole copy."""
+    if isinstance(data, bytes):
+        yield data
+        return
+    for text in [data] if isinstance(data, str) else data:
+        for start in range(0, len(text), _PIECE):
+            yield text[start : start + _PIECE].encode("utf-8")
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -223,3 +223,26 @@ def test_steady_state_is_recorded_marked_and_required(tmp_path: Path, home_args:
     assert "steady state (bw:0.000000%) not reached" in never.stderr
     bad = stackrig(*home_args, "bench", "run", str(job), "--require-steady")
     assert bad.returncode == 2
+
+
+@needs_fio
+def test_sweep_over_rw_with_repeats(tmp_path: Path, home_args: list[str]) -> None:
+    """--rw is an axis of its own and --repeat N runs each point N times (the point's figure is
+    their mean), all in the one group."""
+    job = tmp_path / "nul.fio"
+    job.write_text(NULL_JOB.format(runtime=1))
+    done = stackrig(*home_args, "bench", "sweep", str(job), "--iodepth", "2", "--rw", "randread,randwrite",
+                    "--repeat", "2", "--json", timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)["data"]
+    assert len(data["runs"]) == 4
+    assert {(r["group"]["point"]["rw"], r["group"]["point"]["repeat"]) for r in data["runs"]} == {
+        (rw, n) for rw in ("randread", "randwrite") for n in ("0", "1")
+    }
+    assert {(p["rw"], p["runs"]) for p in data["points"]} == {("randread", 2), ("randwrite", 2)}
+    for run in data["runs"]:
+        effective = (Path(run["folder"]) / "nul.effective.fio").read_text()
+        assert f"rw={run['group']['point']['rw']}" in effective
+        results = json.loads((Path(run["folder"]) / "fio.json").read_text())
+        direction = "write" if run["group"]["point"]["rw"] == "randwrite" else "read"
+        assert results["jobs"][0][direction]["total_ios"] > 0

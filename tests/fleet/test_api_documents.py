@@ -10,6 +10,7 @@ import pytest
 
 from stackrig.errors import ExitCode
 from stackrig.fleet import (
+    Host,
     InventoryOptions,
     NoHostsError,
     ProviderParseError,
@@ -188,7 +189,7 @@ def test_malformed_address_is_named_with_field_and_value() -> None:
     with pytest.raises(NoHostsError) as info:
         build_inventory(hosts, InventoryOptions(address="private"))
     assert info.value.message == (
-        "no host has a usable address (1 skipped; the first, i-1234567890abcdef0: private address "
+        "no host has a usable address (1 skipped: i-1234567890abcdef0: private address "
         "'10-0-0-157' (PrivateIpAddress) is not an IP address)"
     )
     assert info.value.hint == "--address auto or --address public would use the addresses these hosts have"
@@ -274,3 +275,16 @@ def test_cli_names_stdin_and_the_position_and_keeps_the_output(cli: Any, tmp_pat
         f"{spec} is JSON of no shape stackrig understands: an object with the keys parameters, "
         "responses, operationId, title"
     )
+
+
+def test_when_no_host_has_an_address_every_one_is_named_by_reason() -> None:
+    pending = [Host("aws", f"i-p{n:02}", state="pending") for n in range(12)]
+    running = [Host("aws", "i-r1", state="running"), Host("aws", "i-r2", state="running")]
+    with pytest.raises(NoHostsError) as info:
+        build_inventory([*running, *pending], InventoryOptions(state="any"))
+    first_ten = ", ".join(f"i-p{n:02}" for n in range(10))
+    assert info.value.message == (
+        "no host has a usable address (14 skipped: i-r1, i-r2: no public or private address; "
+        f"{first_ten} and 2 more: no public or private address, state pending)"
+    )
+    assert "\n" not in info.value.message

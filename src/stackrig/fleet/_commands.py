@@ -92,7 +92,8 @@ def inventory_from_hosts(
         if host_vars_dir is not None:
             write_host_vars(host_vars_dir, files)
     else:
-        files = write_inventory(result, output, options.format, host_vars_dir=host_vars_dir)
+        # the text is not kept: nothing shows it when it went to a file
+        files = write_inventory(result, output, options.format, host_vars_dir=host_vars_dir, keep_text=False)
     return InventoryOutcome(result, files, output)
 
 

@@ -2,7 +2,8 @@
 
 ``aws ec2 describe-instances`` output starts with ``{"Reservations": [``; it is
 decoded one reservation at a time from chunks, so 100,000 instances never sit in
-memory as one parsed document. Every other shape is read whole. Several
+memory as one parsed document; a top-level array (the list output of az, gcloud,
+openstack, or aws ``--query``) one element at a time. Every other shape is read whole. Several
 concatenated documents (pages) are fine in both cases. Stdin is never read from a terminal.
 """
 
@@ -57,11 +58,13 @@ class _Stream:
         self.lines_before = 0  # newlines in text dropped from the buffer
         self.col_before = 0  # characters after the last dropped newline
 
-    def more(self) -> bool:
+    def more(self, *, grow: bool = False) -> bool:
+        """Read the next chunk; ``grow``: at least as much again as the buffer holds, so a value
+        too big for one chunk is decoded O(log n) times, not once per chunk."""
         if self.eof:
             return False
         try:
-            chunk = self.handle.read(self.chunk)
+            chunk = self.handle.read(max(self.chunk, len(self.buf) - self.pos) if grow else self.chunk)
         except UnicodeDecodeError as exc:
             raise ProviderParseError(f"{self.source} is not UTF-8 text") from exc
         if not chunk:
@@ -110,7 +113,7 @@ class _Stream:
             try:
                 value, end = _DECODER.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError as exc:
-                if self.more():
+                if self.more(grow=True):
                     continue
                 raise self.error(exc) from exc
             if end == len(self.buf) and not self.eof and isinstance(value, int | float) and self.more():
@@ -153,10 +156,30 @@ def _reservations(stream: _Stream, head_end: int) -> Iterator[tuple[Any, int]]:
         stream.decode()
 
 
+def _elements(stream: _Stream) -> Iterator[tuple[Any, int | None]]:
+    """The elements of a top-level JSON array one at a time, each as a one-element array (the
+    shape the provider parsers know) with its number; an empty array as itself."""
+    stream.pos += 1  # the "["
+    if not stream.skip_ws():
+        raise stream.error(json.JSONDecodeError("Expecting value", stream.buf, stream.pos))
+    if stream.buf[stream.pos] == "]":
+        stream.pos += 1
+        yield [], None
+        return
+    number = 0
+    while True:
+        stream.skip_ws()
+        yield [stream.decode()], number
+        number += 1
+        if stream.expect(",]") == "]":
+            return
+
+
 def iter_placed(
     handle: IO[str], source: str, *, chunk: int = CHUNK, split_reservations: bool = True
 ) -> Iterator[tuple[Any, Place]]:
-    """Every JSON document of ``handle`` with its place; describe-instances one reservation at a time.
+    """Every JSON document of ``handle`` with its place; describe-instances one reservation at a
+    time, a top-level list one element at a time.
 
     With ``split_reservations=False`` every document is decoded whole (as it was written).
     """
@@ -171,6 +194,9 @@ def iter_placed(
         if head:
             for doc, number in _reservations(stream, head.end()):
                 yield doc, Place(source, document, number)
+        elif split_reservations and stream.buf[stream.pos] == "[":
+            for doc, item in _elements(stream):
+                yield doc, Place(source, document, first_item=item)
         else:
             yield stream.decode(), Place(source, document)
         document += 1

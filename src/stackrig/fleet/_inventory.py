@@ -318,11 +318,22 @@ def _addressed(
             if m != mode and any(_choose_address(h, m)[0] for h in kept)
         ]
         raise NoHostsError(
-            f"no host has a usable address ({len(skipped)} skipped; the first, "
-            f"{skipped[0].instance_id}: {skipped[0].reason})",
+            f"no host has a usable address ({len(skipped)} skipped: {_skipped_by_reason(skipped)})",
             hint=f"{' or '.join(others)} would use the addresses these hosts have" if others else None,
         )
     return chosen, skipped, warnings
+
+
+def _skipped_by_reason(skipped: Sequence[Skipped], names: int = 10) -> str:
+    """Every skipped host named, grouped by reason: ``a, b: no address; c: ...`` (long lists cut)."""
+    by_reason: dict[str, list[str]] = {}
+    for host in skipped:
+        by_reason.setdefault(host.reason, []).append(host.instance_id)
+    parts = []
+    for reason, ids in by_reason.items():
+        shown = ", ".join(ids[:names]) + (f" and {len(ids) - names} more" if len(ids) > names else "")
+        parts.append(f"{shown}: {reason}")
+    return "; ".join(parts)
 
 
 def build_inventory(hosts: Sequence[Host], options: InventoryOptions) -> InventoryResult:

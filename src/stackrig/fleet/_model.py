@@ -49,6 +49,25 @@ def _shared(value: Any) -> Any:
     return sys.intern(value) if type(value) is str and len(value) <= _SHARED_LONGEST else value
 
 
+_SHARED_MAPS: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+_SHARED_MAPS_MAX = 4096  # distinct small dicts kept; past that, new ones are kept per host
+
+
+def _shared_map(items: Mapping[str, Any]) -> dict[str, Any]:
+    """One shared dict for each small dict of shared values that many hosts repeat
+    (``{"state_code": 16}``, the fields the addresses came from); hosts never change them."""
+    mapping = {_shared(k): _shared(v) for k, v in items.items()}
+    if len(mapping) > 8 or not all(type(v) in (str, int, bool) or v is None for v in mapping.values()):
+        return mapping
+    key = tuple(mapping.items())
+    found = _SHARED_MAPS.get(key)
+    if found is not None:
+        return found
+    if len(_SHARED_MAPS) < _SHARED_MAPS_MAX:
+        _SHARED_MAPS[key] = mapping
+    return mapping
+
+
 @dataclass(frozen=True, slots=True)
 class Host:
     """One cloud instance, as every provider parser returns it.
@@ -96,7 +115,9 @@ class Host:
         if self.tags:
             object.__setattr__(self, "tags", {_shared(k): v for k, v in self.tags.items()})
         if self.extra:
-            object.__setattr__(self, "extra", {_shared(k): _shared(v) for k, v in self.extra.items()})
+            object.__setattr__(self, "extra", _shared_map(self.extra))
+        if self.address_fields:
+            object.__setattr__(self, "address_fields", _shared_map(self.address_fields))
 
     @property
     def address(self) -> str | None:

@@ -143,31 +143,54 @@ def _yaml(data: Any) -> str:
     return text
 
 
+class _Ini:
+    """The INI text of an inventory, a few thousand lines at a time; as it goes, the host_vars
+    files of the values INI cannot hold (``with_host_vars``), or the count of those left out."""
+
+    BLOCK = 4096  # lines
+
+    def __init__(self, result: InventoryResult, with_host_vars: bool) -> None:
+        self.result = result
+        self.with_host_vars = with_host_vars
+        self.host_vars: dict[str, str] = {}
+        self.left_out = 0
+
+    def blocks(self) -> Iterator[str]:
+        """The text in blocks of whole lines (each ending in a newline)."""
+        lines: list[str] = ["# written by stackrig fleet inventory; cloud values that are not provably safe"]
+        lines.append("# for INI are in host_vars/ (--host-vars-dir) or left out")
+        for ih in self.result.hosts:
+            parts = [ih.name]
+            rest: dict[str, Any] = {}
+            for key, value in ih.vars.items():
+                written = _ini_value(key, value)
+                if written is None:
+                    rest[key] = value
+                else:
+                    parts.append(f"{key}={written}")
+            if rest:
+                if self.with_host_vars:
+                    self.host_vars[ih.name] = _yaml(_marked(rest, _Unsafe))
+                else:
+                    self.left_out += len(rest)
+            lines.append(" ".join(parts))
+            if len(lines) >= self.BLOCK:
+                yield "\n".join(lines) + "\n"
+                lines = []
+        for group, members in self.result.groups.items():
+            lines.append("")
+            lines.append(f"[{group}]")
+            lines.extend(members)
+        if lines:
+            yield "\n".join(lines) + "\n"
+
+
 def _render_ini(result: InventoryResult, with_host_vars: bool) -> InventoryFiles:
-    lines: list[str] = ["# written by stackrig fleet inventory; cloud values that are not provably safe"]
-    lines.append("# for INI are in host_vars/ (--host-vars-dir) or left out")
-    host_vars: dict[str, str] = {}
-    left_out = 0
-    for ih in result.hosts:
-        parts = [ih.name]
-        rest: dict[str, Any] = {}
-        for key, value in ih.vars.items():
-            written = _ini_value(key, value)
-            if written is None:
-                rest[key] = value
-            else:
-                parts.append(f"{key}={written}")
-        if rest:
-            if with_host_vars:
-                host_vars[ih.name] = _yaml(_marked(rest, _Unsafe))
-            else:
-                left_out += len(rest)
-        lines.append(" ".join(parts))
-    for group, members in result.groups.items():
-        lines.append("")
-        lines.append(f"[{group}]")
-        lines.extend(members)
-    return InventoryFiles("\n".join(lines) + "\n", host_vars, left_out)
+    ini = _Ini(result, with_host_vars)
+    # Joined from blocks, not from a string per line: at the end the text sits beside the blocks
+    # only (at 1,000,000 hosts, some 50 MB less at the peak).
+    content = "".join(list(ini.blocks()))
+    return InventoryFiles(content, ini.host_vars, ini.left_out)
 
 
 def plugin_document(result: InventoryResult, wrap: Any = _json_unsafe) -> dict[str, Any]:
@@ -236,9 +259,14 @@ def write_inventory(
     fmt: Format = "ini",
     *,
     host_vars_dir: str | Path | None = None,
+    keep_text: bool = True,
 ) -> InventoryFiles:
-    """Write the inventory to ``path`` atomically (and host_vars files for INI); return what was written."""
-    files = render_inventory(result, fmt, host_vars=host_vars_dir is not None)
+    """Write the inventory to ``path`` atomically (and host_vars files for INI); return what was written.
+
+    ``keep_text=False``: an INI inventory without host_vars is written as it is made, a few
+    thousand lines at a time, and its text is not returned (``content`` is empty): the whole
+    text never sits in memory, which matters for a fleet of a million hosts.
+    """
     target = Path(path)
     parent = target.parent if str(target.parent) else Path()
     if not parent.is_dir():
@@ -246,6 +274,11 @@ def write_inventory(
             f"cannot write {target}: folder {parent} does not exist",
             hint="create the folder first or choose another path",
         )
+    if fmt == "ini" and host_vars_dir is None and not keep_text:
+        ini = _Ini(result, with_host_vars=False)
+        atomic_write(target, ini.blocks())
+        return InventoryFiles("", {}, ini.left_out)
+    files = render_inventory(result, fmt, host_vars=host_vars_dir is not None)
     if host_vars_dir is not None and files.host_vars:
         _write_set(target, files, Path(host_vars_dir))
     else:

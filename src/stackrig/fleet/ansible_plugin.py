@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stackrig._units import parse_duration
 from stackrig.errors import UsageError
 from stackrig.fleet._accounts import DEFAULT_SESSION_NAME, AccountOptions
 from stackrig.fleet._aws import RETRY_MODES, AwsTarget
@@ -46,7 +47,7 @@ OPTIONS: dict[str, Any] = {
     "user": None,
     "port": None,
     "ssh_proxy": None,
-    "cache_ttl": 300.0,
+    "cache_ttl": "5m",
     "refresh": False,
     "allow_partial": False,
 }
@@ -90,6 +91,18 @@ def _options(given: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _port(value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        port = 0
+    if not 1 <= port <= 65535 or isinstance(value, bool):
+        raise UsageError(f"port {value!r} is not a TCP port (1-65535)")
+    return port
+
+
 def plugin_inventory(given: Mapping[str, Any], environ: Mapping[str, str]) -> PluginInventory:
     """Discover and build the inventory for the plugin (USAGE errors for bad options)."""
     opts = _options(given)
@@ -102,7 +115,7 @@ def plugin_inventory(given: Mapping[str, Any], environ: Mapping[str, str]) -> Pl
         groups=_words(opts["group"], "group"),
         group_by=_words(opts["group_by"], "group_by"),
         user=opts["user"],
-        port=int(opts["port"]) if opts["port"] is not None else None,
+        port=_port(opts["port"]),
         ssh_proxy=opts["ssh_proxy"],
     )
     settings = DiscoverSettings(
@@ -111,7 +124,7 @@ def plugin_inventory(given: Mapping[str, Any], environ: Mapping[str, str]) -> Pl
         all_regions=bool(opts["all_regions"]),
         filters=filters,
         state=inventory_options.resolved_state,
-        cache_ttl=float(opts["cache_ttl"]),
+        cache_ttl=parse_duration(opts["cache_ttl"], what="cache_ttl"),
         refresh=bool(opts["refresh"]),
         accounts=AccountOptions(
             _words(opts["account"], "account"),

@@ -101,3 +101,21 @@ def test_a_given_subnet_is_used_for_every_new_instance(aws: MotoAws, cli: Any) -
     done = _up(cli, aws, vpc, 3, "--subnet", subnets["us-east-1b"])
     assert done.returncode == 0, done.stderr
     assert {i["SubnetId"] for i in aws.instances("web")} == {subnets["us-east-1b"]}
+
+
+def test_a_vpc_with_default_for_zone_subnets_uses_only_those(aws: MotoAws, cli: Any) -> None:
+    ec2 = aws.client()
+    default = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    # roomier than the default /20s, so only the default-for-zone rule keeps instances out of it
+    own = ec2.create_subnet(VpcId=default, CidrBlock="172.31.128.0/17", AvailabilityZone="us-east-1a")
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [default]}])["Subnets"]
+    defaults = {s["SubnetId"]: s["AvailabilityZone"] for s in subnets if s.get("DefaultForAz")}
+    assert len(defaults) >= 3
+    assert own["Subnet"]["SubnetId"] not in defaults
+    done = _up(cli, aws, default, 3, "--json")
+    assert done.returncode == 0, done.stderr
+    instances = aws.instances("web")
+    assert {i["SubnetId"] for i in instances} <= set(defaults)  # never the subnet someone added
+    assert len({i["Placement"]["AvailabilityZone"] for i in instances}) == 3  # one zone each
+    used = {u["subnet_id"] for u in done.json()["data"]["subnets"]}
+    assert used == {i["SubnetId"] for i in instances}

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from stackrig.fleet.collection import PACKAGE_ROOT
@@ -52,7 +53,7 @@ def test_plugin_lists_hosts_from_the_same_cache_as_fleet_discover(
     assert first.returncode == 0, first.stderr
     late = aws.launch(1, "us-east-1", {"Role": "web"})  # behind the cache's back
     config = _config(tmp_path, region=["us-east-1"], endpoint_url=aws.endpoint, hostname="id",
-                     group_by=["account", "tag:Role"], user="deploy")  # fmt: skip
+                     group_by=["account", "tag:Role"], user="deploy", cache_ttl="1h")  # fmt: skip
     done = _inventory(config, _env(tmp_path, data_dir))
     assert done.returncode == 0, done.stderr
     listing = json.loads(done.stdout)
@@ -128,10 +129,19 @@ def test_a_failing_region_fails_the_source_unless_allow_partial(
     assert "failed: region eu-west-1" in lenient.stderr
 
 
-def test_bad_option_value_is_one_line(tmp_path: Path, data_dir: Path) -> None:
-    done = _inventory(_config(tmp_path, hostname="colour"), _env(tmp_path, data_dir))
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"hostname": "colour"}, "hostname 'colour' is not one of address, name, id"),
+        ({"cache_ttl": "5 parsecs"}, "cache_ttl '5 parsecs' is not a duration"),
+    ],
+)
+def test_bad_option_value_is_one_line(
+    tmp_path: Path, data_dir: Path, option: dict[str, str], message: str
+) -> None:
+    done = _inventory(_config(tmp_path, **option), _env(tmp_path, data_dir))
     assert done.returncode != 0
-    assert "stackrig.fleet.discover: hostname 'colour' is not one of address, name, id" in done.stderr
+    assert f"stackrig.fleet.discover: {message}" in done.stderr
 
 
 def test_an_ansible_that_cannot_import_stackrig_says_how_to_install_it(

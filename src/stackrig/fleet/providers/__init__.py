@@ -97,7 +97,11 @@ def parse_placed(items: Iterable[tuple[Any, Place]], provider: str | None = None
             f"unknown provider {provider!r}", hint=f"choose one of {', '.join(PROVIDERS)}"
         )
     hosts: list[Host] = []
+    listed = ""  # the provider of the top-level list read one element at a time, from its first
     for doc, place in items:
+        if place.first_item and listed:  # the list's later elements: parsed as if read whole
+            hosts.extend(_PARSERS[listed].parse(doc, place))
+            continue
         name = provider
         if name is None:
             name = detect_provider(doc, place)
@@ -112,6 +116,7 @@ def parse_placed(items: Iterable[tuple[Any, Place]], provider: str | None = None
             )
         parse: Callable[[Any, Place], Iterator[Host]] = _PARSERS[name].parse
         hosts.extend(parse(doc, place))
+        listed = name if place.first_item == 0 else ""
     return _merge_azure(hosts)
 
 

@@ -20,12 +20,15 @@ class Place:
     ``source`` is the file name (``<stdin>`` for standard input), ``document`` the document's
     number in that source (0-based; named only from the second on, since most files hold one)
     and ``first_reservation`` the number of the first reservation of an AWS document that is
-    read one reservation at a time.
+    read one reservation at a time. ``first_item``: the document is one element of a top-level
+    list read one element at a time (``az vm list``, ``gcloud ... list``, ``openstack server
+    list``, ``aws ... --query``), and this its number in the list; None for a document read whole.
     """
 
     source: str = "<input>"
     document: int = 0
     first_reservation: int = 0
+    first_item: int | None = None
 
     def at(self, *steps: str | tuple[str, int]) -> str:
         """``FILE: reservation 3, instance 2`` (1-based); plain strings are used as they are."""

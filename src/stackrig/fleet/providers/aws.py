@@ -51,7 +51,7 @@ def _instances(doc: Any, place: Place) -> Iterator[tuple[str, Any]]:
         yield place.at(), doc
         return
     if isinstance(doc, list):  # --query 'Reservations[].Instances[]'
-        for n, instance in enumerate(doc):
+        for n, instance in enumerate(doc, start=place.first_item or 0):
             yield place.at(("instance", n)), instance
         return
     raise ProviderParseError(f"{place.at()}: not describe-instances output")

@@ -207,7 +207,7 @@ def parse(doc: Any, place: Place | None = None) -> Iterator[Host]:
     if isinstance(doc, dict) and isinstance(doc.get("value"), list):
         doc = doc["value"]  # an ARM list (nextLink, if any, is another page for the user to fetch)
     items = (
-        [(place.at(("item", n)), item) for n, item in enumerate(doc)]
+        [(place.at(("item", n)), item) for n, item in enumerate(doc, start=place.first_item or 0)]
         if isinstance(doc, list)
         else [(place.at(), doc)]
     )

@@ -74,7 +74,7 @@ def _instances(doc: Any, place: Place) -> Iterator[tuple[str, Any]]:
             return
         doc = as_list(items)
     if isinstance(doc, list):
-        for n, item in enumerate(doc):
+        for n, item in enumerate(doc, start=place.first_item or 0):
             yield place.at(("item", n)), item
         return
     yield place.at(), doc

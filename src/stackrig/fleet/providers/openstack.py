@@ -180,7 +180,7 @@ def _servers(doc: Any, place: Place) -> Iterator[tuple[str, Any]]:
     elif isinstance(doc, dict) and isinstance(doc.get("server"), dict):
         doc = doc["server"]
     if isinstance(doc, list):
-        for n, item in enumerate(doc):
+        for n, item in enumerate(doc, start=place.first_item or 0):
             yield place.at(("item", n)), item
     else:
         yield place.at(), doc

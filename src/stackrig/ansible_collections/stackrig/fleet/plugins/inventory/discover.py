@@ -102,9 +102,11 @@ options:
     description: USER@BASTION, ProxyJump for the hosts reached on their private address.
     type: str
   cache_ttl:
-    description: Reuse discover results younger than this many seconds (0 turns the cache off).
-    type: float
-    default: 300
+    description:
+      - Reuse discover results younger than this (0 turns the cache off).
+      - A duration as on the command line (V(500ms), V(60s), V(5m), V(2h), V(1d)); a bare number is seconds.
+    type: raw
+    default: 5m
   refresh:
     description: Ignore the cache (and renew it).
     type: bool
