@@ -27,8 +27,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
-
 
 def _small(n: int) -> dict[str, object]:
     return {
@@ -112,22 +110,45 @@ def generate(path: Path, shape: str, target: int) -> None:
         handle.write("".join(buffer))
 
 
-def measure(argv: list[str], cwd: Path, *, quiet: bool = False) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MiB, exit code) of one process."""
+# Each measured process reports its own peak (VmHWM) when it exits. The ru_maxrss that wait4 gives
+# is no use at small sizes: Linux keeps the high-water mark of the memory a process had before
+# execve, and a spawned child starts as this benchmark's process, so every figure was floored at the
+# benchmark's own RSS (13 MiB and more after generating an input).
+_REPORT_PEAK = """import atexit
+def _stackrig_bench_peak():
+    import sys
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                sys.__stderr__.write("\\nstackrig-bench-vmhwm " + line.split()[1] + "\\n")
+atexit.register(_stackrig_bench_peak)
+"""
+JSON_LOAD = "import json,sys; json.load(open(sys.argv[1]))"
+# What the console script ``stackrig`` runs (see its entry point in pyproject.toml).
+STACKRIG = "import sys; sys.argv[0] = 'stackrig'; from stackrig.cli.app import main; main()"
+
+
+def measure(code: str, args: list[str], cwd: Path, *, quiet: bool = False) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MiB, exit code) of ``python -c code args``."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
-    _, status, usage = os.wait4(proc.pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0 and not quiet and proc.stderr is not None:
-        print(f"   ! exit {code}: {proc.stderr.read().decode()[-300:]}")
-    if proc.stderr is not None:
-        proc.stderr.close()
-    return time.perf_counter() - started, usage.ru_maxrss / 1024, code
+    proc = subprocess.run(
+        [sys.executable, "-c", _REPORT_PEAK + code, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    stderr = proc.stderr.decode(errors="replace")
+    peaks = [line.split()[1] for line in stderr.splitlines() if line.startswith("stackrig-bench-vmhwm ")]
+    if proc.returncode != 0 and not quiet:
+        print(f"   ! exit {proc.returncode}: {stderr[-300:]}")
+    return elapsed, int(peaks[-1]) / 1024 if peaks else float("nan"), proc.returncode
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--sizes-mb", default="10,100,1000")
+    parser.add_argument("--sizes-mb", default="1,10,100,1000")
     parser.add_argument("--shapes", default="compact,pretty,list")
     args = parser.parse_args()
     sizes = [int(s) * 1_000_000 for s in args.sizes_mb.split(",")]
@@ -144,20 +165,10 @@ def main() -> int:
         # What each process costs before any input: the interpreter, and stackrig's own code.
         empty = work / "empty.json"
         empty.write_text('{"Reservations": []}')
-        python = measure(
-            [sys.executable, "-c", "import json,sys; json.load(open(sys.argv[1]))", str(empty)], work
-        )
+        python = measure(JSON_LOAD, [str(empty)], work)
         ours = measure(
-            [
-                str(BIN / "stackrig"),
-                "--data-dir",
-                home,
-                "fleet",
-                "inventory",
-                str(empty),
-                "-o",
-                str(work / "h"),
-            ],
+            STACKRIG,
+            ["--data-dir", home, "fleet", "inventory", str(empty), "-o", str(work / "h")],
             work,
             quiet=True,
         )
@@ -169,14 +180,22 @@ def main() -> int:
                 source = work / f"{shape}-{size}.json"
                 generate(source, shape, size)
                 mb = source.stat().st_size / 1e6
-                base = measure(
-                    [sys.executable, "-c", "import json,sys; json.load(open(sys.argv[1]))", str(source)], work
-                )
+                base = measure(JSON_LOAD, [str(source)], work)
                 ours = measure(
-                    [str(BIN / "stackrig"), "--data-dir", home, "fleet", "inventory", str(source),
-                     "--state", "any", "-o", str(work / "hosts.ini")],
+                    STACKRIG,
+                    [
+                        "--data-dir",
+                        home,
+                        "fleet",
+                        "inventory",
+                        str(source),
+                        "--state",
+                        "any",
+                        "-o",
+                        str(work / "hosts.ini"),
+                    ],
                     work,
-                )  # fmt: skip
+                )
                 verdict = "below" if ours[1] < base[1] else "ABOVE"
                 print(
                     f"{shape:<8} {mb:6.0f} | {base[1]:13.0f} {base[0]:6.1f} | "

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from decimal import Decimal
 
 from stackrig.errors import UsageError
 
@@ -89,6 +88,8 @@ def parse_size(value: str | int | float, *, what: str = "size", bare: bool = Tru
     if match is None or (not bare and match.group(2) is None and text != "0"):
         hint = SIZE_HINT if not bare else "write bytes or a size like 512M or 1G"
         raise UnitError(f"{what} {value!r} is not a size", hint=hint)
+    from decimal import Decimal  # here: every CLI start imports this module, few commands take a size
+
     size = Decimal(match.group(1)) * _IEC[(match.group(2) or "").lower()]  # exact to the byte
     if size > MAX_SIZE:
         raise UnitError(f"{what} {value!r} is too large")

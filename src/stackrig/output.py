@@ -12,6 +12,10 @@ and for an error::
 
 With ``--json`` stdout holds the envelope and nothing else; progress, logs and
 warnings in text mode go to stderr.
+
+rich is imported only when something is drawn with it (a table, colour on a terminal, a log
+record): plain lines on a stream that is no terminal are written directly, as rich would print
+them, so that a command such as ``fleet inventory`` never loads it (~2 MiB, 15 ms).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import dataclasses
 import datetime as dt
 import enum
 import errno
+import functools
 import json
 import logging
 import os
@@ -27,12 +32,12 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import IO, Any
-
-from rich.console import Console
-from rich.logging import RichHandler
+from typing import IO, TYPE_CHECKING, Any
 
 from stackrig.errors import ExitCode
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -42,6 +47,7 @@ __all__ = [
     "emit",
     "envelope",
     "error_envelope",
+    "say",
     "stderr_console",
     "stdout_console",
     "to_jsonable",
@@ -49,7 +55,7 @@ __all__ = [
 
 SCHEMA_VERSION = "1"
 
-Renderer = Callable[[Console], None]
+Renderer = Callable[["Console"], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +63,8 @@ class Report:
     """What a command hands to the renderer.
 
     ``data`` becomes the envelope's ``data`` (dataclasses, paths, enums and
-    datetimes are converted); ``render`` draws the human view on stdout.
+    datetimes are converted); ``render`` draws the human view on stdout, or ``write``
+    writes it as plain text to the stream it is given (no rich console is made for it).
     ``failed`` names the parts that could not be done when the result is
     ``partial`` (a region, an account, a file): they go to stderr in both modes
     and into the envelope's ``warnings`` after the others.
@@ -65,6 +72,7 @@ class Report:
 
     data: Any
     render: Renderer | None = None
+    write: Callable[[IO[str]], None] | None = None
     warnings: tuple[str, ...] = ()
     partial: bool = False
     exit_code: ExitCode = ExitCode.OK
@@ -131,14 +139,20 @@ def _no_color() -> bool:
     return bool(os.environ.get("NO_COLOR"))
 
 
-class _StdoutConsole(Console):
-    def on_broken_pipe(self) -> None:
-        # rich would exit 1 here; the CLI entry turns a closed stdout into a quiet 141 instead.
-        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+@functools.cache
+def _stdout_console_class() -> type[Console]:
+    from rich.console import Console
+
+    class _StdoutConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # rich would exit 1 here; the CLI entry turns a closed stdout into a quiet 141 instead.
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    return _StdoutConsole
 
 
 def stdout_console(file: IO[str] | None = None) -> Console:
-    return _StdoutConsole(
+    return _stdout_console_class()(
         file=file or sys.stdout,
         highlight=False,
         soft_wrap=True,
@@ -153,6 +167,8 @@ _quiet = False
 
 def stderr_console(*, quiet: bool | None = None) -> Console:
     """The console for progress, warnings and summaries: silent under ``-q``."""
+    from rich.console import Console
+
     return Console(
         file=sys.stderr,
         highlight=False,
@@ -162,36 +178,102 @@ def stderr_console(*, quiet: bool | None = None) -> Console:
     )
 
 
+def _is_terminal(stream: IO[str]) -> bool:
+    """Whether rich would treat ``stream`` as a terminal (rich.console.Console.is_terminal's test)."""
+    tty_compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if tty_compatible in {"0", "1"}:
+        return tty_compatible == "1"
+    force_color = os.environ.get("FORCE_COLOR")
+    if force_color is not None:
+        return force_color != ""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no such method, or a closed file
+        return False
+
+
+# What rich's Text drops from a string (rich.control.strip_control_codes): BEL, BS, VT, FF, CR.
+_DROPPED_CONTROLS = dict.fromkeys((7, 8, 11, 12, 13))
+
+
+def _plain(text: str) -> str:
+    """``text`` as a rich console prints it unstyled on a stream that is no terminal (soft wrap)."""
+    return "\n".join(line.expandtabs(8) for line in text.translate(_DROPPED_CONTROLS).split("\n"))
+
+
+def say(text: str, *, quiet: bool | None = None) -> None:
+    """One line of progress or summary on stderr, silent under ``-q`` (as ``stderr_console().print``
+    with markup off, without making a console: plain text looks the same on a terminal)."""
+    if _quiet if quiet is None else quiet:
+        return
+    sys.stderr.write(_plain(text) + "\n")
+    sys.stderr.flush()
+
+
+def _labelled(label: str, colour: str, text: str, *, quiet: bool) -> None:
+    """``label`` (coloured on a terminal) then ``text`` from outside, never read as markup."""
+    if quiet:
+        return
+    if _is_terminal(sys.stderr):
+        err = stderr_console(quiet=False)
+        err.print(f"[{colour}]{label}[/{colour}] ", end="", markup=True, highlight=False)
+        err.print(text, markup=False, highlight=False, emoji=False)
+        return
+    sys.stderr.write(f"{label} {_plain(text)}\n")
+    sys.stderr.flush()
+
+
 def emit(report: Report, *, command: str, json_mode: bool, file: IO[str] | None = None) -> ExitCode:
     """Print a report (envelope or human view); return its exit code."""
     out = file or sys.stdout
-    err = stderr_console()
     if json_mode:
         out.write(dumps(envelope(command, report)) + "\n")
         out.flush()
-        _print_failed(err, report)
+        _print_failed(report)
         return report.exit_code
     for warning in report.warnings:  # the text may come from outside (cloud tags): never markup
-        err.print("[yellow]warning:[/yellow] ", end="", markup=True, highlight=False)
-        err.print(warning, markup=False, highlight=False)
-    _print_failed(err, report)
-    if report.render is not None:
+        _labelled("warning:", "yellow", warning, quiet=_quiet)
+    _print_failed(report)
+    if report.write is not None:
+        report.write(out)
+    elif report.render is not None:
         report.render(stdout_console(out))
     out.flush()
     return report.exit_code
 
 
-def _print_failed(err: Console, report: Report) -> None:
-    if report.exit_code != ExitCode.OK:
-        # The failed parts are why the command exits 1: errors, said even under -q. With
-        # --allow-partial (exit 0) they are warnings, and -q silences them like any warning.
-        err = stderr_console(quiet=False)
+def _print_failed(report: Report) -> None:
+    # The failed parts are why the command exits 1: errors, said even under -q. With
+    # --allow-partial (exit 0) they are warnings, and -q silences them like any warning.
+    quiet = _quiet and report.exit_code == ExitCode.OK
     for part in report.failed:
-        err.print("[red]failed:[/red] ", end="", markup=True, highlight=False)
-        err.print(part, markup=False, highlight=False)
+        _labelled("failed:", "red", part, quiet=quiet)
     if report.failed:
         how = "exit 0 (--allow-partial)" if report.exit_code == ExitCode.OK else "exit 1"
-        err.print(f"partial result: {len(report.failed)} part(s) failed; {how}", markup=False)
+        say(f"partial result: {len(report.failed)} part(s) failed; {how}", quiet=quiet)
+
+
+class _StderrLogHandler(logging.Handler):
+    """stackrig's log records on stderr, drawn by rich's RichHandler made at the first record
+    (most commands log nothing at the level asked, and so never import rich)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rich: logging.Handler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._rich is None:
+            from rich.logging import RichHandler
+
+            self._rich = RichHandler(
+                console=stderr_console(quiet=False),
+                show_time=False,
+                show_path=False,
+                markup=False,
+                rich_tracebacks=False,
+            )
+            self._rich.setFormatter(logging.Formatter("%(message)s"))
+        self._rich.emit(record)
 
 
 def configure_logging(verbosity: int) -> None:
@@ -204,14 +286,6 @@ def configure_logging(verbosity: int) -> None:
     logger = logging.getLogger("stackrig")
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
-    handler = RichHandler(
-        console=stderr_console(quiet=False),
-        show_time=False,
-        show_path=False,
-        markup=False,
-        rich_tracebacks=False,
-    )
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.addHandler(handler)
+    logger.addHandler(_StderrLogHandler())
     logger.setLevel(level)
     logger.propagate = False

@@ -180,8 +180,13 @@ def _command(path: tuple[str, ...]) -> click.Command | None:
     for word in path:
         if not isinstance(current, click.Group):
             return None
-        current = current.commands.get(word)
+        current = current.get_command(click.Context(current), word)  # a family may load it now
     return current
+
+
+def _subcommands(group: click.Group) -> list[click.Command]:
+    ctx = click.Context(group)
+    return [c for c in (group.get_command(ctx, n) for n in group.list_commands(ctx)) if c is not None]
 
 
 @pytest.mark.parametrize("name", sorted(_tools.TOOLS))
@@ -191,7 +196,7 @@ def test_each_entry_names_real_commands_and_flags(name: str) -> None:
         assert words[0] in FAMILIES, command
         found = _command(words)
         assert found is not None, f"{name}: no command 'stackrig {' '.join(words)}'"
-        targets = [found] if not isinstance(found, click.Group) else list(found.commands.values())
+        targets = [found] if not isinstance(found, click.Group) else _subcommands(found)
         for flag in flags:
             option = flag.split()[0]
             assert any(any(option in p.opts for p in c.params) for c in targets), (name, command, option)

@@ -147,3 +147,26 @@ def test_the_log_falls_back_to_the_temp_folder(tmp_path: Path, logs_ok: bool) ->
     assert Path(where).parent == (logs if logs_ok else Path(os.environ.get("TMPDIR", "/tmp")))
     Path(where).unlink()
     _memory.keep_reserve()
+
+
+def test_a_frame_cpython_had_no_memory_for_is_out_of_memory(tmp_path: Path) -> None:
+    """CPython 3.11 says a Python frame it could not allocate (its frame stack grows by mmap, which
+    an address-space limit refuses) as SystemError "error return without exception set"."""
+    assert _memory.is_out_of_memory(MemoryError())
+    assert _memory.is_out_of_memory(SystemError("error return without exception set"))
+    assert not _memory.is_out_of_memory(SystemError("some other bug"))
+    assert not _memory.is_out_of_memory(ValueError("error return without exception set"))
+
+    def call() -> None:
+        raise SystemError("error return without exception set")
+
+    try:
+        call()
+    except SystemError as exc:
+        where = _memory.out_of_memory_log(exc, tmp_path / "logs", "test")
+    text = Path(where).read_text()
+    assert text.startswith("stackrig test\n")
+    assert "MemoryError: out of memory" in text
+    assert "in call" in text
+    assert text.endswith("SystemError: error return without exception set\n")
+    _memory.keep_reserve()

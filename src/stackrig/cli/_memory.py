@@ -6,6 +6,10 @@ traceback and opening a log need memory too. So the CLI keeps a small reserve fr
 and, on ``MemoryError``, takes the shortest path: give the reserve back, keep the traceback as
 bare frame positions, clear the frames' locals (which hold whatever filled memory), and only
 then format the traceback and write the log with plain ``os`` calls.
+
+The reserve is an anonymous mapping that is never written: it holds address space (what such a
+limit counts, and what the kernel's commit accounting counts) but no page of RAM, so it does not
+weigh on the process's resident memory (a ``bytearray`` is zero-filled: 4 MiB resident).
 """
 
 from __future__ import annotations
@@ -13,55 +17,74 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import mmap
 import os
 import sys
 import tempfile
 import traceback
 from pathlib import Path
 
-__all__ = ["keep_reserve", "out_of_memory_log"]
+__all__ = ["is_out_of_memory", "keep_reserve", "out_of_memory_log"]
 
 RESERVE_BYTES = 4 << 20
-_reserve: bytearray | None = None
+_reserve: mmap.mmap | None = None
 
 
 def keep_reserve() -> None:
     """Set memory aside for :func:`out_of_memory_log` (once per process)."""
     global _reserve  # noqa: PLW0603 - one reserve per process, by design
     if _reserve is None:
-        with contextlib.suppress(MemoryError):
-            _reserve = bytearray(RESERVE_BYTES)
+        with contextlib.suppress(MemoryError, OSError):  # mmap says ENOMEM as OSError
+            _reserve = mmap.mmap(-1, RESERVE_BYTES)
 
 
-def _release(exc: BaseException) -> list[traceback.StackSummary]:
-    """Give the reserve back; the positions of each exception in the chain; their frames cleared."""
+# CPython 3.11 grows the stack of Python frames with mmap; when the address-space limit refuses it,
+# the call fails with no exception set and the eval loop raises this SystemError, not MemoryError.
+# (A C function that forgets its exception gives another message: "... returned NULL without
+# setting an exception".)
+_FRAME_NOT_ALLOCATED = "error return without exception set"
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """A MemoryError, or the SystemError of a Python frame CPython had no memory for."""
+    return isinstance(exc, MemoryError) or (type(exc) is SystemError and str(exc) == _FRAME_NOT_ALLOCATED)
+
+
+def _release(exc: BaseException) -> list[tuple[traceback.StackSummary, str]]:
+    """Give the reserve back; the positions of each exception in the chain (with its type's name);
+    their frames cleared."""
     global _reserve  # noqa: PLW0603 - see keep_reserve
+    if _reserve is not None:
+        _reserve.close()  # unmapped now: that address space is free for what follows
     _reserve = None
-    stacks: list[traceback.StackSummary] = []
+    stacks: list[tuple[traceback.StackSummary, str]] = []
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         tb = current.__traceback__
-        stacks.append(traceback.StackSummary.extract(traceback.walk_tb(tb), lookup_lines=False))
+        summary = traceback.StackSummary.extract(traceback.walk_tb(tb), lookup_lines=False)
+        stacks.append(
+            (summary, f"{type(current).__name__}: {current}" if str(current) else type(current).__name__)
+        )
         traceback.clear_frames(tb)  # what the frames' locals held (the big input) is freed here
         current = current.__context__
     gc.collect()
     return stacks
 
 
-def _text(version: str, stacks: list[traceback.StackSummary]) -> str:
+def _text(version: str, stacks: list[tuple[traceback.StackSummary, str]]) -> str:
     parts = [f"stackrig {version}\nargv: {sys.argv!r}\n\nMemoryError: out of memory\n"]
-    for n, stack in enumerate(reversed(stacks)):
+    for n, (stack, what) in enumerate(reversed(stacks)):
         if n:
             parts.append("\nDuring handling of the above exception, another exception occurred:\n\n")
         parts.append("Traceback (most recent call last):\n")
         parts.extend(stack.format())
-        parts.append("MemoryError\n")
+        parts.append(f"{what}\n")
     return "".join(parts)
 
 
-def out_of_memory_log(exc: MemoryError, logs: Path, version: str) -> str:
+def out_of_memory_log(exc: BaseException, logs: Path, version: str) -> str:
     """Free what can be freed, write the traceback to a private log file; return its path (or
     a note that none could be written)."""
     stacks = _release(exc)

@@ -170,7 +170,8 @@ def _command_path(group: click.Command, args: Sequence[str]) -> str:
             break
         if not isinstance(current, click.Group):
             break
-        sub = current.commands.get(arg)
+        # get_command, not the commands dict: a family may import a command on first lookup (cli/_lazy.py)
+        sub = current.get_command(click.Context(current), arg)
         if sub is None:
             continue
         words.append(arg)
@@ -216,7 +217,7 @@ def _fail(
     return code
 
 
-def _out_of_memory(exc: MemoryError, st: State, *, json_mode: bool, command: str) -> int:
+def _out_of_memory(exc: BaseException, st: State, *, json_mode: bool, command: str) -> int:
     """Exit 70 with a log, taking the path that needs the least memory (see cli/_memory.py)."""
     log_file = _memory.out_of_memory_log(exc, st.paths.logs, __version__)
     return _fail(
@@ -263,7 +264,7 @@ def _unexpected(exc: Exception, st: State, *, json_mode: bool, command: str) -> 
     A bug (an InternalError stackrig raised, or an exception that is no StackrigError) exits 70
     with its traceback in a log file.
     """
-    if isinstance(exc, MemoryError):  # first: the handling below needs memory the reserve gives back
+    if _memory.is_out_of_memory(exc):  # first: the handling below needs memory the reserve gives back
         return _out_of_memory(exc, st, json_mode=json_mode, command=command)
     missing = _extras.for_missing_module(command, exc.name) if isinstance(exc, ModuleNotFoundError) else None
     known = missing or disk_full(exc)

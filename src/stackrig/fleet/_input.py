@@ -37,7 +37,7 @@ PIPE_HINT = (
     "gcloud compute instances list --format=json, openstack server list --long -f json) into this "
     "command, or name a file"
 )
-CHUNK = 1 << 22
+CHUNK = 1 << 20
 #: How standard input is named in messages.
 STDIN = "<stdin>"
 _AWS_HEAD = re.compile(r'\{\s*"Reservations"\s*:\s*\[')

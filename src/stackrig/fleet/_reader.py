@@ -6,22 +6,26 @@ Not a full Ansible inventory engine: static INI (``[group]``, ``[group:vars]``,
 document with ``_meta.hostvars``, or the YAML layout in JSON, values marked unsafe or not). ``host_vars/`` and
 ``group_vars/`` beside the file are read too. Host ranges (``web[01:10]``) are
 a USAGE error: run ``ansible-inventory --list`` and read its JSON instead.
+
+PyYAML is imported by the first YAML file read (``fleet inventory`` itself never reads one).
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from stackrig._io import read_text
 from stackrig.errors import UsageError
+
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = ["Inventory", "InventoryEntry", "is_script_layout", "looks_yaml", "read_inventory"]
 
@@ -66,22 +70,26 @@ class Inventory:
         raise KeyError(name)
 
 
-class _Loader(yaml.SafeLoader):
+@functools.cache
+def _loader() -> type[yaml.SafeLoader]:
     """SafeLoader that reads Ansible's ``!unsafe`` and ``!vault`` tags as plain values."""
+    import yaml
 
+    class _Loader(yaml.SafeLoader):
+        pass
 
-def _plain(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    return None  # pragma: no cover - yaml has no other node kinds
+    def plain(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return loader.construct_scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node, deep=True)
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node, deep=True)
+        return None  # pragma: no cover - yaml has no other node kinds
 
-
-_Loader.add_constructor("!unsafe", _plain)
-_Loader.add_constructor("!vault", _plain)
+    _Loader.add_constructor("!unsafe", plain)
+    _Loader.add_constructor("!vault", plain)
+    return _Loader
 
 
 class _Builder:
@@ -244,8 +252,10 @@ def _unwrap(value: Any) -> Any:
 
 
 def _load_yaml(text: str, path: Path) -> Any:
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
+        return yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""

@@ -12,23 +12,27 @@ only values proven safe by a strict pattern (letters, digits and ``._:@/+-``,
 that Ansible's INI parser keeps as the same string) and, with a host_vars
 folder, writes the rest there as YAML with ``!unsafe``; without one they are
 left out (and counted).
+
+PyYAML is imported by the first YAML text written (``--format yaml``, host_vars files), and the
+file-set writer by the first host_vars folder: an INI or JSON inventory needs neither.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from stackrig._fileset import write_set
 from stackrig._io import atomic_write, ensure_dir, safe_join
 from stackrig.errors import OutputPathError
 from stackrig.fleet._inventory import TRUSTED_VARS, Format, InventoryResult
+
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = [
     "InventoryFiles",
@@ -49,30 +53,34 @@ class _Unsafe(str):
     __slots__ = ()
 
 
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-    """A fast YAML dumper that knows :class:`_Unsafe` and never writes aliases."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-_RESOLVER = yaml.resolver.Resolver()
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
-def _represent_unsafe(dumper: yaml.SafeDumper, data: _Unsafe) -> yaml.ScalarNode:
-    text = str(data)
-    # Ansible resolves the value under ``!unsafe`` as if it were plain, even when quoted:
-    # ``!unsafe "0"`` reads back as the integer 0, ``!unsafe ''`` as null. Strings YAML would
-    # resolve to another type (numbers, booleans, null, dates) cannot hold a template (no
-    # ``{``), so they are written as ordinary quoted strings instead.
-    resolved = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
-    if not text or ("{" not in text and resolved != _STR_TAG):
-        return dumper.represent_str(text)
-    return dumper.represent_scalar("!unsafe", text, style='"')
+@functools.cache
+def _dumper() -> type[yaml.SafeDumper]:
+    """A fast YAML dumper that knows :class:`_Unsafe` and never writes aliases."""
+    import yaml
 
+    class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
 
-_Dumper.add_representer(_Unsafe, _represent_unsafe)
+    resolver = yaml.resolver.Resolver()
+
+    def represent_unsafe(dumper: yaml.SafeDumper, data: _Unsafe) -> yaml.ScalarNode:
+        text = str(data)
+        # Ansible resolves the value under ``!unsafe`` as if it were plain, even when quoted:
+        # ``!unsafe "0"`` reads back as the integer 0, ``!unsafe ''`` as null. Strings YAML would
+        # resolve to another type (numbers, booleans, null, dates) cannot hold a template (no
+        # ``{``), so they are written as ordinary quoted strings instead.
+        resolved = resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+        if not text or ("{" not in text and resolved != _STR_TAG):
+            return dumper.represent_str(text)
+        return dumper.represent_scalar("!unsafe", text, style='"')
+
+    _Dumper.add_representer(_Unsafe, represent_unsafe)
+    dumper: type[yaml.SafeDumper] = _Dumper
+    return dumper
 
 
 def _mark(value: Any, wrap: Any) -> Any:
@@ -137,8 +145,10 @@ class InventoryFiles:
 
 
 def _yaml(data: Any) -> str:
+    import yaml
+
     text: str = yaml.dump(
-        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=2**31 - 1
+        data, Dumper=_dumper(), sort_keys=False, allow_unicode=True, default_flow_style=False, width=2**31 - 1
     )
     return text
 
@@ -243,6 +253,8 @@ def write_host_vars(folder: str | Path, files: InventoryFiles) -> None:
 def _write_set(inventory: Path | None, files: InventoryFiles, host_vars_dir: Path) -> None:
     """The inventory and its host_vars as one set: a reader finds both old or both new, and a
     full disk half-way leaves both as they were. The folder's other files stay."""
+    from stackrig._fileset import write_set
+
     base = host_vars_dir.resolve()  # a host_vars that is a symlink: its target is swapped
     if not base.parent.is_dir():
         ensure_dir(base.parent)

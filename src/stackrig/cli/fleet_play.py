@@ -1,0 +1,275 @@
+"""fleet render, play, run and ansible-collection: the commands that run Jinja2 and Ansible.
+
+Loaded only when one of them runs or the whole family is listed (cli/_lazy.py), so that
+``fleet inventory`` never imports Jinja2 or the Ansible runner.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from stackrig.cli._common import finish
+from stackrig.cli._fleet_options import ProviderOpt, SourcesArg, inventory_group
+from stackrig.cli.options import JsonOpt
+from stackrig.fleet import InventoryOptions, InventorySettings
+from stackrig.fleet._flow import RunResult, RunSettings, parse_render_specs, run_flow
+from stackrig.fleet.ansible import PlayResult, PlaySettings
+from stackrig.fleet.ansible import play as run_play
+from stackrig.fleet.collection import collection_info, install_collection
+from stackrig.fleet.render import RenderSettings, parse_vars
+from stackrig.fleet.render import render as render_config
+from stackrig.output import Report, stderr_console
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["register"]
+
+InventoryArg = Annotated[
+    Path,
+    typer.Option("--inventory", "-i", help="Inventory file (INI, YAML or JSON as fleet inventory writes)."),
+]
+VarOpt = Annotated[
+    list[str] | None, typer.Option("--var", help="KEY=VALUE for the template's vars (repeatable).")
+]
+
+
+def render(  # noqa: PLR0917 - Typer passes options positionally
+    ctx: typer.Context,
+    template: Annotated[Path, typer.Argument(help="Jinja2 template (sandboxed, StrictUndefined).")],
+    inventory: InventoryArg,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here atomically, mode 0600.", dir_okay=False)
+    ] = None,
+    var: VarOpt = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the result with every value from env masked; write nothing."),
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Render a config template (hosts, first, groups, vars, env.NAME) against an inventory."""
+    settings = RenderSettings(template, inventory, output, parse_vars(var or ()), dry_run)
+    result = render_config(settings, os.environ)
+
+    def show(console: Console) -> None:
+        if not result.written:
+            console.file.write(result.content)
+        else:
+            stderr_console().print(f"fleet render: wrote {result.output} (mode 0600)", markup=False)
+
+    finish(ctx, Report(result, render=show), json_mode=json_)
+
+
+KeyFileOpt = Annotated[
+    Path | None,
+    typer.Option("--key-file", help="Private key for ssh (ansible-playbook --key-file).", dir_okay=False),
+]
+ExtraVarsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--extra-vars", "-e", help="KEY=VALUE or @FILE for the playbook (repeatable)."),
+]
+NoHostKeyOpt = Annotated[
+    bool,
+    typer.Option("--no-host-key-checking", help="Set ANSIBLE_HOST_KEY_CHECKING=False (new cloud hosts)."),
+]
+LimitOpt = Annotated[str | None, typer.Option("--limit", help="Only hosts matching this Ansible pattern.")]
+PlaybookArg = Annotated[Path, typer.Argument(help="The playbook to run.")]
+AnsibleArgs = Annotated[
+    list[str] | None,
+    typer.Argument(help="After --: more arguments for ansible-playbook.", show_default=False),
+]
+
+
+def _play_settings(
+    *,
+    playbook: Path,
+    inventory: Path,
+    key_file: Path | None,
+    extra_vars: list[str] | None,
+    no_host_key_checking: bool,
+    limit: str | None,
+    args: list[str] | None,
+) -> PlaySettings:
+    return PlaySettings(
+        playbook,
+        inventory,
+        key_file,
+        tuple(extra_vars or ()),
+        not no_host_key_checking,
+        limit,
+        tuple(args or ()),
+    )
+
+
+def _play_report(result: PlayResult, json_: bool, data: object = None) -> Report:
+    problem = result.problem()
+
+    def show(console: Console) -> None:
+        hosts = len(result.recap)
+        line = f"error: {problem}" if problem else f"fleet play: ok ({hosts} hosts)"
+        stderr_console().print(line, markup=False)
+
+    # In text mode the warnings were logged before ansible started.
+    warnings = (*result.warnings, *((problem,) if problem else ())) if json_ else ()
+    return Report(
+        result if data is None else data, render=show, warnings=warnings, exit_code=result.exit_code
+    )
+
+
+def _run_report(result: RunResult, json_: bool) -> Report:
+    play_report = _play_report(result.play, json_, result.to_dict())
+    inventory_notes = result.inventory.notes()
+
+    def show(console: Console) -> None:
+        err = stderr_console()
+        for note in inventory_notes:
+            err.print(f"warning: {note}", markup=False)
+        err.print(f"fleet inventory: {result.inventory.result.summary()}", markup=False)
+        if play_report.render is not None:
+            play_report.render(console)
+
+    warnings = (*inventory_notes, *play_report.warnings) if json_ else ()
+    return Report(play_report.data, render=show, warnings=warnings, exit_code=play_report.exit_code)
+
+
+def play(  # noqa: PLR0917 - Typer passes options positionally
+    ctx: typer.Context,
+    playbook: PlaybookArg,
+    inventory: InventoryArg,
+    args: AnsibleArgs = None,
+    key_file: KeyFileOpt = None,
+    extra_vars: ExtraVarsOpt = None,
+    no_host_key_checking: NoHostKeyOpt = False,
+    limit: LimitOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Run ansible-playbook on an inventory, streaming its output; exit 1 names failed hosts."""
+    settings = _play_settings(
+        playbook=playbook,
+        inventory=inventory,
+        key_file=key_file,
+        extra_vars=extra_vars,
+        no_host_key_checking=no_host_key_checking,
+        limit=limit,
+        args=args,
+    )
+    result = run_play(settings, out=sys.stderr if json_ else sys.stdout)
+    finish(ctx, _play_report(result, json_), json_mode=json_)
+
+
+@inventory_group
+def run(
+    ctx: typer.Context,
+    playbook: PlaybookArg,
+    sources: SourcesArg = None,
+    provider: ProviderOpt = None,
+    *,
+    options: InventoryOptions,
+    renders: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--render", help="TEMPLATE:OUTPUT, rendered after the inventory (OUTPUT in the work dir)."
+        ),
+    ] = None,
+    var: VarOpt = None,
+    key_file: KeyFileOpt = None,
+    extra_vars: ExtraVarsOpt = None,
+    no_host_key_checking: NoHostKeyOpt = False,
+    limit: LimitOpt = None,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            "--workdir",
+            help="Keep the inventory and rendered files here (default: a temp dir).",
+            file_okay=False,
+        ),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The whole flow: cloud JSON → inventory → rendered files → ansible-playbook.
+
+    The playbook gets the work dir as the extra var stackrig_workdir.
+    """
+    settings = RunSettings(
+        InventorySettings(tuple(sources or ()), provider, options),
+        _play_settings(
+            playbook=playbook,
+            inventory=Path("inventory"),
+            key_file=key_file,
+            extra_vars=extra_vars,
+            no_host_key_checking=no_host_key_checking,
+            limit=limit,
+            args=None,
+        ),
+        parse_render_specs(renders or ()),
+        parse_vars(var or ()),
+        workdir,
+    )
+    result = run_flow(settings, out=sys.stderr if json_ else sys.stdout, environ=os.environ)
+    finish(ctx, _run_report(result, json_), json_mode=json_)
+
+
+def ansible_collection(
+    ctx: typer.Context,
+    install: Annotated[
+        bool,
+        typer.Option(
+            "--install", help="Copy it where ansible-galaxy would (replacing an earlier copy of it only)."
+        ),
+    ] = False,
+    path: Annotated[
+        Path | None,
+        typer.Option(
+            "--path",
+            help="Install under this collections path (default: the first ANSIBLE_COLLECTIONS_PATH entry, "
+            "else ~/.ansible/collections).",
+            file_okay=False,
+        ),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The Ansible collection stackrig.fleet (inventory plugin stackrig.fleet.discover): where it is.
+
+    Its plugin imports stackrig: use it with the Ansible of this environment.
+    """
+    info = install_collection(path, os.environ) if install else collection_info()
+
+    def show(console: Console) -> None:
+        if info.installed is not None:
+            console.print(f"installed {info.name} {info.version} in {info.installed}", markup=False)
+            return
+        console.print(f"export ANSIBLE_COLLECTIONS_PATH={info.collections_path}", markup=False)
+        stderr_console().print(
+            f"{info.name} {info.version} is in {info.source}; put its folder on collections_path "
+            "(the line above, or collections_path in ansible.cfg), or run with --install",
+            markup=False,
+        )
+
+    finish(ctx, Report(info, render=show), json_mode=json_)
+
+
+def register(app: typer.Typer) -> None:
+    """Add render, play, run and ansible-collection to the fleet app."""
+    app.command(
+        epilog="Example: stackrig fleet render examples/templates/agent.yml.j2 "
+        "-i hosts -o agent.yml --dry-run"
+    )(render)
+    app.command(
+        epilog="Example: stackrig fleet play site.yml -i hosts --key-file ~/.ssh/aws.pem "
+        "--no-host-key-checking"
+    )(play)
+    app.command(
+        epilog="Example: aws ec2 describe-instances --output json | stackrig fleet run site.yml "
+        "--group nodes --render agent.yml.j2:agent.yml --key-file key.pem --no-host-key-checking "
+        "--workdir run1"
+    )(run)
+    app.command(
+        "ansible-collection",
+        epilog="Example: stackrig fleet ansible-collection --install",
+    )(ansible_collection)
