@@ -3,7 +3,7 @@
 On inputs of a few MB the command's peak memory is mostly what the process imported before it
 read a byte (issue 25: below ``json.load`` at every size, benchmarks/fleet_inventory_memory.py).
 rich, PyYAML, Jinja2, boto3/botocore and the code of ``fleet up/discover/render/play/...`` used to
-come with it (34 MiB before any input, 20 MiB now). Speed and memory are measured in the
+come with it (34 MiB before any input, 18 MiB now). Speed and memory are measured in the
 benchmark; this test guards the cause: a later import at the top of a module on this path fails
 here, by name.
 """
