@@ -25,6 +25,7 @@ import datetime as dt
 import enum
 import errno
 import functools
+import io
 import json
 import logging
 import os
@@ -47,6 +48,8 @@ __all__ = [
     "emit",
     "envelope",
     "error_envelope",
+    "is_quiet",
+    "progress_stream",
     "say",
     "stderr_console",
     "stdout_console",
@@ -201,13 +204,21 @@ def _plain(text: str) -> str:
     return "\n".join(line.expandtabs(8) for line in text.translate(_DROPPED_CONTROLS).split("\n"))
 
 
-def say(text: str, *, quiet: bool | None = None) -> None:
-    """One line of progress or summary on stderr, silent under ``-q`` (as ``stderr_console().print``
-    with markup off, without making a console: plain text looks the same on a terminal)."""
+def is_quiet() -> bool:
+    """Whether ``-q`` was given: errors only."""
+    return _quiet
+
+
+def say(text: str, *, stdout: bool = False, quiet: bool | None = None) -> None:
+    """A line for people that is neither a result nor an error (a summary, a server's URL,
+    "stopped"): on stderr, or on stdout when the command prints nothing else there; silent under
+    ``-q``. Written as a rich console prints it with markup off, without making one (plain text
+    looks the same on a terminal)."""
     if _quiet if quiet is None else quiet:
         return
-    sys.stderr.write(_plain(text) + "\n")
-    sys.stderr.flush()
+    stream = sys.stdout if stdout else sys.stderr
+    stream.write(_plain(text) + "\n")
+    stream.flush()
 
 
 def _labelled(label: str, colour: str, text: str, *, quiet: bool) -> None:
@@ -221,6 +232,17 @@ def _labelled(label: str, colour: str, text: str, *, quiet: bool) -> None:
         return
     sys.stderr.write(f"{label} {_plain(text)}\n")
     sys.stderr.flush()
+
+
+class _Discard(io.StringIO):
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def progress_stream() -> IO[str]:
+    """Where a tool's own output goes when it is progress (``ansible-playbook``'s beside a
+    ``--json`` document): stderr, or nowhere under ``-q``."""
+    return _Discard() if _quiet else sys.stderr
 
 
 def emit(report: Report, *, command: str, json_mode: bool, file: IO[str] | None = None) -> ExitCode:
