@@ -33,9 +33,10 @@ import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from stackrig.errors import OutputPathError
+from stackrig._io import remove_leftovers, temporary_beside
+from stackrig.errors import DiskFullError, OutputPathError, StackrigError
 
-__all__ = ["Staging", "write_set"]
+__all__ = ["FilesBeside", "Staging", "write_files", "write_set"]
 
 STAGE_PREFIX = ".stackrig-set-"
 COMMIT = "COMMIT"
@@ -83,8 +84,6 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _explain(exc: OSError, path: Path) -> str:
-    if exc.errno == errno.ENOSPC:
-        return f"cannot write {path}: no space left on device"
     if exc.errno in (errno.EACCES, errno.EPERM):
         return f"cannot write {path}: permission denied"
     if exc.errno == errno.EROFS:
@@ -279,7 +278,7 @@ def write_set(
     except OSError as exc:
         staging._discard()
         where = Path(exc.filename) if isinstance(exc.filename, str) else members[0][0].parent
-        raise OutputPathError(_explain(exc, _live_name(where, staging))) from exc
+        raise _set_error(exc, _live_name(where, staging), staging) from exc
     except BaseException:
         staging._discard()
         raise
@@ -293,11 +292,161 @@ def write_set(
             ) from exc
 
 
+def write_files(files: Sequence[tuple[str | os.PathLike[str], str | bytes]]) -> list[Path]:
+    """Write each ``(path, data)`` as one set (see :func:`write_set`): all old or all new.
+
+    The files may lie in several folders (one stage in each); folders missing on the way are
+    made first and removed again when the set fails, so a failure leaves nothing behind.
+    Returns the paths written.
+    """
+    paths = [_absolute(path) for path, _ in files]
+    made = _make_parents(paths)
+    try:
+        with write_set(files=paths) as stage:
+            for index, (_, data) in enumerate(files):  # no zip(strict=): tune's remote runs on 3.9
+                stage.write(paths[index], data)
+    except BaseException:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return paths
+
+
+def _make_parents(paths: Sequence[Path]) -> list[Path]:
+    """Make the missing folders of ``paths``, outermost first; return those made."""
+    made: list[Path] = []
+    for path in paths:
+        missing = [p for p in (path.parent, *path.parent.parents) if not p.exists() and p not in made]
+        for folder in reversed(missing):
+            try:
+                folder.mkdir()
+            except FileExistsError:
+                continue  # made by someone else meanwhile
+            except OSError as exc:
+                for done in reversed(made):
+                    with contextlib.suppress(OSError):
+                        done.rmdir()
+                raise _set_error(exc, folder, None) from exc
+            made.append(folder)
+    return made
+
+
+def _set_error(exc: OSError, live: Path, staging: Staging | None) -> StackrigError:
+    """A full disk as one line naming the folder (exit 1); any other OS error naming the path."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if staging is not None and live in staging._stages:
+            return DiskFullError(live)
+        return DiskFullError(live.parent, writing=live.name)
+    return OutputPathError(_explain(exc, live))
+
+
+class FilesBeside:
+    """Files in folders other tools own (``/etc/sysctl.d``, ``/etc/udev/rules.d``), as a set as
+    far as their layout allows.
+
+    They cannot be staged in one folder and swapped in by one rename: each is read by name
+    from a folder full of other people's files, and a rename does not cross folders. So
+    :meth:`write` writes (and syncs) each new file beside its target under a temporary name;
+    a failure there (a full disk) is followed by :meth:`discard`, which removes them: every
+    old file stays. :meth:`commit` then gives each old file a second name (a hard link: no
+    space) and renames each new one into place; a rename refused half-way puts the old files
+    back from their second names. Only a crash during those renames (no I/O, microseconds)
+    can leave some files new and some old.
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[Path, Path]] = []  # (target, its new version beside it)
+
+    def write(self, path: str | os.PathLike[str], data: str | bytes, *, mode: int | None = None) -> None:
+        """Write the new version of ``path`` beside it. It keeps the mode of the file it
+        replaces; a new file gets ``mode`` (default 0666 less the umask)."""
+        target = _absolute(path)
+        _check_member(target, is_folder=False)
+        payload = data.encode("utf-8") if isinstance(data, str) else data
+        try:
+            try:
+                mode = stat.S_IMODE(target.stat().st_mode)
+            except FileNotFoundError:
+                mode = mode if mode is not None else 0o666 & ~_umask()
+            remove_leftovers(target.parent)
+            fd, name = temporary_beside(target)
+            self._staged.append((target, Path(name)))  # known before a byte is written: discard removes it
+            try:
+                os.fchmod(fd, mode)
+                view = memoryview(payload)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise _set_error(exc, target, None) from exc
+
+    def discard(self) -> None:
+        """Remove every new version written: the targets stay as they were."""
+        for _, new in self._staged:
+            with contextlib.suppress(OSError):
+                new.unlink()
+        self._staged.clear()
+
+    def commit(self) -> list[Path]:
+        """Put every new version in place; on a refusal, put the old files back and raise."""
+        seconds: list[Path | None] = []  # each target's second name (None: it did not exist)
+        done = 0
+        current = Path()
+        try:
+            for current, _ in self._staged:
+                seconds.append(_second_name(current))
+            for current, new in self._staged:
+                new.rename(current)
+                done += 1
+        except OSError as exc:
+            for index, old in enumerate(seconds[:done]):  # no zip(strict=): tune's remote runs on 3.9
+                target = self._staged[index][0]
+                with contextlib.suppress(OSError):
+                    if old is None:
+                        target.unlink()
+                    else:
+                        old.rename(target)
+            self._forget(seconds)
+            self.discard()
+            raise _set_error(exc, current, None) from exc
+        self._forget(seconds)
+        for folder in dict.fromkeys(target.parent for target, _ in self._staged):
+            _fsync_dir(folder)
+        written = [target for target, _ in self._staged]
+        self._staged.clear()
+        return written
+
+    @staticmethod
+    def _forget(seconds: list[Path | None]) -> None:
+        for old in seconds:
+            if old is not None:
+                with contextlib.suppress(OSError):
+                    old.unlink()
+
+
+def _second_name(target: Path) -> Path | None:
+    """A hard link to ``target`` beside it, named as a temporary file (None: no target)."""
+    while True:
+        link = target.with_name(f".{target.name}.stackrig-{secrets.token_hex(4)}.tmp")
+        try:
+            os.link(target, link, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        except FileExistsError:
+            continue
+        return link
+
+
 def _absolute(path: str | os.PathLike[str]) -> Path:
     return Path(os.path.abspath(path))  # noqa: PTH100 - normalises '..' as Path.absolute does not
 
 
 def _check_member(live: Path, is_folder: bool) -> None:
+    if live.parent.exists() and not live.parent.is_dir():
+        raise OutputPathError(f"cannot write {live}: {live.parent} is not a folder")
     if not live.parent.is_dir():
         raise OutputPathError(
             f"cannot write {live}: folder {live.parent} does not exist",

@@ -22,7 +22,9 @@ __all__ = [
     "open_text",
     "read_bytes",
     "read_text",
+    "remove_leftovers",
     "safe_join",
+    "temporary_beside",
 ]
 
 SECRET_MODE = 0o600
@@ -62,7 +64,7 @@ def temporary_beside(target: Path) -> tuple[int, str]:
     return tempfile.mkstemp(prefix=f".{target.name}{_TMP_MARK}", suffix=".tmp", dir=target.parent)
 
 
-def _remove_leftovers(folder: Path) -> None:
+def remove_leftovers(folder: Path) -> None:
     """Remove the temporary files that killed atomic writes left in ``folder`` (older than a minute)."""
     cutoff = time.time() - LEFTOVER_AGE
     try:
@@ -124,7 +126,7 @@ def atomic_write(
         new_mode = mode if mode is not None else 0o666 & ~_current_umask()
 
     try:
-        _remove_leftovers(folder)
+        remove_leftovers(folder)
         # mkstemp creates the file 0600; for a secret that is the final mode.
         fd, tmp_name = temporary_beside(target)
     except OSError as exc:

@@ -20,6 +20,7 @@ import dataclasses
 import datetime as dt
 import enum
 import errno
+import io
 import json
 import logging
 import os
@@ -42,6 +43,9 @@ __all__ = [
     "emit",
     "envelope",
     "error_envelope",
+    "is_quiet",
+    "progress_stream",
+    "say",
     "stderr_console",
     "stdout_console",
     "to_jsonable",
@@ -160,6 +164,36 @@ def stderr_console(*, quiet: bool | None = None) -> Console:
         no_color=_no_color(),
         quiet=_quiet if quiet is None else quiet,
     )
+
+
+def is_quiet() -> bool:
+    """Whether ``-q`` was given: errors only."""
+    return _quiet
+
+
+def say(text: str, *, stdout: bool = False) -> None:
+    """A line for people that is neither a result nor an error (a server's URL, "stopped"):
+    on stderr, or on stdout when the command prints nothing else there; silent under ``-q``."""
+    console = Console(
+        file=sys.stdout if stdout else sys.stderr,
+        highlight=False,
+        soft_wrap=True,
+        no_color=_no_color(),
+        quiet=_quiet,
+    )
+    console.print(text, markup=False, highlight=False)
+    console.file.flush()
+
+
+class _Discard(io.StringIO):
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def progress_stream() -> IO[str]:
+    """Where a tool's own output goes when it is progress (``ansible-playbook``'s beside a
+    ``--json`` document): stderr, or nowhere under ``-q``."""
+    return _Discard() if _quiet else sys.stderr
 
 
 def emit(report: Report, *, command: str, json_mode: bool, file: IO[str] | None = None) -> ExitCode:

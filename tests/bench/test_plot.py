@@ -263,3 +263,28 @@ def test_time_ordered_and_shuffled_logs_bin_alike(times: list[int], window: int,
 def test_directions_are_listed_in_order(fio_logs: Path) -> None:
     log = read_log(fio_logs / "plain_clat.1.log")
     assert log.directions == sorted(set(log.ddir.tolist()))
+
+
+def test_a_group_plot_that_fails_leaves_no_folder_behind(fio_logs: Path, tmp_path: Path) -> None:
+    """Every graph of every run of a group is one set: when the second run's folder cannot be
+    written, the first's graphs are not written either and the folders made for them go."""
+    from stackrig.bench.plot import plot_folders
+    from stackrig.errors import OutputPathError
+
+    runs = []
+    for name in ("a", "b"):
+        runs.append(tmp_path / name)
+        runs[-1].mkdir()
+        for log in fio_logs.glob("avg_*.log"):
+            shutil.copy(log, runs[-1] / log.name)
+    graphs = tmp_path / "graphs"
+    graphs.mkdir()
+    (graphs / "b").write_text("a file in the way\n")
+    settings = PlotSettings(source=runs[0], bandwidth=True, outdir=graphs)
+    with pytest.raises(OutputPathError, match="is not a folder"):
+        plot_folders(settings, runs)
+    assert sorted(p.name for p in graphs.iterdir()) == ["b"]  # no graphs/a, no stage
+    (graphs / "b").unlink()
+    result = plot_folders(settings, runs)
+    assert sorted(str(p.relative_to(graphs)) for p in result.files) == ["a/fio_bw.png", "b/fio_bw.png"]
+    assert sorted(p.name for p in graphs.iterdir()) == ["a", "b"]

@@ -332,6 +332,42 @@ def test_signal_stops_gracefully(tmp_path: Path, sig: signal.Signals) -> None:
         service.stop()
 
 
+def test_quiet_dashboard_says_nothing(tmp_path: Path) -> None:
+    """-q: errors only. The URL line and "dashboard stopped" are information: a dashboard started
+    with -q, used and stopped with SIGTERM prints nothing at all; without -q it says both."""
+    runs = _runs_folder(tmp_path)
+    port = free_port()
+    argv = [str(STACKRIG), "-q", "--data-dir", str(tmp_path), "bench", "serve", "--runs-dir", str(runs)]
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        proc = subprocess.Popen([*argv, "--port", str(port)], stdout=stdout, stderr=stderr)
+    try:
+        wait_until(lambda: port_open("127.0.0.1", port), timeout=30, what="dashboard listening")
+        with _connect(port) as sock:
+            sock.sendall(b"GET /api/runs HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert out.read_text() == ""
+    assert err.read_text() == ""
+    loud = [str(STACKRIG), "--data-dir", str(tmp_path), "bench", "serve", "--runs-dir", str(runs)]
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        proc = subprocess.Popen([*loud, "--port", str(port)], stdout=stdout, stderr=stderr)
+    try:
+        wait_until(lambda: "dashboard: http" in out.read_text(), timeout=30, what="the URL line")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert err.read_text().endswith("dashboard stopped (SIGTERM)\n")  # what -q silenced
+
+
 def test_port_taken_is_a_clear_error(tmp_path: Path) -> None:
     runs = _runs_folder(tmp_path)
     with socket.socket() as taken:

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 import stackrig
 from stackrig.cli import docs
@@ -135,3 +138,72 @@ def test_quiet_means_errors_only(cli, tmp_path: Path) -> None:  # type: ignore[n
     bad = cli("-q", "fleet", "inventory", str(tmp_path / "nope.json"))
     assert bad.returncode == 2
     assert bad.stderr == f"error: input file {tmp_path / 'nope.json'} does not exist\n"
+
+
+def _fleet_case(tmp_path: Path) -> list[str]:
+    return [
+        "fleet",
+        "inventory",
+        str(ROOT / "examples" / "cloud" / "aws-describe-instances.json"),
+        "--state",
+        "any",
+    ]
+
+
+def _bench_case(tmp_path: Path) -> list[str]:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a_bw.1.log").write_text("0, 100, 0, 4096\n100, 200, 0, 4096\n200, 150, 0, 4096\n")
+    (logs / "b_bw.2.log").write_text("")  # said as a warning: no data
+    return ["bench", "plot", str(logs), "-b"]
+
+
+def _migrate_case(tmp_path: Path) -> list[str]:
+    compose = tmp_path / "compose.yml"
+    compose.write_text("services:\n  web:\n    build: .\n    image: example/web:1\n")  # no mem_limit: warned
+    return ["migrate", "ecs", str(compose)]
+
+
+def _landscape_case(tmp_path: Path) -> list[str]:
+    mine = tmp_path / "mine.yml"
+    mine.write_text(
+        "landscape:\n- category:\n  name: Orchestration & Management\n  subcategories:\n"
+        "  - subcategory:\n    name: Scheduling & Orchestration\n    items:\n"
+        "    - item:\n      name: Kubernetes\n      homepage_url: https://example.org\n"
+    )
+    return ["landscape", "merge", "bundled", str(mine), "-o", str(tmp_path / "merged.yml")]
+
+
+def _tune_case(tmp_path: Path) -> list[str]:
+    return ["tune", "apply", "--root", str(ROOT / "tests" / "tune" / "trees" / "hosts" / "legacy-hdd-numa")]
+
+
+def _qos_case(tmp_path: Path) -> list[str]:
+    return ["qos", "policy", "list"]
+
+
+@pytest.mark.parametrize(
+    ("make", "loud_stderr"),
+    [
+        (_fleet_case, True),
+        (_bench_case, True),
+        (_migrate_case, True),
+        (_landscape_case, True),
+        (_tune_case, False),
+        (_qos_case, False),
+    ],
+    ids=["fleet", "bench", "migrate", "landscape", "tune", "qos"],
+)
+def test_quiet_is_silent_on_success_in_every_family(
+    cli, tmp_path: Path, make: Callable[[Path], list[str]], loud_stderr: bool
+) -> None:  # type: ignore[no-untyped-def]
+    """One command per family: -q leaves stderr empty on success, and stdout (the result) as it was."""
+    argv = make(tmp_path)
+    home = ["--data-dir", str(tmp_path / "home")]
+    loud = cli(*home, *argv)
+    assert loud.returncode == 0, loud.stderr
+    assert bool(loud.stderr) == loud_stderr, loud.stderr  # what -q has to silence (when anything)
+    quiet = cli(*home, "-q", *argv)
+    assert quiet.returncode == 0
+    assert quiet.stderr == ""
+    assert quiet.stdout == loud.stdout

@@ -153,7 +153,9 @@ def test_inventory_and_host_vars_on_a_nearly_full_disk(tmp_path: Path) -> None:
     )
     assert (out / "rc").read_text().strip() != "0", (out / "err").read_text()
     err = (out / "err").read_text()
-    assert "no space left on device" in err
+    assert f"error: no space left on device in {tmp_path / 'small'}" in err  # host_vars or its folder
+    assert ".stackrig-set" not in err  # the folder the user knows, not the hidden stage
+    assert (out / "rc").read_text().strip() == "1"
     assert "Traceback" not in err
     assert (out / "after.ini").read_text() == (out / "before.ini").read_text()
     assert _tree(out / "after_hv") == _tree(out / "before_hv")  # not one file half-updated
@@ -162,3 +164,77 @@ def test_inventory_and_host_vars_on_a_nearly_full_disk(tmp_path: Path) -> None:
     assert (out / "rc2").read_text().strip() == "0", (out / "err2").read_text()
     assert int((out / "count2").read_text()) == 121  # 120 hosts and the user's own file
     assert sorted((out / "ls2").read_text().split()) == ["host_vars", "hosts.ini"]
+
+
+def _temporaries(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if ".stackrig-" in p.name)
+
+
+def test_files_beside_their_targets_go_in_together(tmp_path: Path) -> None:
+    """FilesBeside (files in folders other tools own): new versions wait beside their targets."""
+    from stackrig._fileset import FilesBeside
+
+    one, two = tmp_path / "a" / "one.conf", tmp_path / "b" / "two.conf"
+    one.parent.mkdir()
+    two.parent.mkdir()
+    one.write_text("old one\n")
+    one.chmod(0o600)
+    files = FilesBeside()
+    files.write(one, "new one\n", mode=0o644)
+    files.write(two, "new two\n", mode=0o640)
+    assert one.read_text() == "old one\n"  # nothing in place before commit
+    assert not two.exists()
+    assert files.commit() == [one, two]
+    assert (one.read_text(), two.read_text()) == ("new one\n", "new two\n")
+    assert (one.stat().st_mode & 0o777, two.stat().st_mode & 0o777) == (0o600, 0o640)  # kept; asked
+    assert _temporaries(tmp_path) == []
+
+    files = FilesBeside()
+    files.write(one, "newer one\n")
+    files.discard()  # a failure elsewhere (a setting refused): the old files stay
+    assert one.read_text() == "new one\n"
+    assert _temporaries(tmp_path) == []
+
+
+def test_a_rename_refused_half_way_puts_the_old_files_back(tmp_path: Path) -> None:
+    from stackrig._fileset import FilesBeside
+
+    one, two, three = tmp_path / "one.conf", tmp_path / "two.conf", tmp_path / "three.conf"
+    one.write_text("old one\n")
+    files = FilesBeside()
+    for path in (one, two, three):
+        files.write(path, f"new {path.stem}\n")
+    three.mkdir()  # after staging: the third rename is refused
+    (three / "inside").write_text("x\n")
+    with pytest.raises(OutputPathError, match=r"three\.conf"):
+        files.commit()
+    assert one.read_text() == "old one\n"  # the first went in, then back
+    assert not two.exists()  # the second was new: gone again
+    assert (three / "inside").read_text() == "x\n"
+    assert _temporaries(tmp_path) == []
+
+
+def test_write_files_full_disk_is_one_line_naming_the_folder(tmp_path: Path) -> None:
+    """write_files on a full tmpfs: DiskFullError naming the live folder; old files and no folder
+    made for the set are left."""
+    script = tmp_path / "write.py"
+    script.write_text(
+        "import sys\nfrom pathlib import Path\nfrom stackrig._fileset import write_files\n"
+        "from stackrig.errors import StackrigError\nmnt = Path(sys.argv[1])\n"
+        "try:\n    write_files([(mnt / 'old.txt', b'n' * 8192),\n"
+        "                 (mnt / 'made' / 'deep' / 'x', b'x' * 65536)])\n"
+        "except StackrigError as exc:\n    print(int(exc.exit_code), exc.message)\n"
+    )
+    out = in_small_tmpfs(
+        tmp_path,
+        f"""
+        printf old > "$MNT/old.txt"
+        dd if=/dev/zero of="$MNT/filler" bs=4k count=$(( $(stat -f -c %a "$MNT") - 4 )) status=none
+        {sys.executable} {script} "$MNT" > "$OUT/said"
+        ls -A "$MNT" > "$OUT/ls"; cat "$MNT/old.txt" > "$OUT/old"
+        """,
+    )
+    said = (out / "said").read_text()
+    assert said.startswith(f"1 no space left on device in {tmp_path / 'small'}"), said
+    assert (out / "old").read_text() == "old"
+    assert sorted((out / "ls").read_text().split()) == ["filler", "old.txt"]  # no made/, no stage

@@ -186,6 +186,34 @@ def test_failed_host_is_exit_1_naming_it(tmp_path: Path, env: dict[str, str], cl
     assert "boom" in done.stdout
 
 
+def test_quiet_json_play_keeps_only_the_document_and_errors(
+    tmp_path: Path, env: dict[str, str], cli: Any
+) -> None:
+    """Beside --json, ansible-playbook's output is progress on stderr: -q silences it; the error
+    that makes it exit 1 is said under -q too (with or without --json)."""
+    inventory = tmp_path / "hosts"
+    inventory.write_text("localhost ansible_connection=local\n")
+    ok, bad = tmp_path / "ok.yml", tmp_path / "fail.yml"
+    ok.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n")
+    bad.write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.fail:\n        msg: boom\n"
+    )
+    loud = cli("fleet", "play", str(ok), "-i", str(inventory), "--json", env=env)
+    assert loud.returncode == 0, loud.stderr
+    assert "PLAY RECAP" in loud.stderr
+    quiet = cli("-q", "fleet", "play", str(ok), "-i", str(inventory), "--json", env=env)
+    assert quiet.returncode == 0
+    assert quiet.stderr == ""
+    assert json.loads(quiet.stdout)["ok"] is True
+    failed = cli("-q", "fleet", "play", str(bad), "-i", str(inventory), "--json", env=env)
+    assert failed.returncode == 1
+    assert failed.stderr == "error: ansible-playbook exited with 2: failed on localhost\n"
+    assert json.loads(failed.stdout)["ok"] is False
+    failed = cli("-q", "fleet", "play", str(bad), "-i", str(inventory), env=env)  # text mode: the same error
+    assert failed.returncode == 1
+    assert failed.stderr == "error: ansible-playbook exited with 2: failed on localhost\n"
+
+
 def test_bad_play_inputs(tmp_path: Path, env: dict[str, str], cli: Any) -> None:
     inventory = tmp_path / "hosts"
     inventory.write_text("localhost ansible_connection=local\n")

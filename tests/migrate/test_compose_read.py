@@ -282,6 +282,8 @@ def test_include(tmp_path: Path) -> None:
     )
     db = svc(project, "db")
     assert db["image"] == "pg:from-sub"  # the included project's own .env
+    assert project.variables_of("db").values["SUBTAG"] == "from-sub"
+    assert "SUBTAG" not in project.variables_of("app").values
     assert db["volumes"][0]["source"] == str((tmp_path / "sub" / "pgdata").resolve())
     with pytest.raises(
         UsageError, match=r"the included file defines services\.db, which this file defines too"
@@ -412,6 +414,16 @@ def test_bad_ports(spec: str) -> None:
             "services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    links: [c]\n"
             "  c:\n    image: x\n    volumes_from: [a]\n",
             "dependency cycle: a -> b -> c -> a",
+        ),
+        (  # docker compose config and up refuse both (docker/compose pkg/e2e/fixtures/container_name)
+            "services:\n  a:\n    image: x\n    container_name: one\n  b:\n    image: x\n"
+            "    container_name: one\n",
+            "compose.yaml:7: services.b: container name 'one' is already in use by service a",
+        ),
+        (  # docker compose up refuses it (pkg/e2e/fixtures/start_interval)
+            "services:\n  a:\n    image: x\n    healthcheck:\n      test: [CMD, x]\n"
+            "      start_interval: 1s\n",
+            "compose.yaml:6: services.a.healthcheck: start_interval requires start_period to be set",
         ),
     ],
 )

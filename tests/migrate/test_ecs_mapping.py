@@ -12,13 +12,20 @@ from typing import Any
 
 import pytest
 
+from stackrig.errors import UsageError
 from stackrig.migrate import EcsSettings, check_task_definition, make_task_definition
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
 
 ROWS: list[tuple[str, str, dict[str, Any], list[str]]] = [
     ("image", "image: nginx:1.27", {"image": "nginx:1.27", "essential": True}, []),
-    ("build-only", "build: ./app", {"image": "web:latest"}, ["build-only service"]),
+    # a placeholder that can never pull a public image (here Docker Hub's "web")
+    (
+        "build-only",
+        "build: ./app",
+        {"essential": True},
+        ["build-only service", "placeholder build-required.invalid/"],
+    ),
     ("cpu_shares", "cpu_shares: 512", {"cpu": 512}, []),
     ("cpus", "cpus: 1.5", {"cpu": 1536}, []),
     (
@@ -173,11 +180,20 @@ ROWS: list[tuple[str, str, dict[str, Any], list[str]]] = [
     ),
     (
         "healthcheck clamped",
-        "healthcheck: {test: [CMD, x], interval: 1s, start_interval: 1s}",
-        {"healthCheck": {"command": ["CMD", "x"], "interval": 5, "timeout": 30, "retries": 3}},
+        "healthcheck: {test: [CMD, x], interval: 1s, start_period: 2s, start_interval: 1s}",
+        {
+            "healthCheck": {
+                "command": ["CMD", "x"],
+                "interval": 5,
+                "timeout": 30,
+                "retries": 3,
+                "startPeriod": 2,
+            }
+        },
         ["interval: 1 is outside ECS's 5-300; set to 5", "ECS has no start interval"],
     ),
     ("healthcheck disabled", "healthcheck: {disable: true}", {}, []),
+    ("command empty", 'command: ""', {}, []),  # the image's CMD runs (round-trips with no command key)
     ("healthcheck NONE", "healthcheck: {test: [NONE]}", {}, []),
     (
         "ulimits",
@@ -484,3 +500,65 @@ def test_secrets_and_env_files(tmp_path: Path) -> None:
     )
     assert not any("no ARN" in w for w in result.warnings)
     assert check_task_definition(result.task_definition) == []
+
+
+def test_build_only_placeholder_never_names_a_public_image(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  nginx:\n    build: ./nginx-build\n  Api:\n    build: {context: api}\n")
+    result = make_task_definition(EcsSettings(compose, environ={}, family="shop"))
+    images = [c["image"] for c in result.task_definition["containerDefinitions"]]
+    # not nginx:latest, which Docker Hub would serve in place of the service's own build
+    assert images == ["build-required.invalid/shop/nginx:latest", "build-required.invalid/shop/api:latest"]
+    assert sum("build-only service" in w for w in result.warnings) == 2
+    assert check_task_definition(result.task_definition) == []
+
+
+def test_provider_services_are_left_out(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(
+        "services:\n  app:\n    image: app\n    mem_limit: 64m\n    depends_on: [model]\n    links: [model]\n"
+        "  model:\n    provider:\n      type: model\n      options: {model: ai/smollm2}\n"
+    )
+    result = make_task_definition(EcsSettings(compose, environ={}))
+    (app,) = result.task_definition["containerDefinitions"]
+    assert app["name"] == "app"
+    assert "dependsOn" not in app
+    assert "links" not in app
+    text = "\n".join(result.warnings)
+    assert "compose.yaml:8: model: provider: a provider service: Compose runs its provider plugin" in text
+    assert "app: depends_on: model is a provider service, which is not in the task" in text
+    assert check_task_definition(result.task_definition) == []
+    compose.write_text("services:\n  model:\n    provider: {type: model}\n")
+    with pytest.raises(UsageError, match="has only provider services: a task definition needs at least one"):
+        make_task_definition(EcsSettings(compose, environ={}))
+
+
+def test_a_file_with_no_services_says_so(tmp_path: Path, cli: Any) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("volumes:\n  data: {}\nnetworks:\n  back: {}\n")  # current format, no services
+    done = cli("migrate", "ecs", str(compose))
+    assert done.returncode == 2
+    assert "has no services (only volumes, networks): a task definition needs at least one container" in (
+        done.stderr
+    )
+    assert "version-1" not in done.stderr
+
+
+def test_included_services_read_their_env_files_with_the_include_variables(tmp_path: Path) -> None:
+    # as docker/compose's pkg/e2e/fixtures/include-envfile-interpolation: include's env_file feeds ${VAR?}
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "values.env").write_text("VAR=1\n")
+    (tmp_path / "sub" / "sub.env").write_text("MYVAR=${VAR?}\nPLAIN=x\n")
+    (tmp_path / "sub" / "compose.yaml").write_text(
+        "services:\n  app:\n    image: alpine\n    mem_limit: 64m\n    env_file: sub.env\n"
+        "    environment: [VAR]\n"
+    )
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("include:\n  - path: sub/compose.yaml\n    env_file: [values.env]\n")
+    result = make_task_definition(EcsSettings(compose, environ={}))
+    (app,) = result.task_definition["containerDefinitions"]
+    assert app["environment"] == [
+        {"name": "MYVAR", "value": "1"},
+        {"name": "PLAIN", "value": "x"},
+        {"name": "VAR", "value": "1"},
+    ]

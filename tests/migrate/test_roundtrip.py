@@ -22,7 +22,7 @@ from stackrig.migrate import (
 )
 from stackrig.migrate._register import normalize
 from tests.migrate.test_compose import compose_spec_parse
-from tests.migrate.test_corpus import CORPUS, CURRENT, ENVIRON, REFUSED
+from tests.migrate.test_corpus import CORPUS, CURRENT, ENVIRON, EXIT_2
 from tests.migrate.test_ecs_mapping import ROWS, _compose
 from tests.services import start_moto_server
 
@@ -45,7 +45,7 @@ def back_and_forth(td: dict[str, Any], folder: Path, **ecs: Any) -> tuple[dict[s
     return again, compose.read_text()
 
 
-@pytest.mark.parametrize("rel", [r for r in CURRENT if r not in REFUSED])
+@pytest.mark.parametrize("rel", [r for r in CURRENT if r not in EXIT_2])
 def test_corpus_round_trip(rel: str, tmp_path: Path) -> None:
     td = make_task_definition(EcsSettings(CORPUS / rel, environ=ENVIRON)).task_definition
     again, text = back_and_forth(td, tmp_path)

@@ -161,7 +161,7 @@ def test_refused_persist_write_through_the_cli(cli, host_copy) -> None:  # type:
     error = done.json()["error"]
     assert error["type"] == "WriteRefusedError"
     assert "etc/sysctl.d/90-stackrig.conf was refused" in error["message"]
-    assert "put back" in error["message"]
+    assert "nothing was changed" in error["message"]  # refused before any setting changed
     assert snapshot(root) == before
 
 

@@ -6,10 +6,8 @@ Imported only when one of them is drawn: importing matplotlib costs about 0.3 s.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stackrig import _io
 from stackrig.bench import _binning as binning
 from stackrig.bench._chart import COLORS, KIND_TITLES, Chart, unit_scale
 from stackrig.bench.logs import FioHistLog, FioLog
@@ -20,12 +18,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "chart_figure",
+    "encode",
     "figure",
     "hist_figure",
     "iops_lat_figure",
     "percentile_figure",
     "plain_log_ticks",
-    "save",
 ]
 
 
@@ -42,10 +40,11 @@ def figure(size: tuple[int, int]) -> Any:
     return fig
 
 
-def save(fig: Any, path: Path, fmt: str) -> Path:
+def encode(fig: Any, fmt: str) -> bytes:
+    """The figure as a PNG or SVG file's bytes (an SVG without a date, so it is reproducible)."""
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=100, metadata={"Date": None} if fmt == "svg" else None)
-    return _io.atomic_write(path, buf.getvalue())
+    return buf.getvalue()
 
 
 def plain_log_ticks(axis: Any) -> None:

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
+from stackrig._fileset import write_files
 from stackrig.bench.history import History, ResultRow
 from stackrig.bench.model import RunRecord, RunSettings
-from stackrig.bench.plot import PlotSettings, plot
-from stackrig.bench.report import write_report
+from stackrig.bench.plot import PlotSettings, draw
+from stackrig.bench.report import build_report
 from stackrig.bench.runner import ProgressCallback, run_jobs
 from stackrig.errors import UsageError
 
@@ -175,10 +176,12 @@ def run_aio(plan: AioPlan, *, progress: ProgressCallback | None = None) -> AioRe
     done = run_jobs(replace(settings, logs=True), progress=progress)
     run = done.run
     shown = plan.title or run.name
-    drawn = plot(PlotSettings(source=run.folder, title=shown, basename=shown, outdir=run.folder))
+    drawn, graphs = draw(PlotSettings(source=run.folder, title=shown, basename=shown, outdir=run.folder))
     report = run.folder / REPORT_FILE
     with History.open(settings.db) as history:
-        write_report(history, [run], report, graphs_drawn={run.id: drawn.files})
+        text, _ = build_report(history, [run], graphs_drawn={run.id: graphs})
+    # the graphs and the report that embeds them: one set (both there, or neither)
+    write_files([*graphs, (report, text)])
     log.info("plots and report written to %s", run.folder)
     return AioResult(
         run=run,

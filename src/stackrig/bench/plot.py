@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from stackrig import _io, _units
+from stackrig import _units
 from stackrig.bench import _binning as binning
 from stackrig.bench._chart import COLORS, KIND_TITLES, Band, Chart, Line, unit_scale
 from stackrig.bench.logs import (
@@ -40,9 +40,20 @@ from stackrig.bench.logs import (
 )
 from stackrig.errors import UsageError
 
-__all__ = ["PlotResult", "PlotSettings", "parse_duration_ms", "parse_size", "plot"]
+__all__ = [
+    "Graph",
+    "PlotResult",
+    "PlotSettings",
+    "draw",
+    "parse_duration_ms",
+    "parse_size",
+    "plot",
+    "plot_folders",
+]
 
 Format = Literal["png", "svg"]
+Graph = tuple[Path, bytes]
+"""A graph drawn in memory: where it goes and its bytes."""
 LAT_KINDS = ("lat", "clat", "slat")
 
 
@@ -323,14 +334,14 @@ def timeseries_chart(
     )
 
 
-def _write_chart(chart: Chart, path: Path, s: PlotSettings) -> Path:
+def _chart_bytes(chart: Chart, s: PlotSettings) -> bytes:
     if s.fmt == "png":
         from stackrig.bench._raster import render_png
 
-        return _io.atomic_write(path, render_png(chart, s.size))
+        return render_png(chart, s.size)
     from stackrig.bench import _figures
 
-    return _figures.save(_figures.chart_figure(chart, s.size), path, s.fmt)
+    return _figures.encode(_figures.chart_figure(chart, s.size), s.fmt)
 
 
 # ---------------------------------------------------------------- what cannot be drawn
@@ -372,26 +383,26 @@ def _cannot_draw(
 # ---------------------------------------------------------------- entry point
 
 
-def plot(settings: PlotSettings) -> PlotResult:
-    """Read the selected logs of ``settings.source`` and write the graphs; return what was written."""
+def draw(settings: PlotSettings) -> tuple[PlotResult, list[Graph]]:
+    """Read the selected logs of ``settings.source`` and draw the graphs in memory: what
+    :func:`plot` would write (``PlotResult.files`` are where) and each graph's bytes."""
     s = settings
     if s.min_time is not None and s.max_time is not None and s.min_time >= s.max_time:
         raise UsageError(f"-m {s.min_time:g} is not before -M {s.max_time:g}")
     loaded = _load(s)
     outdir = s.outdir or s.source
-    _io.ensure_dir(outdir)
     title = s.title or _run_name(s.source)
     base = _slug(s.basename or s.title or "fio")
     all_logs = [log for logs in loaded.logs.values() for log in logs]
     window = s.window_ms or binning.auto_window_ms(all_logs)
-    files: list[Path] = []
+    graphs: list[Graph] = []
     kinds = _selected_kinds(s)
     explicit = bool(kinds) or s.percentiles or s.hist  # else: every graph the logs can give
     for kind in ("bw", "iops", "lat", "clat", "slat"):
         logs = loaded.logs.get(kind, [])
         if logs and (not explicit or kind in kinds):
             chart = timeseries_chart(kind, logs, s, window, title, steady=steady_windows(s.source))
-            files.append(_write_chart(chart, outdir / f"{base}_{kind}.{s.fmt}", s))
+            graphs.append((outdir / f"{base}_{kind}.{s.fmt}", _chart_bytes(chart, s)))
     lat_kind = next((k for k in ("clat", "lat") if loaded.logs.get(k)), None)
     per_io = [log for log in loaded.logs.get(lat_kind or "", []) if not log.windowed]
     skipped = _cannot_draw(s, kinds, explicit, loaded, per_io)
@@ -405,40 +416,60 @@ def plot(settings: PlotSettings) -> PlotResult:
             fig = mpl.percentile_figure(
                 lat_kind or "clat", per_io, loaded.hists, s.size, window=window, title=title
             )
-            files.append(mpl.save(fig, outdir / f"{base}_{lat_kind or 'clat'}_percentiles.{s.fmt}", s.fmt))
+            name = f"{base}_{lat_kind or 'clat'}_percentiles.{s.fmt}"
+            graphs.append((outdir / name, mpl.encode(fig, s.fmt)))
         if wants_hist:
             fig = mpl.hist_figure(per_io, loaded.hists, s.size, title)
-            files.append(mpl.save(fig, outdir / f"{base}_clat_hist.{s.fmt}", s.fmt))
+            graphs.append((outdir / f"{base}_clat_hist.{s.fmt}", mpl.encode(fig, s.fmt)))
         if wants_iops_lat and lat_kind:
             fig = mpl.iops_lat_figure(loaded.logs["iops"], loaded.logs[lat_kind], s.size, window, title)
-            files.append(mpl.save(fig, outdir / f"{base}_iops_vs_{lat_kind}.{s.fmt}", s.fmt))
-    if not files and skipped:
+            graphs.append((outdir / f"{base}_iops_vs_{lat_kind}.{s.fmt}", mpl.encode(fig, s.fmt)))
+    if not graphs and skipped:
         raise UsageError("no graph can be drawn from these logs: " + "; ".join(skipped))
-    return PlotResult(
-        files=tuple(files),
+    result = PlotResult(
+        files=tuple(path for path, _ in graphs),
         logs=tuple(loaded.names),
         samples=loaded.samples,
         no_data=tuple(loaded.no_data),
         window_ms=window,
         skipped=tuple(skipped),
     )
+    return result, graphs
+
+
+def plot(settings: PlotSettings) -> PlotResult:
+    """Read the selected logs of ``settings.source`` and write the graphs; return what was written.
+
+    The graphs are one set (:func:`stackrig._fileset.write_files`): a full disk half-way
+    leaves every graph of the previous plot as it was, not some old and some new. They are
+    files renamed one by one into the folder (the run folder, or ``-d``), not a swapped
+    folder: that folder holds the user's other files and may be the current folder.
+    """
+    return plot_folders(settings, [settings.source])
 
 
 def plot_folders(settings: PlotSettings, folders: Sequence[Path]) -> PlotResult:
     """:func:`plot` for each run folder of a group: into each folder, or ``outdir/<folder name>``
-    (one folder: exactly :func:`plot`)."""
+    (one folder: exactly :func:`plot`); every graph of every folder as one set."""
     from dataclasses import replace
 
+    from stackrig._fileset import write_files
+
     if len(folders) == 1:
-        return plot(replace(settings, source=folders[0]))
-    results = [
-        plot(
-            replace(
-                settings, source=folder, outdir=settings.outdir / folder.name if settings.outdir else None
+        drawn = [draw(replace(settings, source=folders[0]))]
+    else:
+        drawn = [
+            draw(
+                replace(
+                    settings, source=folder, outdir=settings.outdir / folder.name if settings.outdir else None
+                )
             )
-        )
-        for folder in folders
-    ]
+            for folder in folders
+        ]
+    write_files([graph for _, graphs in drawn for graph in graphs])
+    results = [result for result, _ in drawn]
+    if len(results) == 1:
+        return results[0]
     return PlotResult(
         files=tuple(f for r in results for f in r.files),
         logs=tuple(n for r in results for n in r.logs),

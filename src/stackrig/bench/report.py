@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from stackrig.bench.compare import DEFAULT_METRICS, compare_runs
 from stackrig.bench.groups import RunGroup
 from stackrig.bench.history import History, ResultRow
 from stackrig.bench.model import RunRecord
-from stackrig.bench.plot import PlotSettings, plot
+from stackrig.bench.plot import Graph, PlotSettings, draw
 from stackrig.errors import UsageError
 
 __all__ = ["ReportResult", "build_report", "write_report"]
@@ -107,28 +106,27 @@ def _summary(run: RunRecord, rows: Sequence[ResultRow]) -> str:
     return f"<table>{head}{body}</table>"
 
 
-def _embed(files: Sequence[Path]) -> list[str]:
+def _embed(graphs: Sequence[Graph]) -> list[str]:
     parts = []
-    for path in files:
+    for path, data in graphs:
         kind = "svg+xml" if path.suffix == ".svg" else "png"
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
-        parts.append(f"<img class='graph' alt='{_e(path.stem)}' src='data:image/{kind};base64,{data}'>")
+        text = base64.b64encode(data).decode("ascii")
+        parts.append(f"<img class='graph' alt='{_e(path.stem)}' src='data:image/{kind};base64,{text}'>")
     return parts
 
 
-def _graphs(run: RunRecord, size: tuple[int, int], drawn: Sequence[Path] | None) -> tuple[str, int]:
+def _graphs(run: RunRecord, size: tuple[int, int], drawn: Sequence[Graph] | None) -> tuple[str, int]:
     from stackrig.bench.logs import find_logs
 
     if drawn:
         return "\n".join(_embed(drawn)), len(drawn)
     if not find_logs(run.folder):
         return "<p class='note'>No fio logs in this run (run with <code>--logs</code> for graphs).</p>", 0
-    with tempfile.TemporaryDirectory(prefix="stackrig-report-") as tmp:
-        result = plot(PlotSettings(source=run.folder, title=run.name, outdir=Path(tmp), size=size))
-        parts = _embed(result.files)
+    result, graphs = draw(PlotSettings(source=run.folder, title=run.name, size=size))  # in memory only
+    parts = _embed(graphs)
     if result.no_data:
         parts.append(f"<p class='note'>No data (said, not plotted): {_e(', '.join(result.no_data))}</p>")
-    return "\n".join(parts), len(result.files)
+    return "\n".join(parts), len(graphs)
 
 
 def _job_files(run: RunRecord) -> str:
@@ -214,7 +212,7 @@ def build_report(
     runs: Sequence[RunRecord],
     *,
     graph_size: tuple[int, int] = (1100, 520),
-    graphs_drawn: Mapping[str, Sequence[Path]] | None = None,
+    graphs_drawn: Mapping[str, Sequence[Graph]] | None = None,
     groups: Sequence[tuple[RunGroup, Sequence[RunRecord]]] = (),
 ) -> tuple[str, int]:
     """The HTML text of the report and the number of graphs in it.
@@ -263,7 +261,7 @@ def write_report(
     runs: Sequence[RunRecord],
     output: Path | None,
     *,
-    graphs_drawn: Mapping[str, Sequence[Path]] | None = None,
+    graphs_drawn: Mapping[str, Sequence[Graph]] | None = None,
     groups: Sequence[tuple[RunGroup, Sequence[RunRecord]]] = (),
 ) -> ReportResult:
     """Build the report; write it to ``output`` (atomically) or return its text when None."""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackrig import _io
+from stackrig import _fileset
 from stackrig.bench._chart import COLORS
 from stackrig.bench.compare import combine_rows
 from stackrig.bench.groups import RunGroup, group_runs
@@ -80,13 +80,13 @@ def plot_sweep(
     size: tuple[int, int] = (1100, 560),
 ) -> list[Path]:
     """Per (rw, bs): IOPS vs iodepth and latency vs iodepth (a line per numjobs), and the
-    IOPS heatmap over iodepth x numjobs. Returns the files written."""
+    IOPS heatmap over iodepth x numjobs. Returns the files written, as one set: a full disk
+    half-way leaves the previous plots of the sweep as they were (see :func:`_fileset.write_files`)."""
     import numpy as np
 
     from stackrig.bench import _figures
 
-    _io.ensure_dir(outdir)
-    files: list[Path] = []
+    graphs: list[tuple[Path, bytes]] = []
     for rw, bs in sorted({(p.rw, p.bs) for p in points}):
         facet = [p for p in points if (p.rw, p.bs) == (rw, bs)]
         depths = sorted({p.iodepth for p in facet})
@@ -111,7 +111,7 @@ def plot_sweep(
             ax.set_xticks(depths, [str(d) for d in depths])
             _figures.style(ax, f"{title} {label} — {ylabel} against iodepth", "iodepth", ylabel)
             ax.legend(loc="best", fontsize=8)
-            files.append(_figures.save(fig, outdir / f"{base}_{metric}_vs_iodepth.{fmt}", fmt))
+            graphs.append((outdir / f"{base}_{metric}_vs_iodepth.{fmt}", _figures.encode(fig, fmt)))
         grid = np.full((len(jobs), len(depths)), np.nan)
         for p in facet:
             grid[jobs.index(p.numjobs), depths.index(p.iodepth)] = p.iops if p.iops is not None else np.nan
@@ -128,5 +128,6 @@ def plot_sweep(
         fig.colorbar(image, ax=ax, label="IOPS")
         _figures.style(ax, f"{title} {label} — IOPS over iodepth x numjobs", "iodepth", "numjobs")
         ax.grid(False)
-        files.append(_figures.save(fig, outdir / f"{base}_iops_heatmap.{fmt}", fmt))
-    return files
+        graphs.append((outdir / f"{base}_iops_heatmap.{fmt}", _figures.encode(fig, fmt)))
+    _fileset.write_files(graphs)
+    return [path for path, _ in graphs]

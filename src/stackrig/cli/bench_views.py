@@ -72,18 +72,17 @@ def _warn_public(host: str) -> None:
 
 
 def _serve_dashboard(runs_dir: Path, db: Path, host: str, port: int, *, url_to_stderr: bool = False) -> None:
-    """Serve until Ctrl-C or SIGTERM; the URL goes to stdout (stderr when stdout holds JSON)."""
+    """Serve until Ctrl-C or SIGTERM; the URL goes to stdout (stderr when stdout holds JSON),
+    neither under ``-q``."""
     from stackrig.bench.web import DashboardSettings, serve_dashboard
 
     _warn_public(host)
-    stream = sys.stderr if url_to_stderr else sys.stdout
 
-    def ready(url: str) -> None:
-        stream.write(f"dashboard: {url} (Ctrl-C stops it)\n")
-        stream.flush()
+    def ready(url: str) -> None:  # information, not a result: silent under -q like any other
+        output.say(f"dashboard: {url} (Ctrl-C stops it)", stdout=not url_to_stderr)
 
     how = serve_dashboard(DashboardSettings(runs_dir=runs_dir, db=db, host=host, port=port), on_ready=ready)
-    sys.stderr.write(f"dashboard stopped ({how})\n")
+    output.say(f"dashboard stopped ({how})")
 
 
 def plot(  # noqa: PLR0917 - Typer maps parameters to flags

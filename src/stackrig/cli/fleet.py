@@ -22,7 +22,7 @@ from stackrig.fleet.ansible import play as run_play
 from stackrig.fleet.collection import collection_info, install_collection
 from stackrig.fleet.render import RenderSettings, parse_vars
 from stackrig.fleet.render import render as render_config
-from stackrig.output import Report, stderr_console
+from stackrig.output import Report, is_quiet, progress_stream, stderr_console
 
 __all__ = ["app"]
 
@@ -148,10 +148,12 @@ def _play_report(result: PlayResult, json_: bool, data: object = None) -> Report
     def show(console: Console) -> None:
         hosts = len(result.recap)
         line = f"error: {problem}" if problem else f"fleet play: ok ({hosts} hosts)"
-        stderr_console().print(line, markup=False)
+        stderr_console(quiet=False if problem else None).print(line, markup=False)  # an error: even with -q
 
     # In text mode the warnings were logged before ansible started.
     warnings = (*result.warnings, *((problem,) if problem else ())) if json_ else ()
+    if json_ and problem and is_quiet():  # -q silences the warnings, and this one is why it exits 1
+        stderr_console(quiet=False).print(f"error: {problem}", markup=False)
     return Report(
         result if data is None else data, render=show, warnings=warnings, exit_code=result.exit_code
     )
@@ -197,7 +199,7 @@ def play(  # noqa: PLR0917 - Typer passes options positionally
         limit=limit,
         args=args,
     )
-    result = run_play(settings, out=sys.stderr if json_ else sys.stdout)
+    result = run_play(settings, out=progress_stream() if json_ else sys.stdout)
     finish(ctx, _play_report(result, json_), json_mode=json_)
 
 
@@ -253,7 +255,7 @@ def run(
         parse_vars(var or ()),
         workdir,
     )
-    result = run_flow(settings, out=sys.stderr if json_ else sys.stdout, environ=os.environ)
+    result = run_flow(settings, out=progress_stream() if json_ else sys.stdout, environ=os.environ)
     finish(ctx, _run_report(result, json_), json_mode=json_)
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "Finding",
     "Status",
     "ecs_name",
+    "is_provider",
     "mapping",
     "merge_extension",
     "mib",
@@ -167,6 +168,11 @@ def merge_extension(target: dict[str, Any], extension: Any) -> None:
             target.pop(str(key), None)
         else:
             target[str(key)] = plain(value)
+
+
+def is_provider(service: Any) -> bool:
+    """A Compose provider service (``provider:``): a plugin Compose runs instead of a container."""
+    return isinstance(service, dict) and service.get("provider") is not None
 
 
 def ecs_name(text: str) -> str:

@@ -20,7 +20,7 @@ from stackrig.errors import UsageError
 from stackrig.migrate._ecs_ctx import Context, mapping
 from stackrig.migrate._interpolate import read_env_file
 from stackrig.migrate._redact import is_secret_variable
-from stackrig.migrate._yaml import loc_of
+from stackrig.migrate._yaml import at, loc_of
 
 __all__ = ["S3_ARN", "environment", "secret_files"]
 
@@ -39,7 +39,7 @@ def _read_env_files(
 ) -> dict[str, tuple[str, str]]:
     """KEY → (value, origin) from the service's env files; S3 ARNs become environmentFiles."""
     values: dict[str, tuple[str, str]] = {}
-    variables = ctx.project.variables
+    variables = ctx.project.variables_of(name)
     for item in svc.get("env_file") or []:
         path, required = (
             (item.get("path"), item.get("required", True)) if isinstance(item, dict) else (item, True)
@@ -52,7 +52,10 @@ def _read_env_files(
         if not file.exists() and required is False:
             continue
         if not file.is_file():
-            raise UsageError(f"services.{name}.env_file: {file} does not exist", hint="Compose needs it too")
+            raise UsageError(
+                f"{at(loc_of(svc, 'env_file'))}services.{name}.env_file: {file} does not exist",
+                hint="Compose needs it too",
+            )
         count = 0
         for key, value in read_env_file(file, lookup=variables.values.get).items():
             resolved = value if value is not None else variables.values.get(key)
@@ -73,7 +76,7 @@ def _read_env_files(
 
 
 def environment(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> None:
-    variables = ctx.project.variables
+    variables = ctx.project.variables_of(name)
     values = _read_env_files(ctx, name, svc, c)
     declared = mapping(svc, "environment")
     for raw_key, value in declared.items():

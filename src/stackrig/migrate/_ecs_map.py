@@ -22,7 +22,7 @@ from stackrig.migrate._ecs_resources import RESOURCE_KEYS, resources
 from stackrig.migrate._ecs_storage import STORAGE_KEYS, storage
 from stackrig.migrate._yaml import at, loc_of
 
-__all__ = ["CANNOT", "HANDLERS", "SILENT", "container_definition", "has_healthcheck"]
+__all__ = ["CANNOT", "HANDLERS", "PLACEHOLDER_REGISTRY", "SILENT", "container_definition", "has_healthcheck"]
 
 Handler = Callable[[Context, str, dict[str, Any], dict[str, Any]], None]
 
@@ -31,6 +31,7 @@ _CONDITIONS = {
     "service_started": "START",
     "service_completed_successfully": "SUCCESS",
 }
+PLACEHOLDER_REGISTRY = "build-required.invalid"  # the image of a build-only service without --image-prefix
 _LOG_DRIVERS = ("json-file", "syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "awsfirelens")
 _FARGATE_LOG_DRIVERS = ("awslogs", "splunk", "awsfirelens")
 
@@ -118,13 +119,15 @@ def image(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> No
             node=svc,
         )
         return
-    c["image"] = f"{c['name']}:latest"
+    # A placeholder under a reserved domain (RFC 2606), so that it can never pull a public image of the
+    # same name (a service called nginx that builds its own nginx must not run Docker Hub's).
+    c["image"] = f"{PLACEHOLDER_REGISTRY}/{ctx.family}/{c['name'].lower()}:latest"
     ctx.add(
         name,
         "build",
         "cannot",
-        f"build-only service: ECS does not build; build and push an image (placeholder {c['image']}) "
-        "or use --image-prefix",
+        f"build-only service: ECS does not build; build and push its image and name it in image: "
+        f"(the placeholder {c['image']} pulls nothing), or use --image-prefix",
         node=svc,
     )
 
@@ -137,6 +140,8 @@ def command(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> 
         if not words and key == "entrypoint":
             ctx.add(name, key, "cannot", "an empty entrypoint cannot clear the image's in ECS", node=svc)
             continue
+        if not words:
+            continue  # an empty command (e.g. an unset ${COMMAND}) runs the image's CMD, as Docker does
         c[ecs_key] = words
 
 

@@ -24,7 +24,7 @@ from stackrig.errors import StackrigError, UsageError
 from stackrig.migrate._interpolate import Variables, interpolate, read_env_file
 from stackrig.migrate._merge import merge_documents, merge_service, normalize_service, strip_markers
 from stackrig.migrate._redact import is_secret_variable
-from stackrig.migrate._refs import check_cycles, check_references
+from stackrig.migrate._refs import check_consistency, check_cycles, check_references
 from stackrig.migrate._schema import ComposeSchemaError, schema_errors_at
 from stackrig.migrate._syntax import is_path, parse_port, parse_volume
 from stackrig.migrate._yaml import Loc, Node, at, display_name, load_yaml, loc_of, unshare
@@ -64,6 +64,12 @@ class Project:
     files: tuple[Path, ...]
     variables: Variables
     disabled: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # services of included files: the variables of their own project (include's env_file, their .env)
+    service_variables: dict[str, Variables] = field(default_factory=dict)
+
+    def variables_of(self, service: str) -> Variables:
+        """The variables a service's env_file and bare environment entries are resolved with."""
+        return self.service_variables.get(service, self.variables)
 
     @property
     def services(self) -> dict[str, Any]:
@@ -115,6 +121,9 @@ def _looks_v1(doc: Mapping[str, Any]) -> bool:
     """Services at the top level (docker-compose's version-1 format)."""
     if any(k in doc for k in ("services", "version", "include")):
         return False
+    keys = [str(k) for k in doc if not str(k).startswith("x-") and k != "name"]
+    if keys and all(k in (*_TOP_RESOURCES, "models") for k in keys):
+        return False  # a current file that defines only volumes, networks, ... (no services)
     bodies = [v for k, v in doc.items() if not str(k).startswith("x-") and k != "name"]
     return bool(bodies) and all(isinstance(v, dict) for v in bodies)
 
@@ -125,6 +134,7 @@ class _Reader:
         self.directory = directory
         self.variables = variables
         self.include_stack: list[Path] = []
+        self.service_variables: dict[str, Variables] = {}
 
     def name(self, path: Path) -> str:
         return display_name(path, self.directory)
@@ -240,6 +250,8 @@ class _Reader:
                 included = part if included is None else merge_documents(included, part)
             self.include_stack.pop()
             if included is not None:
+                for service in included.get("services") or {}:
+                    self.service_variables.setdefault(str(service), variables)  # the innermost include wins
                 merged = _add_included(merged, included, where)
         return merged
 
@@ -407,6 +419,7 @@ def _load(inp: ComposeInput, directory: Path, variables: Variables) -> Project:
     _check_ports(model)
     check_references(model, disabled)
     check_cycles(model)
+    check_consistency(model)
     name = str(model.get("name") or variables.values.get("COMPOSE_PROJECT_NAME") or directory.name)
     name = re.sub(r"[^a-z0-9_-]", "", name.lower()) or "default"
-    return Project(name, model, directory, inp.files, variables, disabled)
+    return Project(name, model, directory, inp.files, variables, disabled, reader.service_variables)

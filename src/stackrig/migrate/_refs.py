@@ -1,4 +1,5 @@
-"""What Docker Compose checks between the parts of a project: references that exist, no dependency cycles."""
+"""What Docker Compose checks between the parts of a project: references that exist, no dependency cycles,
+container names used once, and what it refuses to create (healthcheck start_interval without start_period)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from stackrig.errors import UsageError
 from stackrig.migrate._yaml import Loc, loc_of, mapping
 
-__all__ = ["check_cycles", "check_references", "dependencies"]
+__all__ = ["check_consistency", "check_cycles", "check_references", "dependencies"]
 
 
 class ReferenceProblemError(UsageError):
@@ -139,3 +140,28 @@ def check_cycles(model: Mapping[str, Any]) -> None:
                 state[target] = 1
                 path.append(target)
                 todo.append(iter(edges.get(target, [])))
+
+
+def check_consistency(model: Mapping[str, Any]) -> None:
+    """What Compose refuses before it creates anything (``config`` and ``up``), as one UsageError each."""
+    services = model.get("services") or {}
+    names: dict[str, str] = {}
+    for name, service in services.items():
+        if not isinstance(service, dict):
+            continue
+        container = service.get("container_name")
+        if isinstance(container, str) and container:
+            if container in names:
+                raise ReferenceProblemError(
+                    f"{_at(loc_of(service, 'container_name'))}services.{name}: container name {container!r} "
+                    f"is already in use by service {names[container]}",
+                    hint="Compose refuses two services with one container_name; rename one",
+                )
+            names[container] = str(name)
+        check = service.get("healthcheck")
+        if isinstance(check, dict) and "start_interval" in check and "start_period" not in check:
+            raise ReferenceProblemError(
+                f"{_at(loc_of(check, 'start_interval'))}services.{name}.healthcheck: start_interval requires "
+                "start_period to be set",
+                hint="Compose refuses to create this container; add start_period",
+            )

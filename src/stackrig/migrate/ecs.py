@@ -29,7 +29,7 @@ from typing import Any, Literal
 from stackrig._io import atomic_write, ensure_not_input
 from stackrig.errors import UsageError
 from stackrig.migrate._ecs_checks import canonical, check_task_definition
-from stackrig.migrate._ecs_ctx import Context, Finding, merge_extension
+from stackrig.migrate._ecs_ctx import Context, Finding, is_provider, merge_extension
 from stackrig.migrate._ecs_map import container_definition
 from stackrig.migrate._ecs_task import finish_task, forbidden, network_mode_of, sanitize_family
 from stackrig.migrate._project import ComposeInput, Project, hiding_secrets, load_project
@@ -117,9 +117,12 @@ def translate(project: Project, settings: EcsSettings, *, refuse: bool = True) -
     """Translate a loaded project; forbidden keys (Fargate) raise a UsageError listing them."""
     services = project.services
     if not services:
+        only = [str(k) for k in project.model if str(k) in ("volumes", "networks", "secrets", "configs")]
         raise UsageError(
-            f"compose file {settings.compose} has no services",
-            hint="a version-1 file? upgrade it first: stackrig migrate compose --upgrade OLD.yml -o NEW.yml",
+            f"compose file {settings.compose} has no services"
+            + (f" (only {', '.join(only)})" if only else "")
+            + ": a task definition needs at least one container",
+            hint="add a service, or give the file that defines them (-f)",
         )
     if settings.default_memory < 6:
         raise UsageError(f"--default-memory {settings.default_memory} is below Docker's minimum of 6 MiB")
@@ -146,9 +149,24 @@ def translate(project: Project, settings: EcsSettings, *, refuse: bool = True) -
         ctx.findings.append(Finding(None, "variables", "changed", text, None, True))
     containers = []
     for name, svc in services.items():
+        if is_provider(svc):
+            ctx.add(
+                str(name),
+                "provider",
+                "cannot",
+                "a provider service: Compose runs its provider plugin, not a container; ECS has no "
+                "equivalent, so it is left out of the task (set the variables it gives others by hand)",
+                node=svc,
+            )
+            continue
         container = container_definition(ctx, str(name), svc)
         merge_extension(container, svc.get("x-ecs") if isinstance(svc, dict) else None)
         containers.append(container)
+    if not containers:
+        raise UsageError(
+            f"compose file {settings.compose} has only provider services: "
+            "a task definition needs at least one container"
+        )
     td = finish_task(
         ctx,
         containers,

@@ -27,6 +27,7 @@ MINIMUM_PYTHON = (3, 9)
 PACKED = (
     "errors.py",
     "_io.py",
+    "_fileset.py",
     "paths.py",
     "tune/_model.py",
     "tune/_host.py",

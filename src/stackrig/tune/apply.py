@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from stackrig._fileset import FilesBeside
 from stackrig._io import atomic_write, ensure_dir, safe_join
 from stackrig.errors import FailedError, InterruptError, NotRootError, StackrigError, UsageError
 from stackrig.tune._host import Host, ReadError, parse_bracket, render_bracket
@@ -233,65 +234,66 @@ def _write_backup(plan: Plan, backups: Path, created_dirs: list[str]) -> Path:
 
 
 def execute(plan: Plan, backups: Path) -> Path:
-    """Write the backup, then every change, then the persist files; undo all on the first refusal.
+    """Write the backup, then the persist files beside theirs, then every change, then put the
+    persist files in place; undo all on the first refusal.
 
-    Returns the backup's path. Raises :class:`WriteRefusedError` (exit 1) after
-    putting back everything this run had changed.
+    The persist files are a set (:class:`~stackrig._fileset.FilesBeside`): each new one is
+    written beside its target before any setting changes, so a full disk in ``/etc`` stops
+    the run with nothing changed, and they go in place together once every change is made.
+    Returns the backup's path. Raises :class:`WriteRefusedError` (exit 1) after putting back
+    everything this run had changed.
     """
     _require_root(plan.live, "changing")
     root = Path(plan.root)
     created_dirs = _missing_dirs(root, plan.persist)
     backup = _write_backup(plan, backups, created_dirs)
     done: list[Change] = []
-    written: list[PersistFile] = []
     made: list[str] = []
+    persist = FilesBeside()
     step = ""
     try:
+        for folder in created_dirs:
+            step = f"the folder {folder}/"
+            if not (root / folder).exists():
+                ensure_dir(root / folder)
+                made.append(folder)
+        for item in plan.persist:
+            step = f"the write {item.path}"
+            persist.write(root / item.path, item.content, mode=0o644)
         for change in plan.changes:
-            step = f"{change.path} = {change.new}"
+            step = f"the write {change.path} = {change.new}"
             _write_value(root, plan.live, change, change.new)
             done.append(change)
-        for item in plan.persist:
-            step = item.path
-            for folder in created_dirs:
-                if not (root / folder).exists():
-                    ensure_dir(root / folder)
-                    made.append(folder)
-            atomic_write(root / item.path, item.content, mode=0o644)
-            written.append(item)
+        step = "putting the --persist files in place"
+        persist.commit()
     except (OSError, StackrigError) as exc:
-        undone, stuck = _undo(root, plan.live, done, written, made)
+        persist.discard()
+        undone, stuck = _undo(root, plan.live, done, made)
         raise WriteRefusedError(
-            f"the write {step} was refused ({_reason(exc)}); stopped and put back the "
-            f"{undone} change(s) this run had made"
-            + (f"; could NOT put back {', '.join(stuck)}" if stuck else ""),
+            f"{step} was refused ({_reason(exc)}); " + _what_was_undone(undone, stuck),
             hint=f"the backup {backup} holds the values from before the run",
         ) from exc
     except KeyboardInterrupt as exc:
-        undone, stuck = _undo(root, plan.live, done, written, made)
+        persist.discard()
+        undone, stuck = _undo(root, plan.live, done, made)
         raise InterruptError(
-            f"interrupted; put back the {undone} change(s) this run had made"
-            + (f"; could NOT put back {', '.join(stuck)}" if stuck else ""),
+            "interrupted; " + _what_was_undone(undone, stuck),
             hint=f"the backup {backup} holds the values from before the run",
         ) from exc
     return backup
 
 
-def _undo(
-    root: Path, live: bool, done: list[Change], written: list[PersistFile], made: list[str]
-) -> tuple[int, list[str]]:
+def _what_was_undone(undone: int, stuck: list[str]) -> str:
+    if not undone and not stuck:
+        return "nothing was changed"
+    said = f"stopped and put back the {undone} change(s) this run had made"
+    return said + (f"; could NOT put back {', '.join(stuck)}" if stuck else "")
+
+
+def _undo(root: Path, live: bool, done: list[Change], made: list[str]) -> tuple[int, list[str]]:
     """Put back what a run changed, newest first; returns (how many, paths that could not be)."""
     count = 0
     stuck: list[str] = []
-    for item in reversed(written):
-        try:
-            if item.old_content is None:
-                (root / item.path).unlink()
-            else:
-                atomic_write(root / item.path, item.old_content)
-            count += 1
-        except (OSError, StackrigError):
-            stuck.append(item.path)
     for folder in reversed(made):
         with contextlib.suppress(OSError):
             (root / folder).rmdir()
@@ -351,18 +353,22 @@ def revert(backup: Path) -> RevertResult:
     restored: list[str] = []
     removed: list[str] = []
     failures: list[str] = []
-    for item in reversed(doc["persist"]):
-        target = root / item["path"]
-        try:
-            if item["old_content"] is None:
-                if target.exists():
-                    target.unlink()
-                    removed.append(item["path"])
-            else:
-                atomic_write(target, item["old_content"])
-                restored.append(item["path"])
-        except (OSError, StackrigError) as exc:
-            failures.append(f"{item['path']}: {_reason(exc)}")
+    # The --persist files as a set, as apply wrote them: all back, or (a full disk) all as they are.
+    restoring = FilesBeside()
+    try:
+        for item in doc["persist"]:
+            if item["old_content"] is not None:
+                restoring.write(root / item["path"], item["old_content"])
+        restoring.commit()
+        restored.extend(item["path"] for item in doc["persist"] if item["old_content"] is not None)
+        for item in reversed(doc["persist"]):
+            target = root / item["path"]
+            if item["old_content"] is None and target.exists():
+                target.unlink()
+                removed.append(item["path"])
+    except (OSError, StackrigError) as exc:
+        restoring.discard()
+        failures.append(f"the --persist files: {_reason(exc)}")
     for folder in reversed(doc.get("created_dirs", [])):
         with contextlib.suppress(OSError):
             (root / folder).rmdir()
