@@ -10,6 +10,12 @@ then format the traceback and write the log with plain ``os`` calls.
 The reserve is an anonymous mapping that is never written: it holds address space (what such a
 limit counts, and what the kernel's commit accounting counts) but no page of RAM, so it does not
 weigh on the process's resident memory (a ``bytearray`` is zero-filled: 4 MiB resident).
+
+A MemoryError can also meet a finalizer: a suspended generator closed while the failing frames
+unwind runs (and allocates) at the worst moment, and Python reports what it cannot raise through
+``sys.unraisablehook``, whose default prints a raw traceback. :func:`quiet_finalizer_memory_errors`
+counts those instead (the log says how many); any other unraisable exception still goes to the
+hook that was there before (Python's default report).
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ import tempfile
 import traceback
 from pathlib import Path
 
-__all__ = ["is_out_of_memory", "keep_reserve", "out_of_memory_log"]
+__all__ = ["is_out_of_memory", "keep_reserve", "out_of_memory_log", "quiet_finalizer_memory_errors"]
 
 RESERVE_BYTES = 4 << 20
 _reserve: mmap.mmap | None = None
+_finalizer_failures = 0
 
 
 def keep_reserve() -> None:
@@ -48,6 +55,27 @@ _FRAME_NOT_ALLOCATED = "error return without exception set"
 def is_out_of_memory(exc: BaseException) -> bool:
     """A MemoryError, or the SystemError of a Python frame CPython had no memory for."""
     return isinstance(exc, MemoryError) or (type(exc) is SystemError and str(exc) == _FRAME_NOT_ALLOCATED)
+
+
+def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """Count a finalizer's MemoryError (allocating nothing: memory is gone); pass anything else on."""
+    global _finalizer_failures  # noqa: PLW0603 - a count per process, read by _text
+    if issubclass(unraisable.exc_type, MemoryError):
+        _finalizer_failures += 1
+        return
+    _previous_hook(unraisable)
+
+
+_previous_hook = sys.unraisablehook
+
+
+def quiet_finalizer_memory_errors() -> None:
+    """Route unraisable exceptions through :func:`_unraisable`; the hook found before it (Python's
+    default, or a test runner's) still gets every other one."""
+    global _previous_hook  # noqa: PLW0603 - see _unraisable
+    if sys.unraisablehook is not _unraisable:
+        _previous_hook = sys.unraisablehook
+        sys.unraisablehook = _unraisable
 
 
 def _release(exc: BaseException) -> list[tuple[traceback.StackSummary, str]]:
@@ -75,6 +103,8 @@ def _release(exc: BaseException) -> list[tuple[traceback.StackSummary, str]]:
 
 def _text(version: str, stacks: list[tuple[traceback.StackSummary, str]]) -> str:
     parts = [f"stackrig {version}\nargv: {sys.argv!r}\n\nMemoryError: out of memory\n"]
+    if _finalizer_failures:
+        parts.append(f"({_finalizer_failures} finalizer(s) also ran out of memory while it unwound)\n")
     for n, (stack, what) in enumerate(reversed(stacks)):
         if n:
             parts.append("\nDuring handling of the above exception, another exception occurred:\n\n")
