@@ -9,7 +9,16 @@ import typer
 
 from stackrig.errors import UsageError
 
-__all__ = ["ComposeArg", "EnvFileOpt", "FileOpt", "ProfileOpt", "SecretOpt", "compose_files", "parse_secrets"]
+__all__ = [
+    "ComposeArg",
+    "EnvFileOpt",
+    "FileOpt",
+    "ProfileOpt",
+    "SecretOpt",
+    "SsmSecretsOpt",
+    "compose_files",
+    "parse_secrets",
+]
 
 DEFAULT_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 OVERRIDE_NAMES = ("compose.override.yaml", "compose.override.yml", "docker-compose.override.yaml",
@@ -51,8 +60,18 @@ SecretOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--secret",
-        help="NAME=ARN: the Secrets Manager or SSM ARN of a compose secret or secret variable (repeatable).",
+        help="NAME=ARN: the Secrets Manager or SSM ARN of a compose secret or secret variable (repeatable). "
+        "A compose secret with no ARN (from here, x-aws-secret-arn, an external ARN name or x-aws-secrets) "
+        "is an error unless --ssm-secrets.",
         metavar="NAME=ARN",
+    ),
+]
+SsmSecretsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--ssm-secrets",
+        help="Refer to compose secrets without an ARN as the SSM parameters /FAMILY/NAME, which you create "
+        "(SecureString); a warning lists them.",
     ),
 ]
 

@@ -22,6 +22,7 @@ from stackrig.cli._migrate_options import (
     FileOpt,
     ProfileOpt,
     SecretOpt,
+    SsmSecretsOpt,
     compose_files,
     parse_secrets,
 )
@@ -128,6 +129,7 @@ def register(app: typer.Typer) -> None:
             int, typer.Option("--default-memory", help="Soft limit (MiB) of services that set no memory.")
         ] = DEFAULT_MEMORY,
         secrets: SecretOpt = None,
+        ssm_secrets: SsmSecretsOpt = False,
         image_prefix: Annotated[
             str | None,
             typer.Option(
@@ -166,7 +168,9 @@ def register(app: typer.Typer) -> None:
         The files are read as Docker Compose reads them (-f merging, .env or --env-file, extends, include,
         profiles). What ECS cannot express is listed as warnings, each with its file and line (the same
         findings 'migrate lint' lists); what the launch type forbids stops the command. Secret values never
-        reach the task definition.
+        reach the task definition: a compose secret needs its ARN (--secret NAME=ARN or x-aws-secret-arn; else
+        an error, or --ssm-secrets), and a secret-looking variable or env_file value without one becomes a
+        placeholder SSM parameter /FAMILY/NAME with a warning.
         """
         first, more = compose_files(compose, files)
         settings = EcsSettings(
@@ -189,6 +193,7 @@ def register(app: typer.Typer) -> None:
             secrets=parse_secrets(secrets),
             image_prefix=image_prefix,
             dry_run=dry_run,
+            ssm_secrets=ssm_secrets,
         )
         r = make_task_definition(settings)
         reg = r.registration
@@ -221,6 +226,7 @@ def register(app: typer.Typer) -> None:
         env_files: EnvFileOpt = None,
         profiles: ProfileOpt = None,
         secrets: SecretOpt = None,
+        ssm_secrets: SsmSecretsOpt = False,
         json_: JsonOpt = False,
     ) -> None:
         """For each service and key, with its line: converts as is, converts with a change (which), or cannot.
@@ -238,6 +244,7 @@ def register(app: typer.Typer) -> None:
                 profiles=tuple(profiles or ()),
                 environ=dict(os.environ),
                 secrets=parse_secrets(secrets),
+                ssm_secrets=ssm_secrets,
             )
         )
         data = {
