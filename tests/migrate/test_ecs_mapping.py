@@ -530,11 +530,33 @@ def test_provider_services_are_left_out(tmp_path: Path) -> None:
     assert "links" not in app
     text = "\n".join(result.warnings)
     assert "compose.yaml:8: model: provider: a provider service: Compose runs its provider plugin" in text
-    assert "app: depends_on: model is a provider service, which is not in the task" in text
+    assert "app: depends_on: model is not in the task (a provider service: " in text
     assert check_task_definition(result.task_definition) == []
     compose.write_text("services:\n  model:\n    provider: {type: model}\n")
-    with pytest.raises(UsageError, match="has only provider services: a task definition needs at least one"):
+    with pytest.raises(UsageError, match="has no service that runs a container"):
         make_task_definition(EcsSettings(compose, environ={}))
+
+
+def test_services_with_no_replicas_are_left_out(tmp_path: Path) -> None:
+    # as docker/compose's pkg/e2e/fixtures/scale: `up` creates no container for them
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(
+        "services:\n  app:\n    image: app\n    mem_limit: 64m\n    depends_on: [admin]\n"
+        "    volumes_from: [data]\n"
+        "  admin:\n    image: admin\n    deploy:\n      replicas: 0\n"
+        "  data:\n    image: data\n    scale: 0\n"
+    )
+    result = make_task_definition(EcsSettings(compose, environ={}))
+    (app,) = result.task_definition["containerDefinitions"]
+    assert "dependsOn" not in app
+    assert "volumesFrom" not in app
+    text = "\n".join(result.warnings)
+    assert (
+        "compose.yaml:10: admin: deploy.replicas: deploy.replicas is 0: Compose starts no container" in text
+    )
+    assert "compose.yaml:13: data: scale: scale is 0: Compose starts no container for it; left out" in text
+    assert "app: volumes_from: data is not in the task (scale is 0" in text
+    assert check_task_definition(result.task_definition) == []
 
 
 def test_a_file_with_no_services_says_so(tmp_path: Path, cli: Any) -> None:

@@ -31,10 +31,10 @@ __all__ = [
     "Finding",
     "Status",
     "ecs_name",
-    "is_provider",
     "mapping",
     "merge_extension",
     "mib",
+    "no_container",
     "seconds",
     "text_map",
     "truthy",
@@ -222,9 +222,24 @@ def merge_extension(target: dict[str, Any], extension: Any) -> None:
             target[str(key)] = plain(value)
 
 
-def is_provider(service: Any) -> bool:
-    """A Compose provider service (``provider:``): a plugin Compose runs instead of a container."""
-    return isinstance(service, dict) and service.get("provider") is not None
+def no_container(service: Any) -> tuple[str, str] | None:
+    """(the key, why) when Compose starts no container for a service, so the task has none; else None.
+
+    A provider service (``provider:``) is a plugin Compose runs instead; ``scale: 0`` or
+    ``deploy.replicas: 0`` is a service that ``docker compose up`` creates no container for.
+    """
+    if not isinstance(service, dict):
+        return None
+    if service.get("provider") is not None:
+        return "provider", "a provider service: Compose runs its provider plugin, not a container"
+    deploy = service.get("deploy")
+    for key, value in (
+        ("scale", service.get("scale")),
+        ("deploy.replicas", deploy.get("replicas") if isinstance(deploy, dict) else None),
+    ):
+        if value is not None and str(value).strip() == "0":
+            return key, f"{key} is 0: Compose starts no container for it"
+    return None
 
 
 def ecs_name(text: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from stackrig.errors import UsageError
-from stackrig.migrate._ecs_ctx import Context, ecs_name, is_provider, mapping
+from stackrig.migrate._ecs_ctx import Context, ecs_name, mapping, no_container
 from stackrig.migrate._syntax import parse_port
 from stackrig.migrate._yaml import at, loc_of
 
@@ -159,15 +159,16 @@ def ports(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> No
         c["portMappings"] = out
 
 
-def _provider_dependency(ctx: Context, name: str, depends: dict[str, Any], dep: str) -> bool:
-    """A dependency on a provider service, which has no container to wait for (a finding says so)."""
-    if not is_provider(ctx.project.services[dep]):
+def _absent_dependency(ctx: Context, name: str, depends: dict[str, Any], dep: str) -> bool:
+    """A dependency on a service that runs no container (provider, 0 replicas): nothing to wait for."""
+    absent = no_container(ctx.project.services[dep])
+    if absent is None:
         return False
     ctx.add(
         name,
         "depends_on",
         "cannot",
-        f"{dep} is a provider service, which is not in the task; nothing to wait for",
+        f"{dep} is not in the task ({absent[1]}); nothing to wait for",
         node=depends,
         at=dep,
     )
@@ -186,8 +187,8 @@ def dependencies(  # noqa: PLR0917 - a handler plus the two tables it needs
     depends = mapping(svc, "depends_on")
     out = []
     for dep, raw in depends.items():
-        # an optional dependency (required: false) on a service that is not there, or a provider service
-        if dep not in services or _provider_dependency(ctx, name, depends, dep):
+        # an optional dependency (required: false) on a service that is not there, or runs no container
+        if dep not in services or _absent_dependency(ctx, name, depends, dep):
             continue
         spec = raw if isinstance(raw, dict) else {}
         condition = str(spec.get("condition", "service_started"))
@@ -229,7 +230,7 @@ def dependencies(  # noqa: PLR0917 - a handler plus the two tables it needs
     if out:
         c["dependsOn"] = out
     links = [str(link) for link in svc.get("links") or []]
-    links = [link for link in links if not is_provider(services.get(link.split(":")[0]))]
+    links = [link for link in links if no_container(services.get(link.split(":")[0])) is None]
     if ctx.network_mode != "bridge":
         if links:
             ctx.add(
@@ -240,7 +241,7 @@ def dependencies(  # noqa: PLR0917 - a handler plus the two tables it needs
                 node=svc,
             )
         return
-    targets = {ecs_name(str(d)) for d in depends if d in services and not is_provider(services[d])}
+    targets = {ecs_name(str(d)) for d in depends if d in services and no_container(services[d]) is None}
     entries = set()
     for link in links:
         target, _, alias = link.partition(":")

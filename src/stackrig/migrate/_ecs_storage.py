@@ -16,7 +16,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from stackrig.migrate._ecs_ctx import Context, ecs_name, mapping, merge_extension, mib, text_map, truthy
+from stackrig.migrate._ecs_ctx import (
+    Context,
+    ecs_name,
+    mapping,
+    merge_extension,
+    mib,
+    no_container,
+    text_map,
+    truthy,
+)
 from stackrig.migrate._ecs_linux import tmpfs_mount
 from stackrig.migrate._project import WRITTEN
 from stackrig.migrate._syntax import is_path
@@ -200,6 +209,10 @@ def storage(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any]) -> 
             continue
         parts = text.removeprefix("service:").split(":")
         mode = parts[1] if len(parts) > 1 else "rw"
+        absent = no_container(ctx.project.services.get(parts[0]))
+        if absent is not None:
+            ctx.add(name, "volumes_from", "cannot", f"{parts[0]} is not in the task ({absent[1]})", node=svc)
+            continue
         sources.append({"sourceContainer": ecs_name(parts[0]), "readOnly": mode == "ro"})
     if sources:
         c["volumesFrom"] = sources

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from stackrig._io import atomic_write, ensure_not_input
 from stackrig.errors import UsageError
 from stackrig.migrate._ecs_checks import canonical, check_task_definition
-from stackrig.migrate._ecs_ctx import Context, Finding, is_provider, merge_extension
+from stackrig.migrate._ecs_ctx import Context, Finding, merge_extension, no_container
 from stackrig.migrate._ecs_map import container_definition
 from stackrig.migrate._ecs_task import finish_task, forbidden, network_mode_of, sanitize_family
 from stackrig.migrate._project import ComposeInput, Project, hiding_secrets, load_project
@@ -153,14 +153,22 @@ def translate(project: Project, settings: EcsSettings, *, refuse: bool = True) -
         ctx.findings.append(Finding(None, "variables", "changed", text, None, True))
     containers = []
     for name, svc in services.items():
-        if is_provider(svc):
+        absent = no_container(svc)
+        if absent is not None:
+            key, reason = absent
+            extra = (
+                " (ECS has no equivalent; set the variables it gives others by hand)"
+                if key == "provider"
+                else ""
+            )
+            node = svc["deploy"] if key == "deploy.replicas" else svc
             ctx.add(
                 str(name),
-                "provider",
+                key,
                 "cannot",
-                "a provider service: Compose runs its provider plugin, not a container; ECS has no "
-                "equivalent, so it is left out of the task (set the variables it gives others by hand)",
-                node=svc,
+                f"{reason}; left out of the task{extra}",
+                node=node,
+                at=key.split(".")[-1],
             )
             continue
         container = container_definition(ctx, str(name), svc)
@@ -168,8 +176,8 @@ def translate(project: Project, settings: EcsSettings, *, refuse: bool = True) -
         containers.append(container)
     if not containers:
         raise UsageError(
-            f"compose file {settings.compose} has only provider services: "
-            "a task definition needs at least one container"
+            f"compose file {settings.compose} has no service that runs a container (provider services, "
+            "0 replicas): a task definition needs at least one container"
         )
     td = finish_task(
         ctx,
