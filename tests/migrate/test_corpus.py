@@ -53,8 +53,9 @@ REFUSED = {
 NOTHING_TO_RUN = {
     "compose-e2e/resources/compose.yaml": "has no services (only volumes, networks)",
 }
-# Current-format files whose compose secrets have no ARN (ECS needs one): the one-line reason names each
-# secret and the services using it; with --secret NAME=ARN for those names they convert.
+# Current-format files whose compose secrets have no ARN. With no flags they refer to the SSM parameters
+# /FAMILY/NAME and one warning names them; under --require-secret-arns they exit 2 with this one-line
+# reason naming each secret and the services using it; with --secret NAME=ARN they take that ARN.
 NEEDS_ARN: dict[str, tuple[str, tuple[str, ...]]] = {
     "awesome-compose/nginx-flask-mysql/compose.yaml": (
         "compose secret db-password (used by db at compose.yaml:16; backend at compose.yaml:40) has no ARN",
@@ -107,7 +108,7 @@ NEEDS_ARN: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
 }
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:corpus-AbCdEf"
-EXIT_2 = {**REFUSED, **NOTHING_TO_RUN, **{rel: reason for rel, (reason, _) in NEEDS_ARN.items()}}
+EXIT_2 = {**REFUSED, **NOTHING_TO_RUN}
 
 
 def secret_arns(rel: str) -> dict[str, str]:
@@ -158,6 +159,20 @@ def test_current_format_file_with_no_flags(rel: str) -> None:
     assert error is None, f"{rel}: {error}"
     assert td is not None
     assert check_task_definition(td) == []
+
+
+@pytest.mark.parametrize("rel", sorted(NEEDS_ARN))
+def test_files_that_lack_secret_arns_warn_or_stop_when_arns_are_required(rel: str) -> None:
+    reason, names = NEEDS_ARN[rel]
+    result = make_task_definition(EcsSettings(CORPUS / rel, environ=ENVIRON))
+    warned = [w for w in result.warnings if "no ARN" in w]
+    assert len(warned) == 1
+    assert all(f"compose secret {name}" in warned[0] for name in names)
+    with pytest.raises(StackrigError) as caught:
+        make_task_definition(EcsSettings(CORPUS / rel, environ=ENVIRON, require_secret_arns=True))
+    assert caught.value.exit_code == 2
+    assert "\n" not in caught.value.message
+    assert reason in caught.value.message
 
 
 @pytest.mark.parametrize("rel", sorted(NEEDS_ARN))

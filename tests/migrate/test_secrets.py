@@ -146,11 +146,12 @@ def _compose_secrets(tmp_path: Path) -> Path:
     return compose
 
 
-def test_compose_secrets_without_an_arn_are_a_usage_error(tmp_path: Path, cli: Any) -> None:
+def test_compose_secrets_without_an_arn_are_a_usage_error_when_required(tmp_path: Path, cli: Any) -> None:
     compose = _compose_secrets(tmp_path)
     out = tmp_path / "taskdef.json"
     out.write_text('{"kept": true}\n')
-    done = cli("migrate", "ecs", str(compose), "-o", str(out))
+    strict = "--require-secret-arns"
+    done = cli("migrate", "ecs", str(compose), strict, "-o", str(out))
     assert done.returncode == 2, done.stderr
     lines = done.stderr.splitlines()
     assert lines[0] == (
@@ -160,19 +161,19 @@ def test_compose_secrets_without_an_arn_are_a_usage_error(tmp_path: Path, cli: A
     )
     assert lines[1] == (
         "  hint: create them in Secrets Manager or SSM and pass --secret NAME=ARN for each, or add "
-        "x-aws-secret-arn: ARN under each secrets.NAME; or --ssm-secrets to refer to them as the SSM "
-        f"parameters /{tmp_path.name.lower()}/NAME, which you create"
+        "x-aws-secret-arn: ARN under each secrets.NAME (without --require-secret-arns they are the SSM "
+        f"parameters /{tmp_path.name.lower()}/NAME, which you create)"
     )
     assert out.read_text() == '{"kept": true}\n'  # nothing written over the existing file
     _no_secret(done.stdout, done.stderr)
-    done = cli("migrate", "ecs", str(compose), "--json")
+    done = cli("migrate", "ecs", str(compose), strict, "--json")
     assert done.returncode == 2
     error = done.json()["error"]
     assert error["exit_code"] == 2
     assert "compose secrets api-key (used by app at compose.yaml:13)" in error["message"]
     assert "--secret NAME=ARN" in error["hint"]
     # one secret left: the hint names it
-    done = cli("migrate", "ecs", str(compose), "--family", "shop", "--secret", f"api-key={API_ARN}")
+    done = cli("migrate", "ecs", str(compose), strict, "--family", "shop", "--secret", f"api-key={API_ARN}")
     assert done.returncode == 2
     assert (
         "error: compose secret db-password (used by db at compose.yaml:6; app at compose.yaml:11) has no ARN"
@@ -180,11 +181,11 @@ def test_compose_secrets_without_an_arn_are_a_usage_error(tmp_path: Path, cli: A
     )
     assert (
         "hint: create it in Secrets Manager or SSM and pass --secret db-password=ARN, or add "
-        "x-aws-secret-arn: ARN under secrets.db-password; or --ssm-secrets to refer to it as the SSM "
+        "x-aws-secret-arn: ARN under secrets.db-password (without --require-secret-arns it is the SSM "
         "parameter /shop/db-password"
     ) in done.stderr
     # migrate lint shows each use with its line (exit 1: it cannot convert as it is)
-    done = cli("migrate", "lint", str(compose))
+    done = cli("migrate", "lint", str(compose), strict)
     assert done.returncode == 1
     assert (
         "compose.yaml:11: app.secrets: [cannot] no ARN for compose secret db-password, so migrate ecs stops"
@@ -226,9 +227,9 @@ def test_secret_arns_from_the_flag_or_the_file(tmp_path: Path, cli: Any) -> None
     _no_secret(out.read_text(), done.stderr)
 
 
-def test_ssm_secrets_opts_into_parameter_names(tmp_path: Path, cli: Any) -> None:
+def test_compose_secrets_without_an_arn_refer_to_ssm_parameters_by_default(tmp_path: Path, cli: Any) -> None:
     compose = _compose_secrets(tmp_path)
-    done = cli("migrate", "ecs", str(compose), "--family", "shop", "--ssm-secrets", "--json")
+    done = cli("migrate", "ecs", str(compose), "--family", "shop", "--json")
     assert done.returncode == 0, done.stderr
     doc = done.json()
     db, app = doc["data"]["task_definition"]["containerDefinitions"]
@@ -242,8 +243,9 @@ def test_ssm_secrets_opts_into_parameter_names(tmp_path: Path, cli: Any) -> None
         "secrets: no ARN for api-key (compose secret api-key), db-password (compose secret db-password): "
         "valueFrom names the SSM parameters /shop/NAME; create them (SecureString) or pass --secret NAME=ARN"
     ]
-    done = cli("migrate", "lint", str(compose), "--ssm-secrets")
+    done = cli("migrate", "lint", str(compose))
     assert "so migrate ecs stops" not in done.stdout
+    _no_secret(done.stdout, done.stderr)
 
 
 def test_secret_values_without_an_arn_stay_a_placeholder(project: Path, cli: Any) -> None:

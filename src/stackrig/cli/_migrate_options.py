@@ -14,8 +14,8 @@ __all__ = [
     "EnvFileOpt",
     "FileOpt",
     "ProfileOpt",
+    "RequireSecretArnsOpt",
     "SecretOpt",
-    "SsmSecretsOpt",
     "compose_files",
     "parse_secrets",
 ]
@@ -61,17 +61,17 @@ SecretOpt = Annotated[
     typer.Option(
         "--secret",
         help="NAME=ARN: the Secrets Manager or SSM ARN of a compose secret or secret variable (repeatable). "
-        "A compose secret with no ARN (from here, x-aws-secret-arn, an external ARN name or x-aws-secrets) "
-        "is an error unless --ssm-secrets.",
+        "A secret with no ARN (from here, x-aws-secret-arn, an external ARN name or x-aws-secrets) refers to "
+        "the SSM parameter /FAMILY/NAME, which you create; a warning lists them.",
         metavar="NAME=ARN",
     ),
 ]
-SsmSecretsOpt = Annotated[
+RequireSecretArnsOpt = Annotated[
     bool,
     typer.Option(
-        "--ssm-secrets",
-        help="Refer to compose secrets without an ARN as the SSM parameters /FAMILY/NAME, which you create "
-        "(SecureString); a warning lists them.",
+        "--require-secret-arns",
+        help="Stop (exit 2) on a compose secret without an ARN, naming it and the services using it, instead "
+        "of referring to the SSM parameter /FAMILY/NAME.",
     ),
 ]
 

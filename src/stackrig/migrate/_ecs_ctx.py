@@ -88,11 +88,11 @@ class Context:
     default_memory: int
     log_group: str
     region: str
-    ssm_secrets: bool = False  # compose secrets without an ARN become SSM parameters /FAMILY/NAME
+    require_secret_arns: bool = False  # a compose secret without an ARN stops the command
     findings: list[Finding] = field(default_factory=list)
     volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
     unresolved_secrets: dict[str, str] = field(default_factory=dict)  # name -> where it came from
-    # compose secrets with no ARN (and no --ssm-secrets): name -> the services using them, and where
+    # compose secrets with no ARN under --require-secret-arns: name -> the services using them, and where
     missing_secrets: dict[str, list[tuple[str, Loc | None]]] = field(default_factory=dict)
     used_secret_names: set[str] = field(default_factory=set)
     task: dict[str, Any] = field(default_factory=dict)  # task-level settings services ask for
@@ -161,14 +161,15 @@ class Context:
     def compose_secret_reference(
         self, name: str, *, service: str, loc: Loc | None, declared: Mapping[str, Any] | None
     ) -> str:
-        """valueFrom for a compose secret a service uses. Without an ARN it is recorded as missing
-        (translate() stops with a USAGE error naming it), unless --ssm-secrets asked for /FAMILY/NAME."""
-        if self.secret_arn(name, declared=declared) is None and not self.ssm_secrets:
+        """valueFrom for a compose secret a service uses. Without an ARN it is the SSM parameter
+        /FAMILY/NAME (one warning lists them), or under --require-secret-arns it is recorded as missing
+        and translate() stops with a USAGE error naming it."""
+        if self.secret_arn(name, declared=declared) is None and self.require_secret_arns:
             self.used_secret_names.add(name)
             self.missing_secrets.setdefault(name, []).append((service, loc))
             message = (
                 f"no ARN for compose secret {name}, so migrate ecs stops: pass --secret {name}=ARN, add "
-                f"x-aws-secret-arn under secrets.{name}, or use --ssm-secrets"
+                f"x-aws-secret-arn under secrets.{name} (--require-secret-arns is given)"
             )
             self.findings.append(Finding(service, "secrets", "cannot", message, loc, True))
             return f"/{self.family}/{name}"
@@ -197,13 +198,13 @@ class Context:
             name = names[0]
             return (
                 f"create it in Secrets Manager or SSM and pass --secret {name}=ARN, or add "
-                f"x-aws-secret-arn: ARN under secrets.{name}; or --ssm-secrets to refer to it as the "
-                f"SSM parameter /{self.family}/{name}, which you create"
+                f"x-aws-secret-arn: ARN under secrets.{name} (without --require-secret-arns it is the "
+                f"SSM parameter /{self.family}/{name}, which you create)"
             )
         return (
             "create them in Secrets Manager or SSM and pass --secret NAME=ARN for each, or add "
-            "x-aws-secret-arn: ARN under each secrets.NAME; or --ssm-secrets to refer to them as the "
-            f"SSM parameters /{self.family}/NAME, which you create"
+            "x-aws-secret-arn: ARN under each secrets.NAME (without --require-secret-arns they are the "
+            f"SSM parameters /{self.family}/NAME, which you create)"
         )
 
 

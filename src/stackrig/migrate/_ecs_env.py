@@ -5,13 +5,12 @@ name that looks secret (PASSWORD, SECRET, TOKEN, KEY, ...), or interpolated from
 such a variable, is never written into the task definition. It becomes a
 ``secrets`` entry whose ``valueFrom`` is the ARN given with ``--secret NAME=ARN``
 or an extension field, else the placeholder SSM parameter ``/FAMILY/NAME`` (one
-warning lists those). Compose ``secrets`` become ``secrets`` entries too, but they
-need an ARN (``--secret NAME=ARN``, ``x-aws-secret-arn``, an external ARN name or
-``x-aws-secrets``): without one ``migrate ecs`` stops with a USAGE error naming
-the secret and the services using it, unless ``--ssm-secrets`` asks for the
-``/FAMILY/NAME`` convention. ECS cannot mount secrets as files, but the
-``X_FILE=/run/secrets/NAME`` convention of the official database images is
-turned into the variable ``X`` itself.
+warning lists those). Compose ``secrets`` become ``secrets`` entries the same way
+(their ARN from ``--secret NAME=ARN``, ``x-aws-secret-arn``, an external ARN name or
+``x-aws-secrets``); under ``--require-secret-arns`` a compose secret without one
+stops ``migrate ecs`` with a USAGE error naming it and the services using it.
+ECS cannot mount secrets as files, but the ``X_FILE=/run/secrets/NAME``
+convention of the official database images is turned into the variable ``X`` itself.
 """
 
 from __future__ import annotations

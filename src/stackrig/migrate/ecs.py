@@ -12,8 +12,8 @@ By default the task runs on EC2 in bridge mode; ``--launch-type fargate`` gives
 awsvpc, a valid Fargate size and a USAGE error for what Fargate forbids. A
 service without memory gets a soft limit (``--default-memory``, 512 MiB).
 Secrets never reach the task definition (see :mod:`stackrig.migrate._ecs_env`); a
-compose secret needs an ARN (else a USAGE error; ``--ssm-secrets`` opts into SSM
-parameter names instead).
+compose secret without an ARN refers to the SSM parameter ``/FAMILY/NAME`` with a
+warning, or is a USAGE error under ``--require-secret-arns``.
 
 The result is checked against botocore's RegisterTaskDefinition input model and
 ECS's own rules (:mod:`stackrig.migrate._ecs_checks`) before it is written or
@@ -77,7 +77,7 @@ class EcsSettings:
     secrets: Mapping[str, str] = field(default_factory=dict)
     image_prefix: str | None = None
     dry_run: bool = False
-    ssm_secrets: bool = False  # compose secrets without an ARN: SSM parameters /FAMILY/NAME, not an error
+    require_secret_arns: bool = False  # a compose secret without an ARN is a USAGE error, not /FAMILY/NAME
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -146,7 +146,7 @@ def translate(project: Project, settings: EcsSettings, *, refuse: bool = True) -
         default_memory=settings.default_memory,
         log_group=settings.log_group or f"/ecs/{family}",
         region=settings.region,
-        ssm_secrets=settings.ssm_secrets,
+        require_secret_arns=settings.require_secret_arns,
         image_prefix=settings.image_prefix,
     )
     for text in project.unset_warnings():
