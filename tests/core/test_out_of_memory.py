@@ -147,3 +147,44 @@ def test_the_log_falls_back_to_the_temp_folder(tmp_path: Path, logs_ok: bool) ->
     assert Path(where).parent == (logs if logs_ok else Path(os.environ.get("TMPDIR", "/tmp")))
     Path(where).unlink()
     _memory.keep_reserve()
+
+
+def test_a_finalizer_out_of_memory_is_counted_not_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A generator closed while a MemoryError unwinds can itself run out of memory; Python then
+    prints "Exception ignored in ... Traceback" unless the hook takes it (seen under prlimit)."""
+    import gc
+    from collections.abc import Iterator
+
+    others: list[type[BaseException]] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: others.append(u.exc_type))
+    monkeypatch.setattr(_memory, "_finalizer_failures", 0)
+    monkeypatch.setattr(_memory, "_previous_hook", _memory._previous_hook)
+    _memory.quiet_finalizer_memory_errors()
+    _memory.quiet_finalizer_memory_errors()  # twice is once: the earlier hook is kept, not itself
+
+    def closing_fails(exc: type[BaseException]) -> Iterator[int]:
+        try:
+            yield 1
+        finally:
+            raise exc
+
+    for exc in (MemoryError, ValueError):
+        suspended = closing_fails(exc)
+        next(suspended)
+        del suspended  # closed here: its finally raises where nobody can catch it
+        gc.collect()
+    assert _memory._finalizer_failures == 1
+    assert others == [ValueError]  # anything else still reaches the hook that was there before
+    assert capsys.readouterr().err == ""
+
+    def fail() -> None:
+        raise MemoryError
+
+    try:
+        fail()
+    except MemoryError as exc:
+        where = _memory.out_of_memory_log(exc, tmp_path / "logs", "test")
+    assert "(1 finalizer(s) also ran out of memory while it unwound)" in Path(where).read_text()
+    _memory.keep_reserve()

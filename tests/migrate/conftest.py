@@ -1,9 +1,11 @@
 """Real MariaDB and PostgreSQL servers on loopback for ``migrate wait``, and the VM fixture tree.
 
-Each server gets its own data folder and a free port; ``wait_for`` starts polling
-the moment the server process is spawned, and after every poll that was not
-ready the fixture checks on its own whether the server now accepts the login, so
-the tests can count polls instead of timing them.
+Each server gets its own data folder and a free port; ``wait_for`` polls once
+before the server process is spawned (so the first poll finds nothing listening
+however fast the server starts and however late this process gets the CPU), the
+server is spawned right after that poll, and after every poll that was not ready
+the fixture checks on its own whether the server now accepts the login, so the
+tests can count polls instead of timing them.
 """
 
 from __future__ import annotations
@@ -39,21 +41,33 @@ class StartedServer:
     port: int
     url: str
     wrong_url: str
-    service: Service
+    service: Service | None = None
     polls: list[PollRecord] = field(default_factory=list)
     accepted_after: dict[int, bool] = field(default_factory=dict)
     result: WaitResult | None = None
 
 
-def _watch_start(server: StartedServer, login: Callable[[], bool]) -> None:
-    """Poll from the moment of spawning; after each not-ready poll, check the login independently."""
+def _watch_start(server: StartedServer, start: Callable[[], Service], login: Callable[[], bool]) -> None:
+    """Spawn the server right after the first poll; after each not-ready poll, check the login
+    independently.
+
+    Spawning first and then polling raced: MariaDB starts in ~0.1 s, and on a loaded machine
+    this process could reach its first poll later than that, finding the server already up.
+    """
 
     def record(rec: PollRecord) -> None:
         server.polls.append(rec)
+        if rec.poll == 1:
+            server.service = start()
         if not rec.ready:
             server.accepted_after[rec.poll] = login()
 
     server.result = wait_for(WaitSettings((server.url,), timeout=90, interval=0.05), on_poll=record)
+
+
+def _stop(server: StartedServer) -> None:
+    if server.service is not None:
+        server.service.stop()
 
 
 def _program(name: str, *fallbacks: str) -> str:
@@ -99,19 +113,21 @@ def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartedServer]
         f"--pid-file={work / 'mariadb.pid'}", f"--port={port}", "--bind-address=127.0.0.1",
         f"--init-file={init}", "--skip-log-bin", "--innodb-buffer-pool-size=16M", *as_root,
     ]  # fmt: skip
-    service = start_service("mariadb", argv, workdir=work, ready=lambda: True)
     server = StartedServer(
         "mariadb",
         port,
         f"mysql://app:{MARIADB_PASSWORD}@127.0.0.1:{port}/",
         f"mysql://app:{WRONG_PASSWORD}@127.0.0.1:{port}/",
-        service,
     )
     try:
-        _watch_start(server, lambda: _mariadb_login(port))
+        _watch_start(
+            server,
+            lambda: start_service("mariadb", argv, workdir=work, ready=lambda: True),
+            lambda: _mariadb_login(port),
+        )
         yield server
     finally:
-        service.stop()
+        _stop(server)
 
 
 def _postgres_login(port: int) -> bool:
@@ -160,18 +176,20 @@ def postgres() -> Iterator[StartedServer]:
     )  # fmt: skip
     log_dir = work / "log"
     log_dir.mkdir()
-    service = start_service("postgres", argv, workdir=log_dir, ready=lambda: True, env=env)
     server = StartedServer(
         "postgres",
         port,
         f"postgres://app:{POSTGRES_PASSWORD}@127.0.0.1:{port}/postgres",
         f"postgres://app:{WRONG_PASSWORD}@127.0.0.1:{port}/postgres",
-        service,
     )
     try:
-        _watch_start(server, lambda: _postgres_login(port))
+        _watch_start(
+            server,
+            lambda: start_service("postgres", argv, workdir=log_dir, ready=lambda: True, env=env),
+            lambda: _postgres_login(port),
+        )
         yield server
     finally:
-        service.stop()
+        _stop(server)
         with contextlib.suppress(OSError):
             shutil.rmtree(work)

@@ -6,6 +6,12 @@ traceback and opening a log need memory too. So the CLI keeps a small reserve fr
 and, on ``MemoryError``, takes the shortest path: give the reserve back, keep the traceback as
 bare frame positions, clear the frames' locals (which hold whatever filled memory), and only
 then format the traceback and write the log with plain ``os`` calls.
+
+A MemoryError can also meet a finalizer: a suspended generator closed while the failing frames
+unwind runs (and allocates) at the worst moment, and Python reports what it cannot raise through
+``sys.unraisablehook``, whose default prints a raw traceback. :func:`quiet_finalizer_memory_errors`
+counts those instead (the log says how many); any other unraisable exception still goes to the
+hook that was there before (Python's default report).
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ import tempfile
 import traceback
 from pathlib import Path
 
-__all__ = ["keep_reserve", "out_of_memory_log"]
+__all__ = ["keep_reserve", "out_of_memory_log", "quiet_finalizer_memory_errors"]
 
 RESERVE_BYTES = 4 << 20
 _reserve: bytearray | None = None
+_finalizer_failures = 0
 
 
 def keep_reserve() -> None:
@@ -31,6 +38,27 @@ def keep_reserve() -> None:
     if _reserve is None:
         with contextlib.suppress(MemoryError):
             _reserve = bytearray(RESERVE_BYTES)
+
+
+def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """Count a finalizer's MemoryError (allocating nothing: memory is gone); pass anything else on."""
+    global _finalizer_failures  # noqa: PLW0603 - a count per process, read by _text
+    if issubclass(unraisable.exc_type, MemoryError):
+        _finalizer_failures += 1
+        return
+    _previous_hook(unraisable)
+
+
+_previous_hook = sys.unraisablehook
+
+
+def quiet_finalizer_memory_errors() -> None:
+    """Route unraisable exceptions through :func:`_unraisable`; the hook found before it (Python's
+    default, or a test runner's) still gets every other one."""
+    global _previous_hook  # noqa: PLW0603 - see _unraisable
+    if sys.unraisablehook is not _unraisable:
+        _previous_hook = sys.unraisablehook
+        sys.unraisablehook = _unraisable
 
 
 def _release(exc: BaseException) -> list[traceback.StackSummary]:
@@ -52,6 +80,8 @@ def _release(exc: BaseException) -> list[traceback.StackSummary]:
 
 def _text(version: str, stacks: list[traceback.StackSummary]) -> str:
     parts = [f"stackrig {version}\nargv: {sys.argv!r}\n\nMemoryError: out of memory\n"]
+    if _finalizer_failures:
+        parts.append(f"({_finalizer_failures} finalizer(s) also ran out of memory while it unwound)\n")
     for n, stack in enumerate(reversed(stacks)):
         if n:
             parts.append("\nDuring handling of the above exception, another exception occurred:\n\n")

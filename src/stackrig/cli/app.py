@@ -309,6 +309,7 @@ def _stackrig_error(caught: StackrigError, st: State, *, json_mode: bool, comman
 def run(args: Sequence[str] | None = None) -> int:
     """Run the CLI on ``args``; return the exit code (never raises for user errors)."""
     _memory.keep_reserve()
+    _memory.quiet_finalizer_memory_errors()
     argv = list(sys.argv[1:] if args is None else args)
     json_mode = _json_requested(argv)
     name = " ".join(a for a in argv[:2] if not a.startswith("-"))
