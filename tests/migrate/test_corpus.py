@@ -53,7 +53,69 @@ REFUSED = {
 NOTHING_TO_RUN = {
     "compose-e2e/resources/compose.yaml": "has no services (only volumes, networks)",
 }
+# Current-format files whose compose secrets have no ARN. With no flags they refer to the SSM parameters
+# /FAMILY/NAME and one warning names them; under --require-secret-arns they exit 2 with this one-line
+# reason naming each secret and the services using it; with --secret NAME=ARN they take that ARN.
+NEEDS_ARN: dict[str, tuple[str, tuple[str, ...]]] = {
+    "awesome-compose/nginx-flask-mysql/compose.yaml": (
+        "compose secret db-password (used by db at compose.yaml:16; backend at compose.yaml:40) has no ARN",
+        ("db-password",),
+    ),
+    "awesome-compose/nginx-golang-mysql/docker-compose.yaml": (
+        "compose secret db-password (used by backend at docker-compose.yaml:5; db at docker-compose.yaml:19)",
+        ("db-password",),
+    ),
+    "awesome-compose/nginx-golang-postgres/compose.yaml": (
+        "compose secret db-password (used by backend at compose.yaml:7; db at compose.yaml:17) has no ARN",
+        ("db-password",),
+    ),
+    "awesome-compose/nginx-php-mysql/docker-compose.yaml": (
+        "compose secret db-password (used by backend at docker-compose.yaml:6; db at docker-compose.yaml:16)",
+        ("db-password",),
+    ),
+    "awesome-compose/react-express-mysql/compose.yaml": (
+        "compose secret db-password (used by backend at compose.yaml:20; db at compose.yaml:39) has no ARN",
+        ("db-password",),
+    ),
+    "awesome-compose/react-java-mysql/compose.yaml": (
+        "compose secret db-password (used by backend at compose.yaml:6; db at compose.yaml:30) has no ARN",
+        ("db-password",),
+    ),
+    "awesome-compose/sparkjava-mysql/docker-compose.yaml": (
+        "compose secret db-password (used by backend at docker-compose.yaml:8; db at docker-compose.yaml:16)",
+        ("db-password",),
+    ),
+    "awesome-compose/spring-postgres/compose.yaml": (
+        "compose secret db-password (used by db at compose.yaml:14) has no ARN",
+        ("db-password",),
+    ),
+    "compose-e2e/bridge/compose.yaml": (
+        "compose secret my-secrets (used by serviceB at compose.yaml:20) has no ARN",
+        ("my-secrets",),
+    ),
+    "compose-e2e/env-secret/compose.yaml": (
+        "compose secrets my-secret (used by included at child/compose.yaml:5), secret (used by foo at "
+        "compose.yaml:10) have no ARN",
+        ("my-secret", "secret"),
+    ),
+    "compose-e2e/volume-test/compose.yaml": (
+        "compose secret mysecret (used by nginx2 at compose.yaml:20) has no ARN",
+        ("mysecret",),
+    ),
+    "compose-spec-conformance/simple_secretfile/compose.yaml": (
+        "compose secret test_secret (used by entry at compose.yaml:8) has no ARN",
+        ("test_secret",),
+    ),
+}
+ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:corpus-AbCdEf"
 EXIT_2 = {**REFUSED, **NOTHING_TO_RUN}
+
+
+def secret_arns(rel: str) -> dict[str, str]:
+    """--secret NAME=ARN for the compose secrets a NEEDS_ARN file lacks (nothing for the others)."""
+    return dict.fromkeys(NEEDS_ARN[rel][1], ARN) if rel in NEEDS_ARN else {}
+
+
 # Version-1 files that docker-compose 1.29 refuses too.
 V1_REFUSED = {"compose-v1/datavolume-figfile/fig.yml": "'noop' is not a key Compose knows here"}
 
@@ -97,6 +159,29 @@ def test_current_format_file_with_no_flags(rel: str) -> None:
     assert error is None, f"{rel}: {error}"
     assert td is not None
     assert check_task_definition(td) == []
+
+
+@pytest.mark.parametrize("rel", sorted(NEEDS_ARN))
+def test_files_that_lack_secret_arns_warn_or_stop_when_arns_are_required(rel: str) -> None:
+    reason, names = NEEDS_ARN[rel]
+    result = make_task_definition(EcsSettings(CORPUS / rel, environ=ENVIRON))
+    warned = [w for w in result.warnings if "no ARN" in w]
+    assert len(warned) == 1
+    assert all(f"compose secret {name}" in warned[0] for name in names)
+    with pytest.raises(StackrigError) as caught:
+        make_task_definition(EcsSettings(CORPUS / rel, environ=ENVIRON, require_secret_arns=True))
+    assert caught.value.exit_code == 2
+    assert "\n" not in caught.value.message
+    assert reason in caught.value.message
+
+
+@pytest.mark.parametrize("rel", sorted(NEEDS_ARN))
+def test_files_that_lack_secret_arns_convert_once_given(rel: str) -> None:
+    settings = EcsSettings(CORPUS / rel, environ=ENVIRON, secrets=secret_arns(rel))
+    td = make_task_definition(settings).task_definition
+    assert check_task_definition(td) == []
+    arns = {s["valueFrom"] for c in td["containerDefinitions"] for s in c.get("secrets", [])}
+    assert ARN in arns
 
 
 def test_at_least_ninety_percent_convert() -> None:

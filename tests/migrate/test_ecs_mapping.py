@@ -480,6 +480,12 @@ def test_secrets_and_env_files(tmp_path: Path) -> None:
         "secrets:\n  db: {file: ./db.txt, x-aws-secret-arn: " + ARN + "}\n  api: {environment: API_TOKEN}\n"
         "  ext: {external: true, name: 'arn:aws:ssm:us-east-1:123456789012:parameter/ext'}\n"
     )
+    # compose secret api has no ARN: under --require-secret-arns a USAGE error naming it
+    # (see tests/migrate/test_secrets.py) ...
+    strict = EcsSettings(compose, environ={}, family="shop", require_secret_arns=True)
+    with pytest.raises(UsageError, match=r"compose secret api \(used by web at compose.yaml:7\) has no ARN"):
+        make_task_definition(strict)
+    # ... else the SSM parameter /FAMILY/NAME, with a warning
     result = make_task_definition(EcsSettings(compose, environ={}, family="shop"))
     web = result.task_definition["containerDefinitions"][0]
     assert web["environmentFiles"] == [{"value": "arn:aws:s3:::bucket/web.env", "type": "s3"}]

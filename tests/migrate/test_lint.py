@@ -14,20 +14,21 @@ from stackrig.migrate._project import load_project
 from stackrig.migrate.ecs import translate
 from stackrig.migrate.lint import LintSettings, lint
 from tests.migrate.conftest import EXAMPLES, SEED_V1
-from tests.migrate.test_corpus import CORPUS, CURRENT, ENVIRON, EXIT_2
+from tests.migrate.test_corpus import CORPUS, CURRENT, ENVIRON, EXIT_2, NEEDS_ARN, secret_arns
 
 ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
 
 
-@pytest.mark.parametrize("rel", [r for r in CURRENT if r not in EXIT_2])
+@pytest.mark.parametrize("rel", [r for r in CURRENT if r not in EXIT_2 or r in NEEDS_ARN])
 def test_lint_and_ecs_never_disagree(rel: str) -> None:
     path = CORPUS / rel
-    ecs = make_task_definition(EcsSettings(path, environ=ENVIRON))
-    linted = lint(LintSettings(path, "ecs", environ=ENVIRON))
+    arns = secret_arns(rel)
+    ecs = make_task_definition(EcsSettings(path, environ=ENVIRON, secrets=arns))
+    linted = lint(LintSettings(path, "ecs", environ=ENVIRON, secrets=arns))
     assert tuple(f.text() for f in linted.findings if f.warns) == ecs.warnings
-    fargate = lint(LintSettings(path, "fargate", environ=ENVIRON))
+    fargate = lint(LintSettings(path, "fargate", environ=ENVIRON, secrets=arns))
     refused = [f.text() for f in fargate.findings if f.status == "forbidden"]
-    settings = EcsSettings(path, environ=ENVIRON, launch_type="fargate", execution_role=ROLE)
+    settings = EcsSettings(path, environ=ENVIRON, launch_type="fargate", execution_role=ROLE, secrets=arns)
     project = load_project(settings.compose_input())
     if refused:
         with pytest.raises(UsageError) as caught:

@@ -22,11 +22,12 @@ from stackrig.migrate import (
 )
 from stackrig.migrate._register import normalize
 from tests.migrate.test_compose import compose_spec_parse
-from tests.migrate.test_corpus import CORPUS, CURRENT, ENVIRON, EXIT_2
+from tests.migrate.test_corpus import CORPUS, CURRENT, ENVIRON, EXIT_2, NEEDS_ARN, secret_arns
 from tests.migrate.test_ecs_mapping import ROWS, _compose
 from tests.services import start_moto_server
 
 ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
+DB_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -45,9 +46,10 @@ def back_and_forth(td: dict[str, Any], folder: Path, **ecs: Any) -> tuple[dict[s
     return again, compose.read_text()
 
 
-@pytest.mark.parametrize("rel", [r for r in CURRENT if r not in EXIT_2])
+@pytest.mark.parametrize("rel", [r for r in CURRENT if r not in EXIT_2 or r in NEEDS_ARN])
 def test_corpus_round_trip(rel: str, tmp_path: Path) -> None:
-    td = make_task_definition(EcsSettings(CORPUS / rel, environ=ENVIRON)).task_definition
+    settings = EcsSettings(CORPUS / rel, environ=ENVIRON, secrets=secret_arns(rel))
+    td = make_task_definition(settings).task_definition
     again, text = back_and_forth(td, tmp_path)
     assert again == td
     compose_spec_parse(text)  # a Compose file the Rust compose-spec parser accepts too
@@ -161,6 +163,8 @@ def test_round_trip_through_the_api(moto: str, cli: Any, tmp_path: Path) -> None
         str(source),
         "--family",
         "shop",
+        "--secret",
+        f"db-password={DB_ARN}",
         "--register",
         "--endpoint-url",
         moto,
@@ -194,9 +198,9 @@ def test_round_trip_through_the_api(moto: str, cli: Any, tmp_path: Path) -> None
 )
 def test_round_trip_through_the_cli_is_byte_for_byte(rel: str, tmp_path: Path, cli: Any) -> None:
     first, compose, again = tmp_path / "taskdef.json", tmp_path / "compose.yaml", tmp_path / "again.json"
-    assert (
-        cli("migrate", "ecs", str(CORPUS / rel), "-o", str(first), env={"HOME": "/home/user"}).returncode == 0
-    )
+    secrets = [f"--secret={name}={arn}" for name, arn in secret_arns(rel).items()]
+    done = cli("migrate", "ecs", str(CORPUS / rel), *secrets, "-o", str(first), env={"HOME": "/home/user"})
+    assert done.returncode == 0, done.stderr
     assert cli("migrate", "compose", "--from-ecs", str(first), "-o", str(compose)).returncode == 0
     assert cli("migrate", "ecs", str(compose), "-o", str(again)).returncode == 0
     assert again.read_bytes() == first.read_bytes()

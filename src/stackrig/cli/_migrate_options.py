@@ -9,7 +9,16 @@ import typer
 
 from stackrig.errors import UsageError
 
-__all__ = ["ComposeArg", "EnvFileOpt", "FileOpt", "ProfileOpt", "SecretOpt", "compose_files", "parse_secrets"]
+__all__ = [
+    "ComposeArg",
+    "EnvFileOpt",
+    "FileOpt",
+    "ProfileOpt",
+    "RequireSecretArnsOpt",
+    "SecretOpt",
+    "compose_files",
+    "parse_secrets",
+]
 
 DEFAULT_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 OVERRIDE_NAMES = ("compose.override.yaml", "compose.override.yml", "docker-compose.override.yaml",
@@ -51,8 +60,18 @@ SecretOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--secret",
-        help="NAME=ARN: the Secrets Manager or SSM ARN of a compose secret or secret variable (repeatable).",
+        help="NAME=ARN: the Secrets Manager or SSM ARN of a compose secret or secret variable (repeatable). "
+        "A secret with no ARN (from here, x-aws-secret-arn, an external ARN name or x-aws-secrets) refers to "
+        "the SSM parameter /FAMILY/NAME, which you create; a warning lists them.",
         metavar="NAME=ARN",
+    ),
+]
+RequireSecretArnsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--require-secret-arns",
+        help="Stop (exit 2) on a compose secret without an ARN, naming it and the services using it, instead "
+        "of referring to the SSM parameter /FAMILY/NAME.",
     ),
 ]
 

@@ -21,6 +21,7 @@ from stackrig.cli._migrate_options import (
     EnvFileOpt,
     FileOpt,
     ProfileOpt,
+    RequireSecretArnsOpt,
     SecretOpt,
     compose_files,
     parse_secrets,
@@ -128,6 +129,7 @@ def register(app: typer.Typer) -> None:
             int, typer.Option("--default-memory", help="Soft limit (MiB) of services that set no memory.")
         ] = DEFAULT_MEMORY,
         secrets: SecretOpt = None,
+        require_secret_arns: RequireSecretArnsOpt = False,
         image_prefix: Annotated[
             str | None,
             typer.Option(
@@ -166,7 +168,10 @@ def register(app: typer.Typer) -> None:
         The files are read as Docker Compose reads them (-f merging, .env or --env-file, extends, include,
         profiles). What ECS cannot express is listed as warnings, each with its file and line (the same
         findings 'migrate lint' lists); what the launch type forbids stops the command. Secret values never
-        reach the task definition.
+        reach the task definition: a compose secret, a secret-looking variable or an env_file value takes its
+        ARN from --secret NAME=ARN or x-aws-secret-arn; without one it refers to the SSM parameter
+        /FAMILY/NAME (which you create) and a warning lists them, or --require-secret-arns stops on a
+        compose secret without an ARN.
         """
         first, more = compose_files(compose, files)
         settings = EcsSettings(
@@ -189,6 +194,7 @@ def register(app: typer.Typer) -> None:
             secrets=parse_secrets(secrets),
             image_prefix=image_prefix,
             dry_run=dry_run,
+            require_secret_arns=require_secret_arns,
         )
         r = make_task_definition(settings)
         reg = r.registration
@@ -221,6 +227,7 @@ def register(app: typer.Typer) -> None:
         env_files: EnvFileOpt = None,
         profiles: ProfileOpt = None,
         secrets: SecretOpt = None,
+        require_secret_arns: RequireSecretArnsOpt = False,
         json_: JsonOpt = False,
     ) -> None:
         """For each service and key, with its line: converts as is, converts with a change (which), or cannot.
@@ -238,6 +245,7 @@ def register(app: typer.Typer) -> None:
                 profiles=tuple(profiles or ()),
                 environ=dict(os.environ),
                 secrets=parse_secrets(secrets),
+                require_secret_arns=require_secret_arns,
             )
         )
         data = {

@@ -88,9 +88,12 @@ class Context:
     default_memory: int
     log_group: str
     region: str
+    require_secret_arns: bool = False  # a compose secret without an ARN stops the command
     findings: list[Finding] = field(default_factory=list)
     volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
     unresolved_secrets: dict[str, str] = field(default_factory=dict)  # name -> where it came from
+    # compose secrets with no ARN under --require-secret-arns: name -> the services using them, and where
+    missing_secrets: dict[str, list[tuple[str, Loc | None]]] = field(default_factory=dict)
     used_secret_names: set[str] = field(default_factory=set)
     task: dict[str, Any] = field(default_factory=dict)  # task-level settings services ask for
     image_prefix: str | None = None
@@ -146,13 +149,63 @@ class Context:
         return None
 
     def secret_reference(self, name: str, origin: str, *, declared: Mapping[str, Any] | None = None) -> str:
-        """valueFrom for a secret; without an ARN the SSM parameter /FAMILY/NAME (one warning lists them)."""
+        """valueFrom for a secret value (env_file, a secret-looking variable); without an ARN a placeholder,
+        the SSM parameter /FAMILY/NAME (one warning lists them)."""
         self.used_secret_names.add(name)
         arn = self.secret_arn(name, declared=declared)
         if arn is not None:
             return arn
         self.unresolved_secrets.setdefault(name, origin)
         return f"/{self.family}/{name}"
+
+    def compose_secret_reference(
+        self, name: str, *, service: str, loc: Loc | None, declared: Mapping[str, Any] | None
+    ) -> str:
+        """valueFrom for a compose secret a service uses. Without an ARN it is the SSM parameter
+        /FAMILY/NAME (one warning lists them), or under --require-secret-arns it is recorded as missing
+        and translate() stops with a USAGE error naming it."""
+        if self.secret_arn(name, declared=declared) is None and self.require_secret_arns:
+            self.used_secret_names.add(name)
+            self.missing_secrets.setdefault(name, []).append((service, loc))
+            message = (
+                f"no ARN for compose secret {name}, so migrate ecs stops: pass --secret {name}=ARN, add "
+                f"x-aws-secret-arn under secrets.{name} (--require-secret-arns is given)"
+            )
+            self.findings.append(Finding(service, "secrets", "cannot", message, loc, True))
+            return f"/{self.family}/{name}"
+        return self.secret_reference(name, f"compose secret {name}", declared=declared)
+
+    def missing_secrets_error(self) -> UsageError | None:
+        """One USAGE error naming every compose secret without an ARN, the services using it and where."""
+        if not self.missing_secrets:
+            return None
+        names = sorted(self.missing_secrets)
+        parts = []
+        for name in names:
+            uses = "; ".join(f"{svc} at {loc}" if loc else svc for svc, loc in self.missing_secrets[name])
+            parts.append(f"{name} (used by {uses})")
+        several = len(names) > 1
+        subject = f"compose secret{'s' if several else ''} {', '.join(parts)}"
+        message = (
+            f"{subject} {'have' if several else 'has'} no ARN, "
+            "and ECS takes secrets only from Secrets Manager or SSM Parameter Store"
+        )
+        return UsageError(message, hint=self.secret_fix(names))
+
+    def secret_fix(self, names: list[str]) -> str:
+        """How to give compose secrets their ARNs, in one line."""
+        if len(names) == 1:
+            name = names[0]
+            return (
+                f"create it in Secrets Manager or SSM and pass --secret {name}=ARN, or add "
+                f"x-aws-secret-arn: ARN under secrets.{name} (without --require-secret-arns it is the "
+                f"SSM parameter /{self.family}/{name}, which you create)"
+            )
+        return (
+            "create them in Secrets Manager or SSM and pass --secret NAME=ARN for each, or add "
+            "x-aws-secret-arn: ARN under each secrets.NAME (without --require-secret-arns they are the "
+            f"SSM parameters /{self.family}/NAME, which you create)"
+        )
 
 
 def merge_extension(target: dict[str, Any], extension: Any) -> None:

@@ -4,10 +4,13 @@ Secrets stay secret: a value read from an env file or the environment under a
 name that looks secret (PASSWORD, SECRET, TOKEN, KEY, ...), or interpolated from
 such a variable, is never written into the task definition. It becomes a
 ``secrets`` entry whose ``valueFrom`` is the ARN given with ``--secret NAME=ARN``
-or an extension field, else the SSM parameter ``/FAMILY/NAME`` (one warning
-lists those). Compose ``secrets`` become ``secrets`` entries the same way; ECS
-cannot mount them as files, but the ``X_FILE=/run/secrets/NAME`` convention of
-the official database images is turned into the variable ``X`` itself.
+or an extension field, else the placeholder SSM parameter ``/FAMILY/NAME`` (one
+warning lists those). Compose ``secrets`` become ``secrets`` entries the same way
+(their ARN from ``--secret NAME=ARN``, ``x-aws-secret-arn``, an external ARN name or
+``x-aws-secrets``); under ``--require-secret-arns`` a compose secret without one
+stops ``migrate ecs`` with a USAGE error naming it and the services using it.
+ECS cannot mount secrets as files, but the ``X_FILE=/run/secrets/NAME``
+convention of the official database images is turned into the variable ``X`` itself.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from stackrig.errors import UsageError
 from stackrig.migrate._ecs_ctx import Context, mapping
 from stackrig.migrate._interpolate import read_env_file
 from stackrig.migrate._redact import is_secret_variable
-from stackrig.migrate._yaml import at, loc_of
+from stackrig.migrate._yaml import Loc, at, loc_of
 
 __all__ = ["S3_ARN", "environment", "secret_files"]
 
@@ -107,7 +110,7 @@ def environment(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any])
         if key.endswith("_FILE") and match and match.group(1) in service_secrets:
             source = service_secrets[match.group(1)]
             target = key[: -len("_FILE")]
-            secrets_out[target] = _compose_secret_ref(ctx, source)
+            secrets_out[target] = _compose_secret_ref(ctx, name, svc, source)
             service_secrets.pop(match.group(1))
             ctx.add(
                 name,
@@ -135,7 +138,7 @@ def environment(ctx: Context, name: str, svc: dict[str, Any], c: dict[str, Any])
                 if isinstance(i, dict) and i.get("target")}  # fmt: skip
     for target, source in service_secrets.items():
         env = _secret_variable(target, target in explicit)
-        secrets_out.setdefault(env, _compose_secret_ref(ctx, source))
+        secrets_out.setdefault(env, _compose_secret_ref(ctx, name, svc, source))
         ctx.add(
             name,
             "secrets",
@@ -200,8 +203,21 @@ def _secret_variable(target: str, explicit: bool) -> str:
     return _env_name(Path(target).name)
 
 
-def _compose_secret_ref(ctx: Context, source: str) -> str:
+def _compose_secret_ref(ctx: Context, service: str, svc: dict[str, Any], source: str) -> str:
     declared = (ctx.project.model.get("secrets") or {}).get(source)
-    return ctx.secret_reference(
-        source, f"compose secret {source}", declared=declared if isinstance(declared, dict) else None
+    return ctx.compose_secret_reference(
+        source,
+        service=service,
+        loc=_secret_loc(svc, source),
+        declared=declared if isinstance(declared, dict) else None,
     )
+
+
+def _secret_loc(svc: dict[str, Any], source: str) -> Loc | None:
+    """Where the service names the secret (its item under ``secrets:``), else its ``secrets`` key."""
+    items = svc.get("secrets")
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        named = item.get("source") if isinstance(item, dict) else item
+        if str(named) == source:
+            return loc_of(items, index) or loc_of(svc, "secrets")
+    return loc_of(svc, "secrets")

@@ -11,7 +11,9 @@ truly cannot express a key.
 By default the task runs on EC2 in bridge mode; ``--launch-type fargate`` gives
 awsvpc, a valid Fargate size and a USAGE error for what Fargate forbids. A
 service without memory gets a soft limit (``--default-memory``, 512 MiB).
-Secrets never reach the task definition (see :mod:`stackrig.migrate._ecs_env`).
+Secrets never reach the task definition (see :mod:`stackrig.migrate._ecs_env`); a
+compose secret without an ARN refers to the SSM parameter ``/FAMILY/NAME`` with a
+warning, or is a USAGE error under ``--require-secret-arns``.
 
 The result is checked against botocore's RegisterTaskDefinition input model and
 ECS's own rules (:mod:`stackrig.migrate._ecs_checks`) before it is written or
@@ -75,6 +77,7 @@ class EcsSettings:
     secrets: Mapping[str, str] = field(default_factory=dict)
     image_prefix: str | None = None
     dry_run: bool = False
+    require_secret_arns: bool = False  # a compose secret without an ARN is a USAGE error, not /FAMILY/NAME
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -143,6 +146,7 @@ def translate(project: Project, settings: EcsSettings, *, refuse: bool = True) -
         default_memory=settings.default_memory,
         log_group=settings.log_group or f"/ecs/{family}",
         region=settings.region,
+        require_secret_arns=settings.require_secret_arns,
         image_prefix=settings.image_prefix,
     )
     for text in project.unset_warnings():
@@ -185,6 +189,9 @@ def translate(project: Project, settings: EcsSettings, *, refuse: bool = True) -
     merge_extension(td, {k: v for k, v in extension.items() if k not in _DECIDED})
     _scrub_secrets(ctx, td)
     if refuse:
+        missing = ctx.missing_secrets_error()
+        if missing is not None:
+            raise missing
         forbidden(ctx)
     unknown = sorted(set(settings.secrets) - ctx.used_secret_names - _env_names(td))
     if unknown:

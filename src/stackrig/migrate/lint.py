@@ -39,6 +39,7 @@ class LintSettings:
     environ: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)
     image_prefix: str | None = None
+    require_secret_arns: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ def lint(settings: LintSettings) -> LintResult:
         launch_type=settings.target if settings.target == "fargate" else "ec2",
         secrets=settings.secrets,
         image_prefix=settings.image_prefix,
+        require_secret_arns=settings.require_secret_arns,
     )
     project = load_project(ecs.compose_input())
     with hiding_secrets(project.variables):
