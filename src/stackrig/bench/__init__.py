@@ -12,6 +12,10 @@ never touches an earlier one::
         <job>.effective.fio  the job fio ran: stackrig's [global] section (scratch
                              directory=${STACKRIG_RUN_SCRATCH}, --target, --logs)
                              and then the copy; `bench run --from RUN` runs it again
+        <included files>     each file a job pulls in with fio's ``include FILE``
+                             (nested ones too), byte for byte, at the same place
+                             relative to the copy (``common.inc``, ``sub/x.inc``), so
+                             the copies include them as the originals did
         fio.json             fio's --output-format=json+ document. In client mode
                              fio prints ``<host> ...`` text lines before the JSON;
                              they are kept. Read it with :func:`load_results`.
@@ -23,7 +27,8 @@ never touches an earlier one::
         meta.json            :class:`RunRecord` as JSON: schema, id, name, status
                              (ok | failed | interrupted), started/ended (ISO UTC),
                              exit_code (fio's), command (argv), jobs [{file, source,
-                             sha256, size, effective}], labels {k: v}, hosts,
+                             sha256, size, effective, includes [{file, source,
+                             sha256, size}]}], labels {k: v}, hosts,
                              machine {hostname, kernel, os, arch, cpu, cpu_count},
                              fio_version, error, imported_from, replay {logs,
                              log_avg_msec, target, hosts, status_interval, from},

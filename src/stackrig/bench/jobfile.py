@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from stackrig import _io, _proc
+from stackrig.bench._includes import IncludedFile, expand, read_includes
 from stackrig.bench.model import META_FILE, RESULTS_FILE, STDERR_FILE, JobSource
 from stackrig.errors import UsageError
 
@@ -37,6 +38,7 @@ __all__ = [
     "prepare_jobs",
     "validate_jobs",
     "with_params",
+    "write_includes",
 ]
 
 _RESERVED = {META_FILE, RESULTS_FILE, STDERR_FILE}
@@ -62,6 +64,8 @@ class JobFile:
     file: str
     effective: str = ""
     """Name of the effective job file (stackrig's ``[global]`` section, then the copy)."""
+    includes: tuple[IncludedFile, ...] = ()
+    """The files the job includes (fio's ``include``), nested ones too, kept beside the copy."""
 
     @property
     def sha256(self) -> str:
@@ -74,7 +78,12 @@ class JobFile:
             sha256=self.sha256,
             size=len(self.data),
             effective=self.effective if effective and self.effective else None,
+            includes=tuple(inc.record() for inc in self.includes),
         )
+
+    def expanded(self) -> str:
+        """The job's text with its include lines replaced by what they include (fio's view)."""
+        return expand(self.data, self.includes).decode("utf-8", "replace")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +97,8 @@ class JobCheck:
     """The effective job, as fio would read it."""
     accepted: bool
     complaint: str = ""
+    includes: tuple[str, ...] = ()
+    """The files it includes, as placed beside the job copy in the run folder."""
 
 
 def _is_url(text: str) -> bool:
@@ -163,11 +174,48 @@ def prepare_jobs(
     jobs = []
     for source in sources:
         data, base = fetch_job(source, max_bytes=max_bytes, timeout=timeout)
+        includes = read_includes(
+            data,
+            source,
+            is_url=_is_url(source),
+            download=lambda url: _download(url, max_bytes=max_bytes, timeout=timeout),
+            max_bytes=max_bytes,
+        )
         copy = _copy_name(base, taken)
         stem, dot, ext = copy.rpartition(".")
         effective = _copy_name(f"{stem}.effective.{ext}" if dot and stem else f"{copy}.effective", taken)
-        jobs.append(JobFile(source=source, data=data, file=copy, effective=effective))
+        jobs.append(JobFile(source=source, data=data, file=copy, effective=effective, includes=includes))
+    _check_include_places(tuple(jobs), taken)
     return tuple(jobs)
+
+
+def _check_include_places(jobs: tuple[JobFile, ...], taken: set[str]) -> None:
+    """Included files share the run folder with the job copies: no name may mean two files."""
+    seen: dict[str, tuple[JobFile, IncludedFile]] = {}
+    for job in jobs:
+        for inc in job.includes:
+            if inc.file.split("/", 1)[0] in taken:
+                raise UsageError(
+                    f"job file {job.source} includes {inc.file}, "
+                    "the name of a job file copy in the run folder",
+                    hint="rename the included file, or run the two job files separately",
+                )
+            other = seen.setdefault(inc.file, (job, inc))
+            if other[1].data != inc.data:
+                raise UsageError(
+                    f"job files {other[0].source} and {job.source} include two different files "
+                    f"named {inc.file} (from {other[1].source} and {inc.source})",
+                    hint="a run folder holds one file of each name: run the two job files separately",
+                )
+
+
+def write_includes(folder: Path, jobs: tuple[JobFile, ...]) -> None:
+    """Put each job's included files in ``folder`` byte for byte, where fio looks for them."""
+    for job in jobs:
+        for inc in job.includes:
+            target = folder / inc.file
+            _io.ensure_dir(target.parent)
+            _io.atomic_write(target, inc.data)
 
 
 def header(
@@ -232,11 +280,14 @@ def with_params(data: bytes, params: Mapping[str, str]) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-def _parse_only(paths: list[Path], env: dict[str, str]) -> tuple[bool, str]:
-    """(accepted, fio's complaint) of ``fio --parse-only`` on the job files."""
+def _parse_only(paths: list[Path], env: dict[str, str], cwd: str) -> tuple[bool, str]:
+    """(accepted, fio's complaint) of ``fio --parse-only`` on the job files.
+
+    ``cwd``: fio looks for an included file in its working folder first, then beside the
+    file including it; the check runs where the run will (the run folder's stand-in)."""
     # --clocksource skips fio's per-CPU clock test at start-up (~0.2 s); the check does no I/O.
     args = ["--clocksource=clock_gettime", "--parse-only", *map(str, paths)]
-    done = _proc.run("fio", args, timeout=120, check=False, env=env, needed_for="bench run")
+    done = _proc.run("fio", args, timeout=120, check=False, env=env, cwd=cwd, needed_for="bench run")
     bad = [
         line
         for line in (done.stderr + "\n" + done.stdout).splitlines()
@@ -260,22 +311,27 @@ def check_jobs(
     with tempfile.TemporaryDirectory(prefix="stackrig-parse-") as tmp:
         env = {**os.environ, SCRATCH_VAR: str(Path(tmp) / "scratch")}
         given, effective = [], []
+        write_includes(Path(tmp), jobs)
+        write_includes(Path(tmp) / "given", jobs)
         for job in jobs:
             (Path(tmp) / "given").mkdir(exist_ok=True)
             given.append(Path(tmp) / "given" / job.file)
             given[-1].write_bytes(job.data)
             effective.append(Path(tmp) / job.file)
             effective[-1].write_bytes(job_text(job, prefix, params))
-        accepted, _ = _parse_only(given + (effective if prefix or params else []), env)
+        accepted, _ = _parse_only(given + (effective if prefix or params else []), env, tmp)
         checks = []
         for job, as_given, as_run in zip(jobs, given, effective, strict=True):
             complaint = ""
             if not accepted:
-                ok, complaint = _parse_only([as_given], env)
+                ok, complaint = _parse_only([as_given], env, tmp)
                 if ok and (prefix or params):
-                    ok, complaint = _parse_only([as_run], env)
+                    ok, complaint = _parse_only([as_run], env, tmp)
             text = job_text(job, prefix, params).decode("utf-8", "replace")
-            checks.append(JobCheck(job.source, job.file, job.effective, text, accepted or ok, complaint))
+            places = tuple(inc.file for inc in job.includes)
+            checks.append(
+                JobCheck(job.source, job.file, job.effective, text, accepted or ok, complaint, places)
+            )
         return tuple(checks)
 
 

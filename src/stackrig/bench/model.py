@@ -26,6 +26,7 @@ __all__ = [
     "STDERR_FILE",
     "FioHost",
     "GroupMember",
+    "IncludeCopy",
     "JobSource",
     "RunRecord",
     "RunSettings",
@@ -148,6 +149,17 @@ class RunSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class IncludeCopy:
+    """A file a job file includes (fio's ``include``), kept byte for byte beside the job copy."""
+
+    file: str
+    """Path inside the run folder, relative to the job copy's folder, where fio finds it."""
+    source: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class JobSource:
     """A job file as given (path or URL) and the copy kept in the run folder."""
 
@@ -158,6 +170,7 @@ class JobSource:
     size: int
     effective: str | None = None
     """File name of the job fio ran (what stackrig added, then the copy), when it differs."""
+    includes: tuple[IncludeCopy, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +261,7 @@ class RunRecord:
                 sha256=str(j.get("sha256", "")),
                 size=int(j.get("size", 0) or 0),
                 effective=str(j["effective"]) if j.get("effective") else None,
+                includes=_includes_of(j.get("includes")),
             )
             for j in jobs_raw or []
             if isinstance(j, Mapping)
@@ -313,7 +327,24 @@ def _job_meta(job: JobSource) -> dict[str, Any]:
     meta: dict[str, Any] = {"file": job.file, "source": job.source, "sha256": job.sha256, "size": job.size}
     if job.effective:
         meta["effective"] = job.effective
+    if job.includes:
+        meta["includes"] = [
+            {"file": i.file, "source": i.source, "sha256": i.sha256, "size": i.size} for i in job.includes
+        ]
     return meta
+
+
+def _includes_of(doc: Any) -> tuple[IncludeCopy, ...]:
+    return tuple(
+        IncludeCopy(
+            str(i.get("file", "")),
+            str(i.get("source", "")),
+            str(i.get("sha256", "")),
+            int(i.get("size") or 0),
+        )
+        for i in (doc if isinstance(doc, list) else [])
+        if isinstance(i, Mapping)
+    )
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:

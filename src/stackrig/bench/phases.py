@@ -92,7 +92,7 @@ def raw_devices(jobs: tuple[jobfile.JobFile, ...]) -> list[str]:
     """The block devices (``filename=/dev/...``) the jobs write to directly."""
     found: list[str] = []
     for job in jobs:
-        for options in jobfile.job_sections(job.data.decode("utf-8", "replace")).values():
+        for options in jobfile.job_sections(job.expanded()).values():
             for name in (options.get("filename") or "").split(":"):
                 if name.startswith("/dev/") and name not in found:
                     found.append(name)
@@ -114,6 +114,7 @@ def run_precondition(
     """Write the job's files sequentially twice, from ``folder/precondition``; None when done,
     else why not (fio's words). KeyboardInterrupt stops fio and propagates."""
     where = _io.ensure_dir(folder / PRECONDITION_DIR)
+    jobfile.write_includes(where, jobs)
     files = []
     for job in jobs:
         path = where / job.file

@@ -400,6 +400,7 @@ def _run_in(
         _io.atomic_write(folder / job.file, job.data)  # byte for byte, as given
         if prepared.changed:
             _io.atomic_write(folder / job.effective, prepared.text(job))
+    jobfile.write_includes(folder, prepared.jobs)  # beside the copies, where fio looks for them
     argv = build_argv(settings, prepared.run_files)
     record = RunRecord(
         id=new_run_id(),

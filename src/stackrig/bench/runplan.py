@@ -66,6 +66,13 @@ def prepare(settings: RunSettings) -> Prepared:
     if settings.target is not None and not settings.hosts and not settings.target.is_dir():
         raise UsageError(f"--target {settings.target} is not a folder", hint="create it or choose another")
     jobs = jobfile.prepare_jobs(settings.jobs, max_bytes=settings.url_max_bytes, timeout=settings.url_timeout)
+    included = [job.source for job in jobs if job.includes]
+    if settings.hosts and included:
+        # fio's client sends the job text to each server, which cannot follow an include of it
+        raise UsageError(
+            f"job file {included[0]} has include lines, which fio's client mode (--hosts) does not follow",
+            hint="put the included options into the job file for a run on fio servers",
+        )
     scratch = settings.target is None and not settings.hosts
     prefix = jobfile.header(
         target=settings.target,

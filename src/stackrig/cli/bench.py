@@ -117,7 +117,9 @@ def run(  # noqa: PLR0917 - Typer maps parameters to flags
 
     Each job is checked with fio --parse-only first (as given and as it will run). The
     run folder keeps each job file byte for byte and, beside it, the effective job fio
-    ran (stackrig's [global] section first), so --from RUN repeats a run exactly. A
+    ran (stackrig's [global] section first), and every file a job includes (fio's
+    `include FILE`, relative to the job file's folder or URL; a missing one exits 2),
+    so --from RUN repeats a run exactly. A
     failed run exits 1 and Ctrl-C exits 130; both keep the folder. --dry-run exits 0
     when fio accepts every job, 2 when it refuses one.
     """
@@ -203,6 +205,8 @@ def _plan_view(plan: bench.RunPlan) -> output.Renderer:
             console.print(f"job {check.source}: {verdict}", markup=False)
             if check.complaint:
                 console.print(check.complaint, markup=False)
+            if check.includes:
+                console.print(f"includes (copied beside it): {', '.join(check.includes)}", markup=False)
             note = f" (fio reads ${{STACKRIG_RUN_SCRATCH}} as {plan.scratch})" if plan.scratch else ""
             console.print(f"--- effective job {check.effective}{note}", markup=False)
             console.file.write(check.text if check.text.endswith("\n") else check.text + "\n")
