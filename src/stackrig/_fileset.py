@@ -33,7 +33,8 @@ import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from stackrig._io import remove_leftovers, temporary_beside
+from stackrig._io import _current_umask as _umask
+from stackrig._io import _fsync_dir, remove_leftovers, temporary_beside
 from stackrig.errors import DiskFullError, OutputPathError, StackrigError
 
 __all__ = ["FilesBeside", "Staging", "write_files", "write_set"]
@@ -68,19 +69,12 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)  # read by setting it; set straight back
-    os.umask(mask)
-    return mask
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def _write_all(fd: int, payload: bytes) -> None:
+    """Every byte of ``payload`` to ``fd`` (os.write may write fewer), then to the disk."""
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.fsync(fd)
 
 
 def _explain(exc: OSError, path: Path) -> str:
@@ -156,10 +150,7 @@ class Staging:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
             os.fchmod(fd, mode & ~_umask() if mode == 0o666 else mode)
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            _write_all(fd, payload)
         finally:
             os.close(fd)
 
@@ -374,10 +365,7 @@ class FilesBeside:
             self._staged.append((target, Path(name)))  # known before a byte is written: discard removes it
             try:
                 os.fchmod(fd, mode)
-                view = memoryview(payload)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
+                _write_all(fd, payload)
             finally:
                 os.close(fd)
         except OSError as exc:
